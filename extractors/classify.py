@@ -1,0 +1,65 @@
+"""Document type and language from the text: cue words counted, the strongest wins."""
+
+from __future__ import annotations
+
+import re
+
+from extractors.layout import Layout
+from extractors.result import DocumentType
+
+_LANG_WORDS = {
+    "de": r"rechnung|datum|menge|mwst|ust|betrag|und|der|die|das|für|gesamt|summe|lieferant|zahlbar|steuer|bitte",
+    "fr": r"facture|tva|montant|total ht|ttc|le|la|les|des|du|et|pour|prix|quantité|date|échéance|avoir",
+    "en": r"invoice|total|the|and|date|amount|qty|quantity|price|tax|due|bill|receipt|thank|cash|change|item",
+    "nl": r"factuur|btw|bedrag|het|een|van|en|totaal|datum|aantal|prijs|betaling",
+    "pl": r"faktura|nip|sprzedawca|nabywca|kwota|razem|netto|brutto|ilość|cena|data|zł|płatności",
+}
+_LANG_RX = {lang: re.compile(rf"(?<!\w)(?:{rx})(?!\w)", re.IGNORECASE) for lang, rx in _LANG_WORDS.items()}
+
+
+def detect_language(text: str) -> str:
+    """BCP-47 primary tag; 'zh' when CJK characters make up a tenth of the letters."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return "und"
+    cjk = sum(1 for ch in letters if "\u4e00" <= ch <= "\u9fff")
+    if cjk / len(letters) > 0.1:
+        return "zh"
+    scores = {lang: len(rx.findall(text)) for lang, rx in _LANG_RX.items()}
+    best = max(scores, key=lambda k: scores[k])
+    return best if scores[best] > 0 else "en"
+
+
+_TYPE_CUES: list[tuple[DocumentType, re.Pattern[str], float]] = [
+    (DocumentType.VAT_INVOICE, re.compile(r"增值税|电子发票|普通发票|专用发票|发票代码|发票号码|全电发票|数电"), 3.0),
+    (DocumentType.DELIVERY_NOTE, re.compile(r"送货单|出库单|发货单|配送单|随货同行|(?i:delivery note|packing slip|"
+                                            r"packing list|lieferschein|bon de livraison|pakbon|dowód dostawy)"), 2.5),
+    (DocumentType.PURCHASE_ORDER, re.compile(r"采购单|采购订单|(?i:purchase order|bestellung an|bon de commande)"), 1.2),
+    (DocumentType.RECEIPT, re.compile(r"(?i:receipt|cash|change|cashier|thank you|terima kasih|kassenbon|"
+                                      r"ticket de caisse|paragon|小票|收银)"), 1.0),
+    (DocumentType.INVOICE, re.compile(r"(?i:invoice|rechnung|gutschrift|facture|avoir|factuur|faktura|credit note)|"
+                                      r"发票"), 1.5),
+]
+
+
+def classify(layout: Layout) -> DocumentType:
+    """The document type whose cues score highest; a tall narrow page with till words is a receipt."""
+    text = layout.text()
+    if not text.strip():
+        return DocumentType.OTHER
+    head = "\n".join(ln.text for p in layout.pages[:1] for ln in p.lines[:25])
+    scores: dict[DocumentType, float] = {}
+    for kind, rx, weight in _TYPE_CUES:
+        hits = len(rx.findall(text)) + 2 * len(rx.findall(head))
+        if hits:
+            scores[kind] = weight * min(hits, 6)
+    if _looks_like_till_roll(layout) and DocumentType.RECEIPT in scores:
+        scores[DocumentType.RECEIPT] += 6.0
+    if not scores:
+        return DocumentType.OTHER
+    return max(scores, key=lambda k: scores[k])
+
+
+def _looks_like_till_roll(layout: Layout) -> bool:
+    page = layout.pages[0]
+    return page.height > 1.6 * page.width or page.source.startswith("ppocr") and len(layout.pages) == 1

@@ -1,0 +1,132 @@
+"""One document's bytes -> Extraction: read, classify, extract, validate.
+
+    data -> read_document -> Layout (+ embedded XML)
+         -> structured XML where present (confidence 1.0, boxes looked up in print)
+            else classify -> header fields + parties + line items from the layout
+         -> validate -> Extraction with issues
+
+Errors about the input (`InputError`) are turned into a failed Extraction by `extract_or_fail`, so that
+callers that must always produce the contract JSON (the CLI with --json, the pipeline) can.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import replace
+from decimal import Decimal
+
+from extractors.classify import classify, detect_language
+from extractors.errors import InboundError
+from extractors.header import best_per_field, document_currency, label_candidates
+from extractors.layout import Layout
+from extractors.names import address_after, find_names, sender_address
+from extractors.options import ReadOptions
+from extractors.parsing import document_conventions
+from extractors.parties import bank_account, choose_tax_ids, party_zones, tax_ids
+from extractors.reader import ReadResult, read_document
+from extractors.result import DocumentType, Extraction, Field, Issue, LineItem, Severity, failed_extraction
+from extractors.totals import choose_totals
+from extractors.validate import validate
+
+
+def extract_document(data: bytes, *, source: str = "", options: ReadOptions = ReadOptions()) -> Extraction:
+    """Read and extract one document; raises InboundError subclasses for bad input."""
+    sha = hashlib.sha256(data).hexdigest()
+    t0 = time.perf_counter()
+    read = read_document(data, options)
+    t1 = time.perf_counter()
+    extraction = extract_from_read(read, options)
+    t2 = time.perf_counter()
+    issues = tuple(extraction.issues) + tuple(validate(extraction))
+    t3 = time.perf_counter()
+    return replace(extraction, issues=issues, source=source, sha256=sha,
+                   timings_ms={"read": (t1 - t0) * 1000, "extract": (t2 - t1) * 1000, "validate": (t3 - t2) * 1000})
+
+
+def extract_or_fail(data: bytes, *, source: str = "", options: ReadOptions = ReadOptions()) -> Extraction:
+    """Like extract_document, but bad input becomes an Extraction whose only issue says why."""
+    try:
+        return extract_document(data, source=source, options=options)
+    except InboundError as exc:
+        issue = Issue(exc.code, Severity.ERROR, exc.message)
+        return failed_extraction(source=source, sha256=hashlib.sha256(data).hexdigest(), issue=issue)
+
+
+def extract_from_read(read: ReadResult, options: ReadOptions) -> Extraction:
+    if read.embedded_xml is not None and (options.use_embedded or not read.layout.pages):
+        from extractors.structured import locate_in_layout, parse_invoice_xml
+        structured = parse_invoice_xml(read.embedded_xml)
+        if structured is not None:
+            located = locate_in_layout(structured, read.layout) if read.layout.pages else structured
+            reader = f"{read.layout.source}+xml" if read.layout.pages else "xml"
+            return replace(located, pages=max(1, len(read.layout.pages)), reader=reader)
+    return extract_from_layout(read.layout)
+
+
+def extract_from_layout(layout: Layout) -> Extraction:
+    """Template-free extraction from the printed layout alone."""
+    doc_type = classify(layout)
+    language = detect_language(layout.text())
+    if doc_type is DocumentType.VAT_INVOICE or (language == "zh" and doc_type is DocumentType.INVOICE):
+        from extractors.vat_cn import extract_vat_invoice
+        fields, lines = extract_vat_invoice(layout)
+        return Extraction(DocumentType.VAT_INVOICE, "zh", fields, tuple(lines), pages=len(layout.pages),
+                          reader=layout.source)
+    fields, lines = _western(layout, doc_type, language)
+    return Extraction(doc_type, language, fields, tuple(lines), pages=max(1, len(layout.pages)), reader=layout.source)
+
+
+def _western(layout: Layout, doc_type: DocumentType, language: str) -> tuple[dict[str, Field], list[LineItem]]:
+    text = layout.text()
+    conv = document_conventions(text, language=language)
+    candidates = label_candidates(layout.pages, conv)
+    best = choose_totals(candidates, best_per_field(candidates))
+    fields: dict[str, Field] = {name: c.to_field() for name, c in best.items()}
+    currency = document_currency(text, best)
+    if currency:
+        fields["currency"] = fields.get("currency") or Field(currency, currency, 0.7)
+    fields.update(_parties(layout, doc_type))
+    lines = _lines(layout, conv, language)
+    if doc_type is DocumentType.RECEIPT:
+        from extractors.receipt import receipt_fields
+        fields.update(receipt_fields(layout, conv, candidates))
+    return _drop_empty(fields), lines
+
+
+def _parties(layout: Layout, doc_type: DocumentType) -> dict[str, Field]:
+    zones = [z for p in layout.pages for z in party_zones(p)]
+    out: dict[str, Field] = dict(choose_tax_ids(tax_ids(layout.pages, zones)))
+    iban = bank_account(layout.pages)
+    if iban is not None:
+        out["supplier_bank_account"] = iban
+    if doc_type is DocumentType.RECEIPT:
+        return out
+    names = find_names(layout.pages, zones)
+    pages = {p.number: p for p in layout.pages}
+    for role, prefix in (("seller", "supplier"), ("buyer", "buyer")):
+        hit = names.get(role)
+        if hit is None:
+            continue
+        out[f"{prefix}_name"] = Field(hit.text, hit.text, hit.score, hit.page, hit.box)
+        address = address_after(pages[hit.page], hit.line)
+        if address is not None:
+            out[f"{prefix}_address"] = address
+    if "supplier_address" not in out:
+        sender = sender_address(layout.pages)
+        if sender is not None:
+            out["supplier_address"] = sender
+    return out
+
+
+def _lines(layout: Layout, conv, language: str) -> list[LineItem]:
+    try:
+        from extractors.lines import extract_lines
+    except ImportError:  # TODO(issue 3): line extraction lands with extractors/lines.py
+        return []
+    return extract_lines(layout, conv, language=language)
+
+
+def _drop_empty(fields: dict[str, Field]) -> dict[str, Field]:
+    return {k: v for k, v in fields.items() if v.value not in (None, "") and not
+            (isinstance(v.value, Decimal) and k.endswith("_id"))}

@@ -1,0 +1,230 @@
+"""Header fields from label cues and geometry, template-free.
+
+For every cue (see `cues`) found on a line, the value is looked for in three places, in this order of
+trust: the rest of the same line, the nearest line to its right on the same row, the line just below
+it in the same column.  Each place that yields a parseable value of the cue's kind becomes a
+`Candidate`; per field the best candidate wins.  Totals are then re-chosen by arithmetic
+(`totals.choose_totals`), parties by `parties`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from extractors.cues import CUES, Cue, ValueKind
+from extractors.layout import BBox, Line, Page, merge_bboxes
+from extractors.parsing import CURRENCY_CODES, Conventions, currency_in, find_amounts, find_dates
+from extractors.result import Field
+
+_ROUTE_TRUST = {"same_line": 1.0, "right": 0.92, "below": 0.72}
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    field: str
+    value: str | Decimal | date
+    raw: str
+    page: int
+    bbox: BBox
+    score: float
+    order: tuple[int, float, float]  # page, y, x: reading position of the value
+
+    def to_field(self) -> Field:
+        return Field(self.value, self.raw, min(1.0, self.score), self.page, self.bbox)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    cue: Cue
+    line: Line
+    start: int
+    end: int
+
+
+def word_spans(line: Line) -> list[tuple[int, int]]:
+    """Character span of each word in `line.text`."""
+    spans, pos = [], 0
+    for w in line.words:
+        spans.append((pos, pos + len(w.text)))
+        pos += len(w.text) + 1
+    return spans
+
+
+def span_bbox(line: Line, start: int, end: int) -> BBox:
+    """Box of the words overlapping characters [start, end) of `line.text`."""
+    boxes = [w.bbox for w, (s, e) in zip(line.words, word_spans(line)) if s < end and start < e]
+    return merge_bboxes(boxes) if boxes else line.bbox
+
+
+def _label_hits(line: Line) -> list[_Hit]:
+    text = line.text
+    found = [(m.start(), m.end(), cue) for cue in CUES for m in cue.pattern.finditer(text)]
+    found.sort(key=lambda t: (t[0], -(t[1] - t[0])))
+    hits: list[_Hit] = []
+    taken_until = -1
+    for s, e, cue in found:
+        if s < taken_until:
+            continue
+        hits.append(_Hit(cue, line, s, e))
+        taken_until = e
+    return hits
+
+
+_ID_FILLER = {"no", "no.", "nr", "nr.", "n°", "nº", "number", "nummer", "numéro", "numer", "#", ":", "-", "de", "of",
+              "du", "the", "id", "no:", "nr:", "(380)", "(381)", "(384)", "vat", "ref", "ref."}
+_ID_STOP = {"vom", "du", "dated", "date", "issued", "from", "le", "z", "dnia"}
+_ID_RE = re.compile(r"^#?[\w][\w/\-.#_]*$", re.UNICODE)
+
+
+def parse_id(text: str) -> tuple[str, int, int] | None:
+    """The first token in `text` that looks like a document id (has a digit), with its span."""
+    pos = 0
+    for token in text.split(" "):
+        start = pos
+        pos += len(token) + 1
+        clean = token.strip(":;,.()[]")
+        if clean.startswith(":"):
+            clean = clean[1:]
+        if not clean or clean.lower() in _ID_FILLER:
+            continue
+        if clean.lower() in _ID_STOP:
+            return None
+        if _ID_RE.match(clean) and any(ch.isdigit() for ch in clean) and len(clean) >= 2:
+            offset = token.find(clean)
+            return clean, start + offset, start + offset + len(clean)
+        if len(clean) > 2 and not clean.isalpha():
+            continue
+        return None
+    return None
+
+
+_PHONE_RE = re.compile(r"\+?\(?\d[\d\s()./-]{5,}\d")
+
+
+def parse_value(kind: ValueKind, text: str, conv: Conventions) -> tuple[object, int, int] | None:
+    """The typed value of `kind` at the start of `text`, with its character span."""
+    stripped = text.lstrip(" :.-–")
+    off = len(text) - len(stripped)
+    if not stripped:
+        return None
+    if kind is ValueKind.DATE:
+        found = find_dates(stripped, dayfirst=conv.dayfirst)
+        if found and found[0].start <= 24:
+            return found[0].value, off + found[0].start, off + found[0].end
+        return None
+    if kind is ValueKind.AMOUNT:
+        for a in find_amounts(stripped, decimal_comma=conv.decimal_comma):
+            after = stripped[a.end:a.end + 2].strip()
+            if after.startswith("%"):
+                continue
+            return a.value, off + a.start, off + a.end
+        return None
+    if kind is ValueKind.ID:
+        found_id = parse_id(stripped)
+        return (found_id[0], off + found_id[1], off + found_id[2]) if found_id else None
+    if kind is ValueKind.CURRENCY:
+        code = currency_in(stripped[:12])
+        return (code, off, off + min(len(stripped), 12)) if code else None
+    if kind is ValueKind.PHONE:
+        m = _PHONE_RE.match(stripped)
+        if m and sum(ch.isdigit() for ch in m.group()) >= 6:
+            return m.group().strip(), off + m.start(), off + m.end()
+        return None
+    if len(stripped) >= 3:
+        return stripped, off, len(text)
+    return None
+
+
+def _right_neighbour(page: Page, line: Line) -> Line | None:
+    lb = line.bbox
+    best, best_dx = None, 1e9
+    for other in page.lines:
+        ob = other.bbox
+        if other is line or ob.x0 < lb.x1 - 1 or ob.y_overlap(lb) < 0.5:
+            continue
+        dx = ob.x0 - lb.x1
+        if dx < best_dx:
+            best, best_dx = other, dx
+    return best if best is not None and best_dx < 0.6 * page.width else None
+
+
+def _below(page: Page, line: Line, label_box: BBox) -> Line | None:
+    lb = line.bbox
+    best, best_dy = None, 1e9
+    for other in page.lines:
+        ob = other.bbox
+        if other is line or ob.y0 < lb.y1 - 0.3 * lb.height:
+            continue
+        dy = ob.y0 - lb.y1
+        if dy > 2.2 * max(lb.height, 6) or ob.x1 < label_box.x0 - 4 or ob.x0 > label_box.x1 + 8:
+            continue
+        if dy < best_dy:
+            best, best_dy = other, dy
+    return best
+
+
+def _candidates_for_hit(hit: _Hit, page: Page, conv: Conventions) -> list[Candidate]:
+    line, cue = hit.line, hit.cue
+    weight = cue.weight * (1.0 if hit.start == 0 else 0.85)
+    label_box = span_bbox(line, hit.start, hit.end)
+    places: list[tuple[str, Line, int]] = [("same_line", line, hit.end)]
+    right = _right_neighbour(page, line)
+    if right is not None:
+        places.append(("right", right, 0))
+    below = _below(page, line, label_box)
+    if below is not None and not (cue.kind is ValueKind.AMOUNT and hit.end < len(line.text) - 2):
+        places.append(("below", below, 0))
+    out: list[Candidate] = []
+    for route, place, offset in places:
+        parsed = parse_value(cue.kind, place.text[offset:], conv)
+        if parsed is None:
+            continue
+        value, s, e = parsed
+        box = span_bbox(place, offset + s, offset + e)
+        raw = place.text[offset + s:offset + e]
+        out.append(Candidate(cue.field, value, raw, page.number, box, weight * _ROUTE_TRUST[route],
+                             (page.number, box.y0, box.x0)))
+        break
+    return out
+
+
+def label_candidates(pages: tuple[Page, ...], conv: Conventions) -> list[Candidate]:
+    """Every candidate value for every labelled header field in the document."""
+    out: list[Candidate] = []
+    for page in pages:
+        for line in page.lines:
+            for hit in _label_hits(line):
+                out.extend(_candidates_for_hit(hit, page, conv))
+    return out
+
+
+_LATEST_WINS = {"subtotal", "tax_amount", "total_amount", "amount_due", "line_total"}
+
+
+def best_per_field(candidates: list[Candidate]) -> dict[str, Candidate]:
+    """Highest score per field; ties go to the first in reading order (the last for totals)."""
+    best: dict[str, Candidate] = {}
+    for c in candidates:
+        cur = best.get(c.field)
+        if cur is None or c.score > cur.score + 1e-9:
+            best[c.field] = c
+        elif abs(c.score - cur.score) <= 1e-9 and c.field in _LATEST_WINS and c.order > cur.order:
+            best[c.field] = c
+    return best
+
+
+def document_currency(text: str, candidates: dict[str, Candidate]) -> str | None:
+    """A labelled currency, else the ISO code or symbol printed most often beside amounts."""
+    if "currency" in candidates:
+        return str(candidates["currency"].value)
+    counts: dict[str, int] = {}
+    for a in find_amounts(text):
+        if a.currency:
+            counts[a.currency] = counts.get(a.currency, 0) + 1
+    for code in re.findall(r"\b[A-Z]{3}\b", text):
+        if code in CURRENCY_CODES:
+            counts[code] = counts.get(code, 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else None

@@ -1,0 +1,206 @@
+"""Party names and addresses (see `parties` for the zones and ids they build on)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from extractors.layout import BBox, Line, Page, merge_bboxes
+from extractors.parties import COUNTRY_CODES, LEGAL_FORMS, _NOT_ADDRESS, _POSTCODE_CITY, Zone, zone_of
+from extractors.result import Field
+
+_NAME_LABEL = re.compile(r"(?i)^(?:name|firma|company|raison sociale|nazwa|naam|bedrijfsnaam)\s*:?\s*")
+_SENDER_SPLIT = re.compile(r"\s*(?:●|•|·|\||–| - |, )\s*")
+_STRONG_SUFFIX = re.compile(r"(?i)^(?:\S+\s+)?(?:SDN\.?\s*BHD\.?|BHD\.?|S/B|GmbH|Ltd\.?|Limited|Inc\.?)$")
+
+
+@dataclass(frozen=True, slots=True)
+class NameHit:
+    role: str
+    text: str
+    page: int
+    line: Line
+    box: BBox
+    score: float
+
+
+def _lines_in_zone(page: Page, zone: Zone) -> list[Line]:
+    return [ln for ln in page.lines if zone_of([zone], page.number, ln.bbox) is zone]
+
+
+def _name_like(text: str) -> bool:
+    letters = sum(ch.isalpha() for ch in text)
+    digits = sum(ch.isdigit() for ch in text)
+    return letters >= 2 and digits <= letters / 3 and not _NOT_ADDRESS.search(text) \
+        and not _POSTCODE_CITY.match(text)
+
+
+def _zone_name(page: Page, zone: Zone, all_lines: list[Line]) -> NameHit | None:
+    lines = _lines_in_zone(page, zone)
+    for ln in lines:
+        m = _NAME_LABEL.match(ln.text)
+        if m:
+            value_line = ln if len(ln.text) > m.end() else _right_of(all_lines, ln)
+            if value_line is not None:
+                text = value_line.text[m.end():] if value_line is ln else value_line.text
+                return NameHit(zone.role, text.strip(), page.number, value_line, value_line.bbox, 0.9)
+    for ln in lines[1:]:
+        if _name_like(ln.text) and ln.bbox.x0 < zone.box.x0 + 60:
+            return NameHit(zone.role, ln.text.strip(), page.number, ln, ln.bbox, 0.75)
+    return None
+
+
+def _right_of(lines: list[Line], line: Line) -> Line | None:
+    cands = [o for o in lines if o is not line and o.bbox.x0 >= line.bbox.x1 - 1 and o.bbox.y_overlap(line.bbox) > 0.5]
+    return min(cands, key=lambda o: o.bbox.x0) if cands else None
+
+
+def _sender_line(page: Page) -> tuple[Line, list[str]] | None:
+    """A one-line sender address above an address window: 'Name ● Street ● 12345 City'."""
+    for ln in page.lines:
+        parts = [p for p in _SENDER_SPLIT.split(ln.text) if p]
+        if len(parts) >= 3 and any(_POSTCODE_CITY.match(p) for p in parts[1:]) and ln.bbox.y0 < page.height * 0.45:
+            return ln, parts
+    return None
+
+
+def _legal_form_names(pages: tuple[Page, ...], zones: list[Zone]) -> list[NameHit]:
+    hits = []
+    for page in pages:
+        for ln in page.lines:
+            m = LEGAL_FORMS.search(ln.text)
+            if not m:
+                continue
+            z = zone_of(zones, page.number, ln.bbox)
+            if z is not None and z.role == "buyer":
+                continue
+            segment = _segment_with(ln.text, m.start())
+            top = 1.0 - ln.bbox.y0 / max(page.height, 1)
+            score = 0.45 + 0.2 * top + (0.1 if page.number == 1 else 0.0) + (0.15 if z and z.role == "seller" else 0)
+            hits.append(NameHit("seller", segment, page.number, ln, ln.bbox, score))
+    return hits
+
+
+def _segment_with(text: str, pos: int) -> str:
+    start = 0
+    for m in _SENDER_SPLIT.finditer(text):
+        if m.end() <= pos:
+            start = m.end()
+        elif m.start() > pos:
+            return text[start:m.start()].strip()
+    return text[start:].strip()
+
+
+def _repeat_bonus(hits: list[NameHit]) -> list[NameHit]:
+    counts: dict[str, int] = {}
+    for h in hits:
+        counts[h.text.casefold()] = counts.get(h.text.casefold(), 0) + 1
+    return [NameHit(h.role, h.text, h.page, h.line, h.box, h.score + 0.08 * (counts[h.text.casefold()] - 1))
+            for h in hits]
+
+
+def find_names(pages: tuple[Page, ...], zones: list[Zone]) -> dict[str, NameHit]:
+    """The best supplier and buyer name hits."""
+    out: dict[str, NameHit] = {}
+    for page in pages:
+        lines = list(page.lines)
+        for zone in (z for z in zones if z.page == page.number):
+            hit = _zone_name(page, zone, lines)
+            key = f"{zone.role}"
+            if hit and (key not in out or hit.score > out[key].score):
+                out[key] = hit
+    if "seller" not in out:
+        legal = _repeat_bonus(_legal_form_names(pages, zones))
+        if legal:
+            out["seller"] = max(legal, key=lambda h: h.score)
+    if pages and ("seller" not in out or "buyer" not in out):
+        sender = _sender_line(pages[0])
+        if sender is not None:
+            ln, parts = sender
+            out.setdefault("seller", NameHit("seller", parts[0], 1, ln, ln.bbox, 0.6))
+            below = _window_below(pages[0], ln)
+            if below is not None and "buyer" not in out:
+                out["buyer"] = NameHit("buyer", below.text, 1, below, below.bbox, 0.6)
+    return out
+
+
+def _window_below(page: Page, line: Line) -> Line | None:
+    cands = [o for o in page.lines if o.bbox.y0 > line.bbox.y1 - 1 and o.bbox.y0 - line.bbox.y1 < 40
+             and abs(o.bbox.x0 - line.bbox.x0) < 30 and _name_like(o.text)]
+    return min(cands, key=lambda o: o.bbox.y0) if cands else None
+
+
+def sender_address(pages: tuple[Page, ...]) -> Field | None:
+    """The seller's address from a one-line sender line, structured."""
+    if not pages:
+        return None
+    sender = _sender_line(pages[0])
+    if sender is None:
+        return None
+    ln, parts = sender
+    value = structure_address(parts[1:])
+    return Field(value, ln.text, 0.7, 1, ln.bbox) if value else None
+
+
+def address_after(page: Page, name_line: Line, *, receipt: bool = False) -> Field | None:
+    """The address printed under a name line, in its column."""
+    picked: list[Line] = []
+    prev = name_line
+    for ln in sorted(page.lines, key=lambda o: o.bbox.y0):
+        b = ln.bbox
+        if b.y0 <= prev.bbox.y0 + 0.5 or abs(b.x0 - name_line.bbox.x0) > (60 if receipt else 14):
+            continue
+        if b.y0 - prev.bbox.y1 > 1.9 * max(prev.bbox.height, 6):
+            break
+        if _NOT_ADDRESS.search(ln.text) or (receipt and re.match(r"^\(?[\w-]*\d[\w-]*\)?$", ln.text)):
+            if picked or not receipt:
+                break
+            prev = ln
+            continue
+        picked.append(ln)
+        prev = ln
+        if _POSTCODE_CITY.match(ln.text) and not receipt:
+            nxt = _next_in_column(page, ln)
+            if nxt is not None and _country_code(nxt.text):
+                picked.append(nxt)
+            break
+        if len(picked) >= (4 if receipt else 5):
+            break
+    if not picked:
+        return None
+    texts = [ln.text for ln in picked]
+    value = " ".join(texts) if receipt else structure_address(texts)
+    box = merge_bboxes(ln.bbox for ln in picked)
+    return Field(value, "\n".join(texts), 0.7, page.number, box) if value else None
+
+
+def _next_in_column(page: Page, line: Line) -> Line | None:
+    cands = [o for o in page.lines if o.bbox.y0 > line.bbox.y1 - 1 and o.bbox.y0 - line.bbox.y1 < 1.9 * line.bbox.height
+             and abs(o.bbox.x0 - line.bbox.x0) < 14]
+    return min(cands, key=lambda o: o.bbox.y0) if cands else None
+
+
+def _country_code(text: str) -> str | None:
+    for part in re.split(r"\s*/\s*|,\s*", text.strip()):
+        code = COUNTRY_CODES.get(part.strip().casefold())
+        if code:
+            return code
+    return None
+
+
+def structure_address(parts: list[str]) -> str | None:
+    """'street, postcode, city, CC' when a postcode line is found; else the parts joined by ', '."""
+    street: list[str] = []
+    for i, part in enumerate(parts):
+        m = _POSTCODE_CITY.match(part.strip())
+        if m:
+            cc = m.group("cc")
+            if not cc and i + 1 < len(parts):
+                cc = _country_code(parts[i + 1])
+            out = [*street, m.group("zip"), m.group("city").strip()]
+            if cc and len(cc) == 2:
+                out.append(cc)
+            return ", ".join(s.strip().rstrip(",") for s in out if s.strip())
+        street.append(part)
+    joined = ", ".join(p.strip() for p in parts if p.strip())
+    return joined or None

@@ -1,0 +1,203 @@
+"""PDF text layer -> Layout, through pypdfium2 (characters and their boxes).
+
+`open_pdf` translates pdfium's errors into ours (a user password -> EncryptedFile; an owner password
+alone does not stop reading).  `read_text_page` turns one page's characters into words and lines in
+display coordinates (page rotation applied, origin top-left).  `text_layer_is_usable` says whether a
+page's text can be trusted or the page must be rasterised and OCRed; `render_page` does the latter's
+first half.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import unicodedata
+from dataclasses import dataclass
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from extractors.errors import CorruptFile, EncryptedFile, TooLarge
+from extractors.layout import BBox, Line, Page, Word, group_words_into_lines
+from extractors.options import ReadOptions
+
+_PASSWORD_ERROR = "password"
+
+
+def open_pdf(data: bytes, options: ReadOptions) -> pdfium.PdfDocument:
+    """Open a PDF from bytes; raise EncryptedFile, CorruptFile or TooLarge (page limit)."""
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if _PASSWORD_ERROR in str(exc).lower():
+            raise EncryptedFile("This PDF is protected by a password; remove the password and upload it again.",
+                                detail=str(exc)) from exc
+        raise CorruptFile("This PDF is damaged or not a PDF and cannot be read.", detail=str(exc)) from exc
+    if len(pdf) == 0:
+        pdf.close()
+        raise CorruptFile("This PDF has no pages.")
+    if len(pdf) > options.max_pages:
+        n = len(pdf)
+        pdf.close()
+        raise TooLarge(f"This PDF has {n} pages, more than the limit of {options.max_pages}.")
+    return pdf
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """Maps PDF user space (origin bottom-left) to display space (origin top-left, rotation applied)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    rotation: int
+
+    @property
+    def display_size(self) -> tuple[float, float]:
+        w, h = self.x1 - self.x0, self.y1 - self.y0
+        return (h, w) if self.rotation in (90, 270) else (w, h)
+
+    def box(self, left: float, bottom: float, right: float, top: float) -> BBox:
+        r = self.rotation
+        if r == 90:
+            xs, ys = (bottom - self.y0, top - self.y0), (left - self.x0, right - self.x0)
+        elif r == 180:
+            xs, ys = (self.x1 - right, self.x1 - left), (bottom - self.y0, top - self.y0)
+        elif r == 270:
+            xs, ys = (self.y1 - top, self.y1 - bottom), (self.x1 - right, self.x1 - left)
+        else:
+            xs, ys = (left - self.x0, right - self.x0), (self.y1 - top, self.y1 - bottom)
+        return BBox(min(xs), min(ys), max(xs), max(ys))
+
+
+def _frame(page: pdfium.PdfPage) -> _Frame:
+    x0, y0, x1, y1 = page.get_cropbox()
+    return _Frame(x0, y0, x1, y1, page.get_rotation() % 360)
+
+
+@dataclass(slots=True)
+class _Char:
+    text: str
+    box: BBox
+
+
+def _page_chars(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Char]:
+    """Every character with its loose box (font ascent to descent) in display space."""
+    n = textpage.count_chars()
+    raw = textpage.raw
+    rect = pdfium_c.FS_RECTF()
+    chars: list[_Char] = []
+    for i in range(n):
+        code = pdfium_c.FPDFText_GetUnicode(raw, i)
+        if code in (0, 0xFFFE, 0xFFFF) or (0xD800 <= code <= 0xDFFF):
+            continue
+        ch = chr(code)
+        if ch in "\r\n\t" or ch.isspace():
+            chars.append(_Char(" ", BBox(0, 0, 0, 0)))
+            continue
+        if not pdfium_c.FPDFText_GetLooseCharBox(raw, i, ctypes.byref(rect)):
+            continue
+        box = frame.box(rect.left, rect.bottom, rect.right, rect.top)
+        chars.append(_Char(ch, box))
+    return chars
+
+
+def _normalise_char(ch: str) -> str:
+    """NFKC for ligatures and full-width forms; leaves characters whose NFKC would change meaning."""
+    if ch.isascii():
+        return ch
+    if ch in "²³¹¼½¾":  # superscripts and fractions stay as printed (m², ½)
+        return ch
+    return unicodedata.normalize("NFKC", ch)
+
+
+def _split_box(box: BBox, parts: int) -> list[BBox]:
+    step = box.width / parts
+    return [BBox(box.x0 + k * step, box.y0, box.x0 + (k + 1) * step, box.y1) for k in range(parts)]
+
+
+def _words_from_chars(chars: list[_Char]) -> list[Word]:
+    """Split the character stream into words at spaces, line jumps and visible gaps."""
+    words: list[Word] = []
+    text: list[str] = []
+    boxes: list[BBox] = []
+
+    def flush() -> None:
+        if text:
+            box = boxes[0]
+            for b in boxes[1:]:
+                box = box.union(b)
+            words.append(Word("".join(text), box, 1.0))
+            text.clear()
+            boxes.clear()
+
+    for c in chars:
+        if c.text == " ":
+            flush()
+            continue
+        if boxes:
+            prev = boxes[-1]
+            h = max(prev.height, c.box.height, 0.1)
+            gap = c.box.x0 - prev.x1
+            if c.box.y_overlap(prev) < 0.5 or gap > 0.28 * h or gap < -0.5 * h:
+                flush()
+        norm = _normalise_char(c.text)
+        if len(norm) == 1:
+            text.append(norm)
+            boxes.append(c.box)
+        elif norm:
+            for part, b in zip(norm, _split_box(c.box, len(norm))):
+                text.append(part)
+                boxes.append(b)
+    flush()
+    return words
+
+
+def read_text_page(pdf: pdfium.PdfDocument, page_index: int) -> Page:
+    """One page's text layer as a Page (page_index is 0-based)."""
+    page = pdf[page_index]
+    try:
+        frame = _frame(page)
+        textpage = page.get_textpage()
+        try:
+            chars = _page_chars(textpage, frame)
+        finally:
+            textpage.close()
+    finally:
+        page.close()
+    width, height = frame.display_size
+    words = _words_from_chars(chars)
+    lines: tuple[Line, ...] = group_words_into_lines(words) if words else ()
+    return Page(number=page_index + 1, width=width, height=height, lines=lines,
+                rotation=0, source="text-layer")
+
+
+def text_layer_is_usable(page: Page) -> bool:
+    """False for no text, or text that is mostly junk (private-use glyphs, replacement marks, noise)."""
+    text = "".join(w.text for w in page.words())
+    if len(text) < 8:
+        return False
+    bad = sum(1 for ch in text if _is_junk_char(ch))
+    if bad / len(text) > 0.15:
+        return False
+    words = [w.text for w in page.words()]
+    wordlike = sum(1 for w in words if any(ch.isalnum() for ch in w))
+    return wordlike / max(1, len(words)) >= 0.5
+
+
+def _is_junk_char(ch: str) -> bool:
+    code = ord(ch)
+    if 0xE000 <= code <= 0xF8FF or code == 0xFFFD or code < 0x20:
+        return True
+    return unicodedata.category(ch) in ("Co", "Cn", "Cc")
+
+
+def render_page(pdf: pdfium.PdfDocument, page_index: int, *, dpi: int):
+    """Rasterise a page (rotation applied) to a PIL image; returns (image, points_per_pixel)."""
+    page = pdf[page_index]
+    try:
+        bitmap = page.render(scale=dpi / 72.0)
+        image = bitmap.to_pil().convert("RGB")
+    finally:
+        page.close()
+    return image, 72.0 / dpi

@@ -1,0 +1,114 @@
+"""Bytes in, a Layout (and any structured invoice XML the file carries) out.
+
+`read_document` sniffs the kind and picks the reader: the PDF text layer page by page (pages without a
+usable text layer are rasterised and OCRed), OCR for images, the OFD reader, plain text as a monospace
+layout, or no layout at all for a bare e-invoice XML.  OCR is imported lazily so that text-layer work
+never loads the models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from extractors.errors import TooLarge
+from extractors.layout import BBox, Layout, Line, Page, Word
+from extractors.options import ReadOptions
+from extractors.sniff import Kind, sniff
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    kind: Kind
+    layout: Layout
+    embedded_xml: bytes | None  # the issuer's structured invoice (Factur-X, UBL, OFD invoice XML)
+
+
+def read_document(data: bytes, options: ReadOptions) -> ReadResult:
+    if len(data) > options.max_bytes:
+        raise TooLarge(f"The file is {len(data) // (1024 * 1024)} MB, more than the limit of "
+                       f"{options.max_bytes // (1024 * 1024)} MB.")
+    kind = sniff(data)
+    if kind is Kind.PDF:
+        return ReadResult(kind, read_pdf_layout(data, options), _pdf_embedded(data, options))
+    if kind is Kind.IMAGE:
+        return ReadResult(kind, read_image_layout(data, options), None)
+    if kind is Kind.OFD:
+        from extractors.ofd import ofd_attachments, read_ofd
+        layout = read_ofd(data, options)
+        xml = _first_invoice_xml(ofd_attachments(data, options)) if options.use_embedded else None
+        return ReadResult(kind, layout, xml)
+    if kind is Kind.XML:
+        return ReadResult(kind, Layout(pages=(), source="xml"), data)
+    return ReadResult(kind, read_text_layout(data), None)
+
+
+def _pdf_embedded(data: bytes, options: ReadOptions) -> bytes | None:
+    if not options.use_embedded:
+        return None
+    from extractors.structured import embedded_invoice_xml
+    found = embedded_invoice_xml(data)
+    return found[1] if found else None
+
+
+def _first_invoice_xml(files: dict[str, bytes]) -> bytes | None:
+    for name, content in sorted(files.items()):
+        if name.lower().endswith(".xml"):
+            return content
+    return None
+
+
+def read_pdf_layout(data: bytes, options: ReadOptions) -> Layout:
+    """Text layer where usable, OCR of the rendered page where not."""
+    from extractors.pdf_text import open_pdf, read_text_page, render_page, text_layer_is_usable
+    pdf = open_pdf(data, options)
+    pages: list[Page] = []
+    sources: set[str] = set()
+    try:
+        for i in range(len(pdf)):
+            page = read_text_page(pdf, i)
+            if not text_layer_is_usable(page):
+                from extractors.ocr import ocr_page
+                image, ppp = render_page(pdf, i, dpi=options.ocr_dpi)
+                page = ocr_page(image, page_number=i + 1, points_per_pixel=ppp)
+            pages.append(page)
+            sources.add(page.source)
+    finally:
+        pdf.close()
+    return Layout(pages=tuple(pages), source="+".join(sorted(sources)))
+
+
+def read_image_layout(data: bytes, options: ReadOptions) -> Layout:
+    from extractors.images import load_images
+    from extractors.ocr import ocr_engine_name, ocr_page
+    images = load_images(data, options)
+    pages = []
+    for i, image in enumerate(images):
+        dpi = image.info.get("dpi", (72, 72))[0] or 72
+        pages.append(ocr_page(image, page_number=i + 1, points_per_pixel=72.0 / float(dpi)))
+    return Layout(pages=tuple(pages), source=ocr_engine_name())
+
+
+_CHAR_W, _LINE_H = 6.0, 12.0
+
+
+def read_text_layout(data: bytes) -> Layout:
+    """Plain text (e.g. pdftotext -layout output) as a monospace page: 6 pt a column, 12 pt a row."""
+    text = data.decode("utf-8", errors="replace")
+    pages = []
+    for number, chunk in enumerate(text.split("\f"), start=1):
+        rows = chunk.splitlines()
+        if not any(r.strip() for r in rows):
+            continue
+        words: list[Word] = []
+        for r, row in enumerate(rows):
+            col = 0
+            for token in row.split(" "):
+                if token:
+                    words.append(Word(token, BBox(col * _CHAR_W, r * _LINE_H, (col + len(token)) * _CHAR_W,
+                                                  (r + 1) * _LINE_H - 2)))
+                col += len(token) + 1
+        from extractors.layout import group_words_into_lines
+        width = max((len(r) for r in rows), default=1) * _CHAR_W
+        pages.append(Page(number=len(pages) + 1, width=width, height=len(rows) * _LINE_H,
+                          lines=group_words_into_lines(words, gap_factor=1.0), source="text"))
+    return Layout(pages=tuple(pages), source="text")

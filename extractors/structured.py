@@ -1,0 +1,315 @@
+"""Structured e-invoice data -> `Extraction` with confidence 1.0.
+
+Public API:
+
+- `embedded_invoice_xml(pdf_bytes)`: the ZUGFeRD / Factur-X / XRechnung (or UBL) XML a PDF carries as an
+  attachment, as `(attachment name, bytes)`, or None.
+- `parse_invoice_xml(xml)`: UN/CEFACT CII D16B (ZUGFeRD 2.x, Factur-X, XRechnung CII), ZUGFeRD 1.0 CII
+  (CrossIndustryDocument), UBL 2.1 Invoice / CreditNote and the Chinese e-invoice XML
+  (http://www.edrm.org.cn/schema/e-invoice/2019) mapped to the contract's fields; None for other XML.
+- `locate_in_layout(extraction, layout)`: each field gets the page and box where its value is printed;
+  a header total printed differently from the XML gets an `embedded_data_mismatch` issue.
+
+XML is parsed with defusedxml: a DTD, entity declarations or external references raise `UnsafeContent`,
+malformed XML raises `CorruptFile`.  The dialect mappers (`structured_cii`, `structured_ubl`,
+`structured_ofd`) use the small element and value helpers defined here; they are imported lazily by
+`parse_invoice_xml` so that this module has no import cycle with them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Iterable, Iterator
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml.ElementTree as safe_etree
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from defusedxml import DefusedXmlException
+
+from extractors.errors import CorruptFile, EncryptedFile, TooLarge, UnsafeContent
+from extractors.result import Extraction, Field, Issue, Severity
+from extractors.structured_locate import locate_in_layout
+
+MAX_XML_BYTES = 20 * 1024 * 1024
+KNOWN_ATTACHMENT_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "zugferd_invoice.xml")
+UBL_NAMESPACE_PREFIX = "urn:oasis:names:specification:ubl:schema:xsd:"
+FAPIAO_NAMESPACE = "http://www.edrm.org.cn/schema/e-invoice/2019"
+READER_NAME = "embedded-xml"
+
+
+# --------------------------------------------------------------------------- safe parsing
+
+def parse_xml_safely(xml: bytes) -> Element:
+    """The root element of `xml`; refuses DTDs, entities and external references."""
+    if len(xml) > MAX_XML_BYTES:
+        raise TooLarge(f"The invoice XML is {len(xml) // (1024 * 1024)} MB, more than the limit of "
+                       f"{MAX_XML_BYTES // (1024 * 1024)} MB.")
+    data = _strip_bom(xml)
+    if not data:
+        raise CorruptFile("The invoice XML is empty.")
+    try:
+        return safe_etree.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise UnsafeContent("The invoice XML declares a DTD, entities or external references "
+                            "(possible XXE or entity-expansion attack), so it was not read.",
+                            detail=repr(exc)) from exc
+    except ParseError as exc:
+        raise CorruptFile("The invoice XML is malformed and could not be read.", detail=str(exc)) from exc
+
+
+def _strip_bom(xml: bytes) -> bytes:
+    """Drop a UTF-8 byte order mark and whitespace before the XML declaration."""
+    if xml.startswith(b"\xef\xbb\xbf"):
+        xml = xml[3:]
+    return xml.lstrip(b" \t\r\n")
+
+
+# --------------------------------------------------------------------------- element helpers
+
+def local(tag: object) -> str:
+    """The local name of an element tag ('{ns}Name' -> 'Name'); '' for comments and PIs."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def namespace(tag: object) -> str:
+    return tag[1:].split("}", 1)[0] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
+def find_all(el: Element | None, path: str) -> list[Element]:
+    """Elements under `el` along a '/'-separated path of local names (namespaces ignored)."""
+    if el is None:
+        return []
+    nodes = [el]
+    for name in path.split("/"):
+        nodes = [c for n in nodes for c in n if local(c.tag) == name]
+        if not nodes:
+            break
+    return nodes
+
+
+def find(el: Element | None, *paths: str) -> Element | None:
+    """The first element found along the first path that matches."""
+    for path in paths:
+        found = find_all(el, path)
+        if found:
+            return found[0]
+    return None
+
+
+def collapse(text: str | None) -> str:
+    return " ".join(text.split()) if text else ""
+
+
+def text_of(el: Element | None, *paths: str) -> str | None:
+    """Whitespace-collapsed text of the first non-empty element along `paths` (or `el` itself)."""
+    for path in paths or ("",):
+        for node in (find_all(el, path) if path else ([el] if el is not None else [])):
+            value = collapse(node.text)
+            if value:
+                return value
+    return None
+
+
+# --------------------------------------------------------------------------- typed values
+
+_DATE_FORMS = (re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+               re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[T ])"),
+               re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?$"))
+
+
+def parse_xml_date(raw: str | None) -> date | None:
+    """CII format 102 (YYYYMMDD), ISO dates/datetimes and 2020年10月10日."""
+    text = collapse(raw)
+    for form in _DATE_FORMS:
+        m = form.match(text)
+        if m:
+            try:
+                return date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                return None
+    return None
+
+
+def parse_xml_decimal(raw: str | None) -> Decimal | None:
+    text = collapse(raw).replace(" ", "")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def percent_to_fraction(raw: str | None) -> Decimal | None:
+    """'19.00' or '6%' -> Decimal('0.19') / Decimal('0.06'); 免税 / 不征税 (exempt) -> 0."""
+    text = collapse(raw)
+    if text in ("免税", "不征税"):
+        return Decimal(0)
+    value = parse_xml_decimal(text.rstrip("%").strip())
+    if value is None:
+        return None
+    fraction = (value / 100).normalize()
+    return fraction if fraction != 0 else Decimal(0)
+
+
+def text_field(raw: str | None) -> Field | None:
+    value = collapse(raw)
+    return Field(value, value, 1.0) if value else None
+
+
+def decimal_field(raw: str | None) -> Field | None:
+    value = parse_xml_decimal(raw)
+    return None if value is None else Field(value, collapse(raw), 1.0)
+
+
+def date_field(raw: str | None) -> Field | None:
+    value = parse_xml_date(raw)
+    return None if value is None else Field(value, collapse(raw), 1.0)
+
+
+def rate_field(raw: str | None) -> Field | None:
+    value = percent_to_fraction(raw)
+    return None if value is None else Field(value, collapse(raw), 1.0)
+
+
+def put(fields: dict[str, Field], name: str, field: Field | None) -> None:
+    """Set `fields[name]` unless the value is missing or the name is already set."""
+    if field is not None and name not in fields:
+        fields[name] = field
+
+
+# --------------------------------------------------------------------------- language
+
+_COUNTRY_LANGUAGE = {
+    "DE": "de", "AT": "de", "CH": "de", "LI": "de", "FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr",
+    "GB": "en", "IE": "en", "US": "en", "CA": "en", "AU": "en", "NZ": "en", "NL": "nl", "IT": "it",
+    "ES": "es", "PT": "pt", "PL": "pl", "CZ": "cs", "SK": "sk", "DK": "da", "SE": "sv", "NO": "no",
+    "FI": "fi", "HU": "hu", "RO": "ro", "GR": "el", "CN": "zh", "TW": "zh", "HK": "zh", "SG": "en",
+}
+_STOPWORDS = {
+    "de": {"und", "der", "die", "das", "bis", "zahlbar", "rechnung", "wir", "ihre", "mit", "für", "bei",
+           "innerhalb", "tagen", "von", "auf", "zur", "ohne", "abzug", "gemäß", "ist", "wird", "nicht"},
+    "fr": {"le", "la", "les", "des", "et", "facture", "pour", "du", "au", "avec", "en", "paiement",
+           "suite", "à", "par", "sur", "une", "est"},
+    "en": {"the", "and", "of", "for", "invoice", "payment", "to", "with", "hours", "is", "are", "by",
+           "within", "days", "due", "please", "our", "your", "various", "sample"},
+}
+
+
+def guess_language(texts: Iterable[str], *countries: str | None, item_names: Iterable[str] = ()) -> str:
+    """The language of the free text (notes, terms; item names count double) when clear, else by country."""
+    votes = {lang: 0 for lang in _STOPWORDS}
+    weighted = [(t, 1) for t in texts] + [(t, 2) for t in item_names]
+    for text, weight in weighted:
+        for token in re.findall(r"\w+", text.casefold()):
+            for lang, words in _STOPWORDS.items():
+                votes[lang] += weight * (token in words)
+    ranked = sorted(votes.items(), key=lambda kv: kv[1], reverse=True)
+    best, runner_up = ranked[0][1], ranked[1][1]
+    if (best >= 3 and best >= 2 * runner_up) or (best >= 1 and runner_up == 0):
+        return ranked[0][0]
+    for country in countries:
+        if country and country.upper() in _COUNTRY_LANGUAGE:
+            return _COUNTRY_LANGUAGE[country.upper()]
+    return "und"
+
+
+def credit_note_issue(type_code: str | None) -> Issue | None:
+    if type_code != "381":
+        return None
+    return Issue("credit_note", Severity.INFO,
+                 "The embedded e-invoice is a credit note (type code 381): amounts are credited, not owed.")
+
+
+# --------------------------------------------------------------------------- entry points
+
+def parse_invoice_xml(xml: bytes) -> Extraction | None:
+    """Map a CII / ZUGFeRD 1.0 / UBL 2.1 / Chinese e-invoice XML to an Extraction; None if not one."""
+    from extractors import structured_cii, structured_ofd, structured_ubl  # import here: they use our helpers
+
+    root = parse_xml_safely(xml)
+    name, ns = local(root.tag), namespace(root.tag)
+    if name == "CrossIndustryInvoice":
+        return structured_cii.parse_cii(root, structured_cii.D16B)
+    if name == "CrossIndustryDocument":
+        return structured_cii.parse_cii(root, structured_cii.ZUGFERD1)
+    if name in ("Invoice", "CreditNote") and ns.startswith(UBL_NAMESPACE_PREFIX):
+        return structured_ubl.parse_ubl(root)
+    if structured_ofd.is_fapiao(root):
+        return structured_ofd.parse_fapiao(root)
+    return None
+
+
+def is_invoice_root(tag: str) -> bool:
+    name, ns = local(tag), namespace(tag)
+    if name in ("CrossIndustryInvoice", "CrossIndustryDocument"):
+        return True
+    return name in ("Invoice", "CreditNote") and ns.startswith(UBL_NAMESPACE_PREFIX)
+
+
+def embedded_invoice_xml(pdf_bytes: bytes) -> tuple[str, bytes] | None:
+    """The e-invoice XML attached to a PDF: a known name first, else any .xml with an invoice root."""
+    pdf = _open_pdf(pdf_bytes)
+    try:
+        attachments = list(_xml_attachments(pdf))
+    finally:
+        pdf.close()
+    for name, data in attachments:
+        if name.casefold() in KNOWN_ATTACHMENT_NAMES:
+            return name, data
+    for name, data in attachments:
+        if _root_tag(data) is not None and is_invoice_root(_root_tag(data) or ""):
+            return name, data
+    return None
+
+
+def _open_pdf(pdf_bytes: bytes) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(pdf_bytes)
+    except pdfium.PdfiumError as exc:
+        if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
+            raise EncryptedFile("The PDF is password protected.", detail=str(exc)) from exc
+        raise CorruptFile("The PDF could not be opened.", detail=str(exc)) from exc
+
+
+def _xml_attachments(pdf: pdfium.PdfDocument) -> Iterator[tuple[str, bytes]]:
+    """(name, data) of every .xml attachment of at most MAX_XML_BYTES."""
+    for i in range(pdf.count_attachments()):
+        attachment = pdf.get_attachment(i)
+        try:
+            name = attachment.get_name()
+        except pdfium.PdfiumError:
+            continue
+        if not name.casefold().endswith(".xml") or _attachment_size(attachment) > MAX_XML_BYTES:
+            continue
+        try:
+            yield name, bytes(attachment.get_data())
+        except pdfium.PdfiumError:
+            continue
+
+
+def _attachment_size(attachment: pdfium.PdfAttachment) -> int:
+    size = ctypes.c_ulong()
+    if not pdfium_c.FPDFAttachment_GetFile(attachment, None, 0, ctypes.byref(size)):
+        return 0
+    return size.value
+
+
+def _root_tag(data: bytes) -> str | None:
+    """The root element's tag, read without building the tree; None if unreadable or unsafe."""
+    try:
+        for _event, el in safe_etree.iterparse(io.BytesIO(_strip_bom(data)), events=("start",),
+                                               forbid_dtd=True):
+            return el.tag
+    except (ParseError, DefusedXmlException):
+        return None
+    return None
+
+
+

@@ -1,0 +1,407 @@
+"""Item-table geometry from words: header cue words, columns, visual rows and typed row tokens.
+
+`find_header` looks for a row of column titles (en/de/fr/nl/pl/zh cue words) and grows it over the
+title rows stacked above and below it; `Column`s get their x-range from the title words.  `page_rows`
+groups a page's words into visual rows; `row_tokens` turns a row's words into typed tokens (amount,
+percentage, code, text) and `assign_column` puts a token under a column.  No supplier-specific rules.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+from extractors.layout import BBox, Page, Word, merge_bboxes
+from extractors.parsing import parse_amount, parse_percent
+
+NUMERIC_ROLES = frozenset({"qty", "price", "amount", "tax", "discount", "tax_amount"})
+TEXT_ROLES = frozenset({"desc", "sku", "buyer_sku", "barcode", "unit", "spec", "pos"})
+
+# Cue phrases (normalised: casefolded, dots/colons/brackets removed), longest match wins.
+_PHRASES: dict[str, str] = {
+    # position
+    "pos": "pos", "position": "pos", "nr": "pos", "no": "pos", "#": "pos", "lp": "pos", "lfd nr": "pos",
+    "n°": "pos", "poz": "pos", "序号": "pos",
+    # supplier article number
+    "art-nr": "sku", "artnr": "sku", "art nr": "sku", "artikelnr": "sku", "artikel-nr": "sku",
+    "artikelnummer": "sku", "art-nr-lief": "sku", "art-nr-lieferant": "sku", "sku": "sku", "code": "sku",
+    "item code": "sku", "product code": "sku", "item no": "sku", "part no": "sku", "part number": "sku",
+    "référence": "sku", "reference": "sku", "réf": "sku", "ref": "sku", "code article": "sku",
+    "kod": "sku", "indeks": "sku", "artikelcode": "sku", "编码": "sku", "货号": "sku", "商品编码": "sku",
+    # buyer article number
+    "art-nr-kunde": "buyer_sku", "kunden-art-nr": "buyer_sku", "ihre art-nr": "buyer_sku",
+    # barcode
+    "ean": "barcode", "gtin": "barcode", "barcode": "barcode", "ean-code": "barcode", "upc": "barcode",
+    # description
+    "beschreibung": "desc", "bezeichnung": "desc", "artikelbezeichnung": "desc", "artikel": "desc",
+    "leistungsbeschreibung": "desc", "leistung": "desc", "description": "desc", "désignation": "desc",
+    "designation": "desc", "libellé": "desc", "produit": "desc", "article": "desc", "omschrijving": "desc",
+    "nazwa": "desc", "nazwa towaru": "desc", "nazwa towaru lub usługi": "desc", "product": "desc",
+    "produkt": "desc", "item": "desc", "items": "desc", "particulars": "desc", "details": "desc",
+    "品名": "desc", "商品名称": "desc", "货物名称": "desc", "项目名称": "desc", "名称": "desc",
+    "货物或应税劳务、服务名称": "desc", "货物或应税劳务名称": "desc",
+    "规格": "spec", "型号": "spec", "规格型号": "spec",
+    # quantity
+    "menge": "qty", "anzahl": "qty", "qty": "qty", "quantity": "qty", "quantité": "qty", "qté": "qty",
+    "qte": "qty", "aantal": "qty", "ilość": "qty", "ilosc": "qty", "数量": "qty", "liefermenge": "qty",
+    # unit
+    "einheit": "unit", "unit": "unit", "unité": "unit", "me": "unit", "jm": "unit", "uom": "unit",
+    "eenheid": "unit", "单位": "unit",
+    # unit price
+    "preis": "price", "einzelpreis": "price", "nettopreis": "price", "stückpreis": "price",
+    "e-preis": "price", "ep": "price", "unit price": "price", "price": "price", "prix unitaire": "price",
+    "prix": "price", "pu": "price", "prix u": "price", "prijs": "price", "prijs per stuk": "price",
+    "stukprijs": "price", "cena": "price", "cena jedn": "price", "cena netto": "price", "rate": "price",
+    "单价": "price", "unit cost": "price", "price per unit": "price",
+    # line amount
+    "betrag": "amount", "gesamt": "amount", "gesamtpreis": "amount", "gesamtbetrag": "amount",
+    "nettobetrag": "amount", "positionsbetrag": "amount", "positions betrag": "amount", "nettowert": "amount",
+    "wert": "amount", "amount": "amount", "total": "amount", "line total": "amount", "net amount": "amount",
+    "montant": "amount", "montant ht": "amount", "total ht": "amount", "prix ht": "amount",
+    "prix total": "amount", "bedrag": "amount", "totaal": "amount", "prijs incl btw": "amount",
+    "wartość": "amount", "wartość netto": "amount", "金额": "amount", "subtotal": "amount",
+    # tax rate
+    "mwst": "tax", "mwst-%": "tax", "mwst %": "tax", "mwst-satz": "tax", "ust": "tax", "ust-%": "tax",
+    "steuersatz": "tax", "steuer": "tax", "vat": "tax", "vat %": "tax", "vat%": "tax", "vat rate": "tax",
+    "tax": "tax", "taxes": "tax", "tax rate": "tax", "tax %": "tax", "tva": "tax", "taux tva": "tax",
+    "tva %": "tax", "btw": "tax", "btw %": "tax", "%": "tax", "stawka": "tax", "stawka vat": "tax",
+    "税率": "tax", "taxe": "tax",
+    # others
+    "税额": "tax_amount", "steuerbetrag": "tax_amount", "mwst-betrag": "tax_amount", "tax amount": "tax_amount",
+    "vat amount": "tax_amount", "montant tva": "tax_amount", "kwota vat": "tax_amount",
+    "rabatt": "discount", "disc%": "discount", "disc": "discount", "discount": "discount", "rem": "discount",
+    "remise": "discount", "korting": "discount", "rabat": "discount",
+}
+_MAX_PHRASE = max(len(p.split()) for p in _PHRASES)
+# Roles in order of precedence when several title words are stacked over one column.
+_PRECEDENCE = ("amount", "price", "qty", "tax_amount", "discount", "tax", "unit", "spec", "desc", "sku",
+               "buyer_sku", "barcode", "pos")
+
+_NUM_RE = re.compile(r"^[-−–(]?(?:[€$£¥]|RM|zł)?\s?\d[\d.,'\u00a0\u202f]*-?\)?(?:[€$£¥元]|zł)?%?$")
+_CURRENCY_WORDS = frozenset({"€", "$", "£", "¥", "￥", "eur", "usd", "gbp", "chf", "pln", "zł", "rmb", "cny", "元"})
+_DIGITS_RE = re.compile(r"^\d{8}$|^\d{12,14}$")
+
+
+def norm_word(text: str) -> str:
+    """Casefolded, NFKC, dots/colons/brackets removed: 'Art-Nr-Lief.' -> 'art-nr-lief'."""
+    return re.sub(r"[.:;,()\[\]*]", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+def gtin_valid(digits: str) -> bool:
+    """GTIN-8/12/13/14 check digit."""
+    if not _DIGITS_RE.match(digits):
+        return False
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+# ---------------------------------------------------------------------------------------------- rows
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """Words on one visual row, left to right."""
+
+    words: tuple[Word, ...]
+
+    @property
+    def bbox(self) -> BBox:
+        return merge_bboxes(w.bbox for w in self.words)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+def page_rows(page: Page) -> list[Row]:
+    """Group a page's words into visual rows by vertical centre, top to bottom."""
+    words = sorted(page.words(), key=lambda w: w.bbox.cy)
+    if not words:
+        return []
+    h = median_height(words)
+    rows: list[list[Word]] = [[words[0]]]
+    for w in words[1:]:
+        ref = rows[-1][0].bbox.cy
+        if abs(w.bbox.cy - ref) <= 0.35 * h:
+            rows[-1].append(w)
+        else:
+            rows.append([w])
+    return [Row(tuple(sorted(r, key=lambda w: w.bbox.x0))) for r in rows]
+
+
+def median_height(words: list[Word] | tuple[Word, ...]) -> float:
+    return statistics.median(w.bbox.height for w in words) if words else 10.0
+
+
+def row_gap(a: BBox, b: BBox) -> float:
+    """Vertical white space between two boxes (negative when they overlap)."""
+    return max(a.y0, b.y0) - min(a.y1, b.y1)
+
+
+# -------------------------------------------------------------------------------------------- header
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A run of title words on one row that names one column."""
+
+    role: str | None
+    text: str
+    bbox: BBox
+    row: int
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One table column: its role, all roles its stacked titles name, and its x-range."""
+
+    role: str
+    roles: tuple[str, ...]   # every role named, in title order (top to bottom)
+    x0: float
+    x1: float
+    title: str
+    percent: bool            # title says '%': values are percentages
+
+    @property
+    def numeric(self) -> bool:
+        return self.role in NUMERIC_ROLES
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    columns: tuple[Column, ...]
+    bbox: BBox
+    line_height: float
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(c.role for c in self.columns)
+
+
+def segment_row(row: Row, index: int) -> list[Cell]:
+    """Split a title row into cells by longest cue-phrase match; other words join the cell before."""
+    words = list(row.words)
+    h = median_height(words)
+    cells: list[Cell] = []
+    i = 0
+    while i < len(words):
+        n, role = _match_phrase(words, i)
+        if role is None:
+            w = words[i]
+            prev = cells[-1] if cells else None
+            if prev is not None and prev.row == index and w.bbox.x0 - prev.bbox.x1 < 0.8 * h:
+                cells[-1] = Cell(prev.role, f"{prev.text} {w.text}", prev.bbox.union(w.bbox), index)
+            else:
+                cells.append(Cell(None, w.text, w.bbox, index))
+            i += 1
+            continue
+        span = words[i:i + n]
+        cells.append(Cell(role, " ".join(w.text for w in span), merge_bboxes(w.bbox for w in span), index))
+        i += n
+    return cells
+
+
+def _match_phrase(words: list[Word], i: int) -> tuple[int, str | None]:
+    for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
+        key = " ".join(norm_word(w.text) for w in words[i:i + n])
+        role = _PHRASES.get(key) or (_PHRASES.get(key.replace(" ", "")) if n > 1 else None)
+        if role:
+            return n, role
+    return 1, _compound_role(norm_word(words[i].text))
+
+
+def _compound_role(word: str) -> str | None:
+    """German-style compounds and hyphenated titles: 'Art-Nr-Kunde', 'Einzelpreis', 'MwSt-%'."""
+    if re.search(r"kunde|buyer|client", word) and re.search(r"art|nr|sku|code", word):
+        return "buyer_sku"
+    if re.match(r"^(art(ikel)?-?nr|lief.*art|art.*lief)", word):
+        return "sku"
+    if re.match(r"^(mwst|ust|vat|tva|btw|tax)-?%?$", word):
+        return "tax"
+    if re.search(r"(einzel|netto|stück|list|verkaufs)preis$", word):
+        return "price"
+    if re.search(r"^(gesamt|netto|positions|zeilen)(betrag|preis|wert)$", word):
+        return "amount"
+    return None
+
+
+def header_candidate(cells: list[Cell]) -> bool:
+    """A title row: desc/sku and at least two of qty/price/amount named, mostly cue words."""
+    roles = {c.role for c in cells if c.role}
+    numeric = roles & {"qty", "price", "amount"}
+    named = sum(1 for c in cells if c.role)
+    return bool(roles & {"desc", "sku"}) and len(numeric) >= 2 and named >= 0.5 * len(cells) and named >= 3
+
+
+def find_header(rows: list[Row], start: int = 0) -> tuple[Header, int] | None:
+    """The first item-table header at or after rows[start]; returns it and the index of its last row."""
+    for i in range(start, len(rows)):
+        if has_numbers(rows[i]):
+            continue
+        cells = segment_row(rows[i], i)
+        if not header_candidate(cells):
+            continue
+        band = _grow_band(rows, i, cells)
+        all_cells = [c for j in band for c in (cells if j == i else segment_row(rows[j], j))]
+        columns = _stack_columns(all_cells, cells)
+        bbox = merge_bboxes(rows[j].bbox for j in band)
+        return Header(tuple(columns), bbox, median_height(rows[i].words)), max(band)
+    return None
+
+
+def has_numbers(row: Row) -> bool:
+    return any(re.search(r"\d[.,]\d|\d{3,}", w.text) for w in row.words)
+
+
+def _grow_band(rows: list[Row], i: int, cells: list[Cell]) -> list[int]:
+    """The title rows stacked over and under row i (no numbers, close, words under title cells)."""
+    h = median_height(rows[i].words)
+    band = [i]
+    for step in (-1, 1):
+        j = i + step
+        while 0 <= j < len(rows):
+            near = rows[band[-1] if step > 0 else band[0]]
+            if row_gap(near.bbox, rows[j].bbox) > 0.6 * h or has_numbers(rows[j]):
+                break
+            if not _title_like(rows[j], cells):
+                break
+            band.append(j) if step > 0 else band.insert(0, j)
+            j += step
+    return band
+
+
+def _title_like(row: Row, cells: list[Cell]) -> bool:
+    if len(row.words) > 2 * max(1, len(cells)):
+        return False
+    if any(_match_phrase(list(row.words), k)[1] for k in range(len(row.words))):
+        return True
+    return all(any(w.bbox.x_overlap(c.bbox) > 0 for c in cells) for w in row.words)
+
+
+def _stack_columns(all_cells: list[Cell], main: list[Cell]) -> list[Column]:
+    """Main-row cells become columns; cells of other title rows stack onto the column they overlap."""
+    groups: list[list[Cell]] = [[c] for c in main]
+    for cell in sorted((c for c in all_cells if c not in main), key=lambda c: c.row):
+        best, best_ov = None, 0.3
+        for g in groups:
+            gbox = merge_bboxes(c.bbox for c in g)
+            ov = cell.bbox.x_overlap(gbox)
+            if ov > best_ov and all(c.row != cell.row for c in g):
+                best, best_ov = g, ov
+        if best is None:
+            groups.append([cell])
+        else:
+            best.append(cell)
+    columns = [_column(sorted(g, key=lambda c: (c.row, c.bbox.x0))) for g in groups]
+    return sorted((c for c in columns if c is not None), key=lambda c: c.x0)
+
+
+def _column(cells: list[Cell]) -> Column | None:
+    roles = tuple(dict.fromkeys(c.role for c in cells if c.role))
+    box = merge_bboxes(c.bbox for c in cells)
+    title = " ".join(c.text for c in cells)
+    role = next((r for r in _PRECEDENCE if r in roles), "other")
+    if "desc" in roles and role in ("sku", "buyer_sku", "barcode"):
+        role = "desc"
+    return Column(role, roles, box.x0, box.x1, title, "%" in title)
+
+
+# -------------------------------------------------------------------------------------------- tokens
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A typed piece of a row: 'num' (value), 'pct' (fraction), 'code' (GTIN digits) or 'text'."""
+
+    kind: str
+    text: str
+    bbox: BBox
+    value: Decimal | None = None
+
+
+def row_tokens(words: tuple[Word, ...], *, decimal_comma: bool) -> list[Token]:
+    """Words -> tokens; currency signs and '%' join the number beside them."""
+    out: list[Token] = []
+    for w in words:
+        text = w.text.strip()
+        low = text.casefold()
+        prev = out[-1] if out else None
+        near = prev is not None and w.bbox.x0 - prev.bbox.x1 < 0.6 * max(w.bbox.height, 1.0)
+        if low == "%" and prev is not None and prev.kind == "num" and near:
+            pct = parse_percent(prev.text + "%")
+            out[-1] = Token("pct", prev.text + " %", prev.bbox.union(w.bbox), pct)
+        elif low in _CURRENCY_WORDS:
+            if prev is not None and prev.kind == "num" and near and not prev.text[:1] in "€$£¥":
+                out[-1] = Token("num", f"{prev.text} {text}", prev.bbox.union(w.bbox), prev.value)
+            else:
+                out.append(Token("cur", text, w.bbox))
+        else:
+            tok = _word_token(text, w.bbox, decimal_comma=decimal_comma)
+            if tok.kind == "num" and prev is not None and prev.kind == "cur" and near:
+                out[-1] = Token("num", f"{prev.text} {tok.text}", prev.bbox.union(tok.bbox), tok.value)
+            else:
+                out.append(tok)
+    return [t for t in out if t.kind != "cur"]
+
+
+def _word_token(text: str, bbox: BBox, *, decimal_comma: bool) -> Token:
+    core = text.rstrip(",;:").strip("*")
+    digits = core.rstrip(".")
+    if digits.isdigit() and gtin_valid(digits):
+        return Token("code", digits, bbox)
+    if digits.isdigit() and len(digits) >= 7:
+        return Token("text", text, bbox)
+    if _NUM_RE.match(core):
+        if core.endswith("%"):
+            value = parse_percent(core)
+            return Token("pct", core, bbox, value) if value is not None else Token("text", text, bbox)
+        value = parse_amount(core, decimal_comma=decimal_comma)
+        if value is not None:
+            return Token("num", core, bbox, value)
+    return Token("text", text, bbox)
+
+
+def assign_column(tok: Token, columns: tuple[Column, ...], *, strict: bool = False) -> int | None:
+    """Index of the column a token sits under: by overlap, else (numbers) the nearest numeric column."""
+    numeric_tok = tok.kind in ("num", "pct")
+    best, best_ov = None, 0.0
+    for i, col in enumerate(columns):
+        inter = min(tok.bbox.x1, col.x1) - max(tok.bbox.x0, col.x0)
+        ov = inter / max(1e-6, min(tok.bbox.width, col.x1 - col.x0))
+        if numeric_tok and not col.numeric:
+            ov -= 0.5
+        if ov > best_ov:
+            best, best_ov = i, ov
+    if best is not None or strict or not numeric_tok:
+        return best
+    return _nearest_numeric(tok, columns)
+
+
+def _nearest_numeric(tok: Token, columns: tuple[Column, ...]) -> int | None:
+    best, best_d = None, 3.0 * max(tok.bbox.height, 1.0)
+    for i, col in enumerate(columns):
+        if not col.numeric:
+            continue
+        d = max(col.x0 - tok.bbox.x1, tok.bbox.x0 - col.x1, 0.0)
+        if d < best_d:
+            best, best_d = i, d
+    return best
+
+
+def text_column(word_box: BBox, columns: tuple[Column, ...]) -> int | None:
+    """The text column a (non-numeric) word belongs to: the one it starts in, else the first."""
+    for i, col in enumerate(columns):
+        if col.numeric and col.x0 <= word_box.cx <= col.x1:
+            return i
+    text_cols = [i for i, c in enumerate(columns) if not c.numeric]
+    if not text_cols:
+        return None
+    start = [i for i in text_cols if columns[i].x0 <= word_box.cx + 2.0]
+    if not start:
+        return text_cols[0]
+    i = start[-1]
+    nxt = [j for j in range(i + 1, len(columns)) if columns[j].numeric]
+    if nxt and word_box.cx > columns[nxt[0]].x0 and not columns[i].x0 <= word_box.cx <= columns[i].x1:
+        return nxt[0]
+    return i

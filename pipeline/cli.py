@@ -1,0 +1,112 @@
+"""The `inbound` command line.
+
+    inbound extract FILE [--json] [--no-embedded]    one document -> contract JSON or a readable table
+    inbound eval DIR [--no-embedded] [--json REPORT] score a folder against NAME.json ground truth
+    inbound bench [--quick]                          medians per page, ratios, peak memory
+    inbound demo                                     extract the demo documents in fixtures/
+
+Bad input never prints a traceback: one line on stderr, exit code 2 (3 for a time-out), and with --json
+the contract object whose `issues` carries the stable code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from extractors.options import ReadOptions
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inbound: supplier documents to goods receipts.")
+
+_DEFAULTS = ReadOptions()
+EXIT_BAD_INPUT = 2
+EXIT_TIMEOUT = 3
+
+
+def _options(no_embedded: bool, max_pages: int, timeout_s: float) -> ReadOptions:
+    return ReadOptions(use_embedded=not no_embedded, max_pages=max_pages, timeout_s=timeout_s)
+
+
+@app.command()
+def extract(
+    file: Annotated[Path, typer.Argument(help="PDF, OFD, image, e-invoice XML or text file")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the contract JSON")] = False,
+    no_embedded: Annotated[bool, typer.Option("--no-embedded", help="ignore embedded e-invoice XML")] = False,
+    max_pages: Annotated[int, typer.Option(help="page limit")] = _DEFAULTS.max_pages,
+    timeout_s: Annotated[float, typer.Option(help="time limit per document, seconds")] = _DEFAULTS.timeout_s,
+) -> None:
+    """Extract header fields and line items from one document."""
+    from pipeline.runner import extract_file
+    if not file.is_file():
+        typer.echo(f"error: {file}: no such file", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    extraction = extract_file(file, _options(no_embedded, max_pages, timeout_s))
+    failed = [i for i in extraction.issues if i.severity == "error" and extraction.reader == "none"]
+    if as_json:
+        typer.echo(json.dumps(extraction.to_json(), ensure_ascii=False, indent=2))
+    else:
+        from pipeline.show import print_extraction
+        print_extraction(extraction)
+    if failed:
+        typer.echo(f"error: {file.name}: {failed[0].message} ({failed[0].code})", err=True)
+        raise typer.Exit(EXIT_TIMEOUT if failed[0].code == "timeout" else EXIT_BAD_INPUT)
+
+
+@app.command("eval")
+def eval_cmd(
+    folder: Annotated[Path, typer.Argument(help="folder of NAME.<ext> + NAME.json ground truth")],
+    no_embedded: Annotated[bool, typer.Option("--no-embedded", help="ignore embedded e-invoice XML")] = False,
+    report: Annotated[Optional[Path], typer.Option("--json", help="write the full report here")] = None,
+    timeout_s: Annotated[float, typer.Option(help="time limit per document, seconds")] = _DEFAULTS.timeout_s,
+) -> None:
+    """Score extraction on a folder: per-field precision/recall/F1 and the final F1 line."""
+    from pipeline.runner import evaluate_folder
+    from pipeline.show import print_report
+    if not folder.is_dir():
+        typer.echo(f"error: {folder}: not a folder", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    result = evaluate_folder(folder, _options(no_embedded, _DEFAULTS.max_pages, timeout_s))
+    print_report(result)
+    if report is not None:
+        report.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    typer.echo(result.summary_line())
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="fewer documents and rounds")] = False,
+    realdocs: Annotated[Optional[Path], typer.Option(help="the realdocs folder")] = None,
+    report: Annotated[Optional[Path], typer.Option("--json", help="write the figures here")] = None,
+) -> None:
+    """Medians per page: text-layer path vs bare pypdfium2, OCR path vs bare rapidocr; CER; peak memory."""
+    from pipeline.bench import run_bench
+    figures = run_bench(realdocs=realdocs, quick=quick)
+    if report is not None:
+        report.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+
+
+@app.command()
+def demo() -> None:
+    """Extract every demo document in fixtures/demo and print what was found."""
+    from pipeline.runner import extract_file
+    from pipeline.show import print_extraction
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() in {".pdf", ".png", ".jpg", ".ofd", ".xml", ".txt"}:
+            typer.echo(f"\n=== {path.name}")
+            print_extraction(extract_file(path, ReadOptions()))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
