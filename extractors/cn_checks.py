@@ -40,9 +40,9 @@ def uscc_is_valid(code: str) -> bool:
 def amount_in_words_to_decimal(text: str) -> Decimal | None:
     """The value of a 大写 amount, or None when `text` is not one."""
     s = re.sub(r"\s+", "", (text or "").strip().strip(_MARKS))
-    s = unicodedata.normalize("NFKC", s).strip(_MARKS + "¥:")
+    s = unicodedata.normalize("NFKC", s).strip(_MARKS + "xX¥:")
     negative = bool(_NEGATIVE.match(s))
-    s = _NEGATIVE.sub("", s).strip(_MARKS)
+    s = _NEGATIVE.sub("", s).strip(_MARKS + "xX")   # NFKC turns ⓧ into x
     s = s.replace("元", "圆").replace("圓", "圆")
     s = re.sub(r"[整正]$", "", s)
     if not s:

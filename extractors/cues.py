@@ -40,7 +40,7 @@ CUES: list[Cue] = [
     *_cues("document_number", ValueKind.ID,
            (rf"invoice{_NO}|invoice id|tax invoice{_NO}|inv{_NO}|bill{_NO}|receipt{_NO}|credit note{_NO}", 1.0),
            (rf"rechnungs?-?{_NO}|rechnungs-?nummer|rechnungsnr\.?|beleg-?nr\.?|belegnummer|gutschrifts?-?{_NO}", 1.0),
-           (rf"(?:handels)?rechnung(?:\s*\(\d+\))?\s*{_NO}|gutschrift(?:\s*\(\d+\))?\s*{_NO}", 0.95),
+           (rf"(?:\w*rechnung|gutschrift|invoice|facture|avoir|credit note)(?:\s*\([^)]{{0,40}}\))*\s*{_NO}", 0.95),
            (r"n°\s*(?:de\s*)?facture|numéro de facture|facture\s*n[°º]|avoir\s*n[°º]|n° d'avoir", 1.0),
            (r"factuurnummer|factuur\s*(?:nr\.?|nummer)", 1.0),
            (r"faktura(?:\s+vat)?\s*(?:nr\.?|numer)|nr faktury|numer faktury", 1.0),
@@ -50,11 +50,12 @@ CUES: list[Cue] = [
            (r"invoice\s*date|date of invoice|date of issue|issue date|billing date|rechnungsdatum|belegdatum|"
             r"beleg-datum|gutschriftsdatum|date de (?:la )?facture|date d'émission|date facture|factuurdatum|"
             r"data wystawienia|data faktury|tax point date", 1.0),
-           (r"issued(?: at| on)?|dated|datum|date|vom|du|le|data", 0.5)),
+           (r"issued(?: at| on)?|dated|datum|date|vom|von|du|le|data", 0.5)),
     *_cues("due_date", ValueKind.DATE,
            (r"due\s*date|payment\s*due(?:\s*date)?|date due|fällig(?:keit)?(?:sdatum)?|zahlungsziel|"
             r"zahlbar bis|date d'échéance|échéance|vervaldatum|vervaldag|termin płatności|"
-            r"please remit until|pay(?:able)? by", 1.0)),
+            r"please remit until|pay(?:able)? by", 1.0),
+           (r"(?:überweisen sie|zahlbar|zahlung) bis(?: zum)?|payable until|à payer avant le", 0.7)),
     *_cues("delivery_date", ValueKind.DATE,
            (r"delivery date|date of delivery|date of supply|ship(?:ping)? date|liefer-? und leistungsdatum|"
             r"leistungs-?datum|liefer-?datum|leistungszeitraum|date de livraison|leverdatum|afleverdatum|"
@@ -63,6 +64,7 @@ CUES: list[Cue] = [
            (r"p\.?o\.?\s*(?:no\.?|number|#|nr\.?)|purchase order(?:\s*(?:no\.?|number|#))?|"
             r"customer order(?:\s*(?:no\.?|number))?|your order(?:\s*(?:no\.?|number))?|order\s*(?:no\.?|number|#)|"
             r"bestell-?nr\.?|bestellnummer|bestellung|ihre bestellung|auftragsnummer|"
+            r"your reference|customer reference|buyer reference|ihr zeichen|ihre referenz|"
             r"votre référence|votre commande|référence commande|bon de commande|n° de commande|"
             r"uw referentie|uw ordernummer|inkoopordernummer|zamówienie(?:\s*nr)?|nr zamówienia", 1.0)),
     *_cues("delivery_note_number", ValueKind.ID,

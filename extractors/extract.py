@@ -12,6 +12,7 @@ callers that must always produce the contract JSON (the CLI with --json, the pip
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -20,7 +21,7 @@ from extractors.classify import classify, detect_language
 from extractors.errors import InboundError
 from extractors.header import best_per_field, document_currency, label_candidates
 from extractors.layout import Layout
-from extractors.names import address_after, find_names, sender_address
+from extractors.names import address_after, find_names, segments_address, sender_address
 from extractors.options import ReadOptions
 from extractors.parsing import document_conventions
 from extractors.parties import bank_account, choose_tax_ids, party_zones, tax_ids
@@ -88,10 +89,27 @@ def _western(layout: Layout, doc_type: DocumentType, language: str) -> tuple[dic
         fields["currency"] = fields.get("currency") or Field(currency, currency, 0.7)
     fields.update(_parties(layout, doc_type))
     lines = _lines(layout, conv, language)
+    fields.update(implied_totals(fields, lines))
     if doc_type is DocumentType.RECEIPT:
         from extractors.receipt import receipt_fields
         fields.update(receipt_fields(layout, conv, candidates))
     return _drop_empty(fields), lines
+
+
+def implied_totals(fields: dict[str, Field], lines: list[LineItem]) -> dict[str, Field]:
+    """Totals a document implies without printing them: the amount due is the total when nothing was
+    prepaid; the lines' total is the subtotal when the line amounts add up to it and no allowance or
+    charge is printed."""
+    out: dict[str, Field] = {}
+    total, subtotal = fields.get("total_amount"), fields.get("subtotal")
+    if "amount_due" not in fields and "prepaid_amount" not in fields and total is not None:
+        out["amount_due"] = replace(total, confidence=min(total.confidence, 0.6))
+    if "line_total" not in fields and subtotal is not None and isinstance(subtotal.value, Decimal) and lines \
+            and not ({"allowance_total", "charge_total"} & fields.keys()):
+        amounts = [li.fields["amount"].value for li in lines if "amount" in li.fields]
+        if len(amounts) == len(lines) and sum(amounts, Decimal(0)) == subtotal.value:
+            out["line_total"] = replace(subtotal, confidence=min(subtotal.confidence, 0.6))
+    return out
 
 
 def _parties(layout: Layout, doc_type: DocumentType) -> dict[str, Field]:
@@ -109,6 +127,10 @@ def _parties(layout: Layout, doc_type: DocumentType) -> dict[str, Field]:
         if hit is None:
             continue
         out[f"{prefix}_name"] = Field(hit.text, hit.text, hit.score, hit.page, hit.box)
+        inline = segments_address(hit.line, hit.text)
+        if inline is not None:
+            out[f"{prefix}_address"] = Field(inline, hit.line.text, 0.7, hit.page, hit.line.bbox)
+            continue
         address = address_after(pages[hit.page], hit.line)
         if address is not None:
             out[f"{prefix}_address"] = address
@@ -116,6 +138,28 @@ def _parties(layout: Layout, doc_type: DocumentType) -> dict[str, Field]:
         sender = sender_address(layout.pages)
         if sender is not None:
             out["supplier_address"] = sender
+    return _with_countries(out)
+
+
+_ENDS_WITH_CITY = re.compile(r", [A-Z0-9]{2,5}(?: ?[A-Z0-9]{2,3})?, [^,\d]+$")
+
+
+def _with_countries(fields: dict[str, Field]) -> dict[str, Field]:
+    """Add the country to a structured address that does not print one: the party's VAT id prefix,
+    else (for the buyer) the supplier's country, as a domestic invoice implies."""
+    out = dict(fields)
+    supplier_cc = None
+    for prefix in ("supplier", "buyer"):
+        address, tax_id = out.get(f"{prefix}_address"), out.get(f"{prefix}_tax_id")
+        cc = str(tax_id.value)[:2] if tax_id and str(tax_id.value)[:2].isalpha() else None
+        cc = cc or (supplier_cc if prefix == "buyer" else None)
+        if address is not None and isinstance(address.value, str):
+            if _ENDS_WITH_CITY.search(address.value) and cc:
+                out[f"{prefix}_address"] = replace(address, value=f"{address.value}, {cc}")
+            elif address.value[-4:-2] == ", " and address.value[-2:].isalpha():
+                cc = address.value[-2:]
+        if prefix == "supplier":
+            supplier_cc = cc
     return out
 
 

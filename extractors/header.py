@@ -64,12 +64,12 @@ def _label_hits(line: Line) -> list[_Hit]:
     found = [(m.start(), m.end(), cue) for cue in CUES for m in cue.pattern.finditer(text)]
     found.sort(key=lambda t: (t[0], -(t[1] - t[0])))
     hits: list[_Hit] = []
-    taken_until = -1
+    taken: tuple[int, int] = (-1, -1)
     for s, e, cue in found:
-        if s < taken_until:
-            continue
+        if s < taken[1] and (s, e) != taken:
+            continue  # inside a longer label; the same span may label several fields
         hits.append(_Hit(cue, line, s, e))
-        taken_until = e
+        taken = (s, e)
     return hits
 
 
@@ -133,50 +133,44 @@ def parse_value(kind: ValueKind, text: str, conv: Conventions) -> tuple[object, 
         if m and sum(ch.isdigit() for ch in m.group()) >= 6:
             return m.group().strip(), off + m.start(), off + m.end()
         return None
-    if len(stripped) >= 3:
+    if len(stripped) >= 12 and " " in stripped:
         return stripped, off, len(text)
     return None
 
 
-def _right_neighbour(page: Page, line: Line) -> Line | None:
+def _right_neighbours(page: Page, line: Line) -> list[Line]:
+    """Lines to the right of `line` on the same row, nearest first, within 60% of the page width."""
     lb = line.bbox
-    best, best_dx = None, 1e9
-    for other in page.lines:
-        ob = other.bbox
-        if other is line or ob.x0 < lb.x1 - 1 or ob.y_overlap(lb) < 0.5:
-            continue
-        dx = ob.x0 - lb.x1
-        if dx < best_dx:
-            best, best_dx = other, dx
-    return best if best is not None and best_dx < 0.6 * page.width else None
+    row = [o for o in page.lines if o is not line and o.bbox.x0 >= lb.x1 - 1 and o.bbox.y_overlap(lb) >= 0.5
+           and o.bbox.x0 - lb.x1 < 0.6 * page.width]
+    return sorted(row, key=lambda o: o.bbox.x0)
 
 
-def _below(page: Page, line: Line, label_box: BBox) -> Line | None:
+def _below(page: Page, line: Line, label_box: BBox, *, count: int = 1) -> list[Line]:
+    """Up to `count` lines under the label, in its column, nearest first."""
     lb = line.bbox
-    best, best_dy = None, 1e9
+    found = []
     for other in page.lines:
         ob = other.bbox
         if other is line or ob.y0 < lb.y1 - 0.3 * lb.height:
             continue
         dy = ob.y0 - lb.y1
-        if dy > 2.2 * max(lb.height, 6) or ob.x1 < label_box.x0 - 4 or ob.x0 > label_box.x1 + 8:
+        if dy > 2.2 * count * max(lb.height, 6) or ob.x1 < label_box.x0 - 4 or ob.x0 > label_box.x1 + 8:
             continue
-        if dy < best_dy:
-            best, best_dy = other, dy
-    return best
+        found.append((dy, other))
+    found.sort(key=lambda t: t[0])
+    return [o for _, o in found[:count]]
 
 
 def _candidates_for_hit(hit: _Hit, page: Page, conv: Conventions) -> list[Candidate]:
     line, cue = hit.line, hit.cue
-    weight = cue.weight * (1.0 if hit.start == 0 else 0.85)
+    weight = cue.weight * (1.0 if hit.start == 0 or cue.weight < 0.6 else 0.85)
     label_box = span_bbox(line, hit.start, hit.end)
     places: list[tuple[str, Line, int]] = [("same_line", line, hit.end)]
-    right = _right_neighbour(page, line)
-    if right is not None:
-        places.append(("right", right, 0))
-    below = _below(page, line, label_box)
-    if below is not None and not (cue.kind is ValueKind.AMOUNT and hit.end < len(line.text) - 2):
-        places.append(("below", below, 0))
+    places += [("right", right, 0) for right in _right_neighbours(page, line)]
+    if not (cue.kind is ValueKind.AMOUNT and hit.end < len(line.text) - 2):
+        count = 3 if cue.kind is ValueKind.TEXT else 1
+        places += [("below", below, 0) for below in _below(page, line, label_box, count=count)]
     out: list[Candidate] = []
     for route, place, offset in places:
         parsed = parse_value(cue.kind, place.text[offset:], conv)
@@ -185,10 +179,32 @@ def _candidates_for_hit(hit: _Hit, page: Page, conv: Conventions) -> list[Candid
         value, s, e = parsed
         box = span_bbox(place, offset + s, offset + e)
         raw = place.text[offset + s:offset + e]
+        if cue.kind is ValueKind.TEXT and route == "below":
+            value, raw, box = _text_block(page, place)
+        if cue.field in _UNSIGNED and isinstance(value, Decimal):
+            value = abs(value)
         out.append(Candidate(cue.field, value, raw, page.number, box, weight * _ROUTE_TRUST[route],
                              (page.number, box.y0, box.x0)))
         break
     return out
+
+
+_UNSIGNED = {"allowance_total", "charge_total", "prepaid_amount"}
+
+
+def _text_block(page: Page, first: Line) -> tuple[str, str, BBox]:
+    """A paragraph: `first` and the lines that continue it in the same column."""
+    lines = [first]
+    for other in sorted(page.lines, key=lambda o: o.bbox.y0):
+        last = lines[-1].bbox
+        ob = other.bbox
+        if ob.y0 <= last.y0 or abs(ob.x0 - last.x0) > 3:
+            continue
+        if ob.y0 - last.y1 > 1.0 * last.height or len(lines) >= 6:
+            break
+        lines.append(other)
+    text = " ".join(ln.text for ln in lines)
+    return text, text, merge_bboxes(ln.bbox for ln in lines)
 
 
 def label_candidates(pages: tuple[Page, ...], conv: Conventions) -> list[Candidate]:

@@ -126,7 +126,7 @@ def find_names(pages: tuple[Page, ...], zones: list[Zone]) -> dict[str, NameHit]
 
 def _window_below(page: Page, line: Line) -> Line | None:
     cands = [o for o in page.lines if o.bbox.y0 > line.bbox.y1 - 1 and o.bbox.y0 - line.bbox.y1 < 40
-             and abs(o.bbox.x0 - line.bbox.x0) < 30 and _name_like(o.text)]
+             and abs(o.bbox.x0 - line.bbox.x0) < 45 and _name_like(o.text)]
     return min(cands, key=lambda o: o.bbox.y0) if cands else None
 
 
@@ -150,8 +150,11 @@ def address_after(page: Page, name_line: Line, *, receipt: bool = False) -> Fiel
         b = ln.bbox
         if b.y0 <= prev.bbox.y0 + 0.5 or abs(b.x0 - name_line.bbox.x0) > (60 if receipt else 14):
             continue
-        if b.y0 - prev.bbox.y1 > 1.9 * max(prev.bbox.height, 6):
+        if b.y0 - prev.bbox.y1 > (1.9 if receipt else 3.2) * max(prev.bbox.height, 6):
             break
+        if not receipt and _has_other_label(page, ln):
+            prev = ln
+            continue
         if _NOT_ADDRESS.search(ln.text) or (receipt and re.match(r"^\(?[\w-]*\d[\w-]*\)?$", ln.text)):
             if picked or not receipt:
                 break
@@ -174,6 +177,29 @@ def address_after(page: Page, name_line: Line, *, receipt: bool = False) -> Fiel
     return Field(value, "\n".join(texts), 0.7, page.number, box) if value else None
 
 
+_ADDRESS_LABEL = re.compile(r"(?i)anschrift|adresse|address|straße|strasse|street|rue|adres|ulica|siedziba")
+
+
+def _has_other_label(page: Page, line: Line) -> bool:
+    """True when a label that is not an address label stands left of `line` on its row."""
+    for other in page.lines:
+        ob = other.bbox
+        if other is not line and ob.x1 < line.bbox.x0 and ob.y_overlap(line.bbox) > 0.5 \
+                and line.bbox.x0 - ob.x1 < 200 and other.text.rstrip().endswith(":"):
+            return not _ADDRESS_LABEL.search(other.text)
+    return False
+
+
+def segments_address(line: Line, name: str) -> str | None:
+    """The address in the rest of a one-line letterhead: 'Name SARL - street - 12345 City - France'."""
+    parts = [p for p in _SENDER_SPLIT.split(line.text) if p]
+    if len(parts) < 3 or not parts[0].startswith(name[:8]):
+        return None
+    if not any(_POSTCODE_CITY.match(p) for p in parts[1:]):
+        return None
+    return structure_address(parts[1:])
+
+
 def _next_in_column(page: Page, line: Line) -> Line | None:
     cands = [o for o in page.lines if o.bbox.y0 > line.bbox.y1 - 1 and o.bbox.y0 - line.bbox.y1 < 1.9 * line.bbox.height
              and abs(o.bbox.x0 - line.bbox.x0) < 14]
@@ -191,8 +217,9 @@ def _country_code(text: str) -> str | None:
 def structure_address(parts: list[str]) -> str | None:
     """'street, postcode, city, CC' when a postcode line is found; else the parts joined by ', '."""
     street: list[str] = []
+    matches = [i for i, part in enumerate(parts) if _POSTCODE_CITY.match(part.strip())]
     for i, part in enumerate(parts):
-        m = _POSTCODE_CITY.match(part.strip())
+        m = _POSTCODE_CITY.match(part.strip()) if matches and i == matches[-1] else None
         if m:
             cc = m.group("cc")
             if not cc and i + 1 < len(parts):

@@ -15,14 +15,14 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 _AMOUNT_RE = re.compile(
-    r"(?<![\w.,])"
+    r"(?<![\w.,/])"
     r"(?P<neg1>[-−–(])?\s?"
     r"(?:(?P<cur1>[€$£¥]|RM|EUR|USD|GBP|CHF|PLN|CNY|RMB|zł)\s?)?"
     r"(?P<neg2>-)?"
     r"(?P<num>\d{1,3}(?:(?P<sep>[.,' \u00a0\u202f])\d{3})+(?:[.,]\d{1,4})?|\d+(?:[.,]\d{1,4})?)"
     r"(?P<neg3>-)?\)?"
     r"(?:\s?(?P<cur2>[€$£¥]|EUR|USD|GBP|CHF|PLN|CNY|RMB|zł|元))?"
-    r"(?![\w.,]*\d)"
+    r"(?![\w.,]*\d)(?![/:])"
 )
 
 CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "CNY", "￥": "CNY", "RM": "MYR", "元": "CNY",

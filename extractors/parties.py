@@ -47,8 +47,8 @@ COUNTRY_CODES = {
 _POSTCODE_CITY = re.compile(
     r"^(?:(?P<cc>[A-Z]{1,2})[- ])?(?P<zip>\d{5}|\d{4}(?: ?[A-Z]{2})?|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})"
     r",?\s*(?P<city>[^\d,]{2,40})$")
-_NOT_ADDRESS = re.compile(r"(?i)(?:tel|fax|phone|fon|e-?mail|www\.|http|@|ust|vat|iban|bic|gln|nummer|tva|siret|"
-                          r"steuer|kunden-?nr|customer|gst|company no|:)")
+_NOT_ADDRESS = re.compile(r"(?i)(?:\b(?:tel|fax|phone|fon|e-?mail|ust|vat|iban|bic|gln|tva|siret|gst|company no)\b|"
+                          r"www\.|http|@|nummer|steuer|kunden-?nr|customer|:)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,8 @@ def party_zones(page: Page) -> list[Zone]:
         text = line.text
         for role, rx in (("buyer", BUYER_CUES), ("seller", SELLER_CUES)):
             m = rx.search(text)
-            if m and m.start() <= 2 and len(text) <= m.end() + 25:
+            rest = text[m.end():] if m else ""
+            if m and m.start() <= 2 and len(rest) <= 25 and not any(ch.isdigit() for ch in rest):
                 starts.append((role, line))
                 break
     zones = []
@@ -126,12 +127,19 @@ def tax_ids(pages: tuple[Page, ...], zones: list[Zone]) -> list[_Found]:
             hits += [(m.start(1), m.end(1), m.group(1).replace("-", "")) for m in _NIP_RE.finditer(text)]
             for s, e, value in hits:
                 box = _span_box(line, s, e)
-                role = _role_from_label(text[:s])
+                role = _role_from_label(left_label(page, line) + " " + text[:s])
                 if role is None:
                     z = zone_of(zones, page.number, box)
                     role = z.role if z else None
                 out.append(_Found(value, page.number, line, box, role))
     return out
+
+
+def left_label(page: Page, line: Line) -> str:
+    """The text of the nearest line left of `line` on its row (its label in a two-column layout)."""
+    lb = line.bbox
+    left = [o for o in page.lines if o is not line and o.bbox.x1 <= lb.x0 + 1 and o.bbox.y_overlap(lb) > 0.5]
+    return max(left, key=lambda o: o.bbox.x1).text if left else ""
 
 
 def _role_from_label(prefix: str) -> str | None:
@@ -159,11 +167,12 @@ def choose_tax_ids(found: list[_Found]) -> dict[str, Field]:
 
 
 def bank_account(pages: tuple[Page, ...]) -> Field | None:
-    """The first IBAN with a valid checksum (the issuer prints where to pay)."""
+    """The first IBAN with a valid checksum, or labelled IBAN (the issuer prints where to pay)."""
     for page in pages:
         for line in page.lines:
             for m in IBAN_RE.finditer(line.text):
                 value = m.group(1).strip()
-                if iban_is_valid(value):
+                label = left_label(page, line) + " " + line.text[:m.start(1)]
+                if iban_is_valid(value) or re.search(r"(?i)iban\W*$", label):
                     return Field(value, value, 0.95, page.number, _span_box(line, m.start(1), m.end(1)))
     return None

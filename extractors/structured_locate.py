@@ -40,10 +40,11 @@ _MISMATCH_LABELS: dict[str, tuple[tuple[str, ...], ...]] = {
     "total_amount": (("gesamtbetrag",), ("rechnungsbetrag",), ("bruttobetrag",), ("gesamtsumme",),
                      ("summe", "brutto"), ("total", "ttc"), ("montant", "ttc"), ("grand", "total"),
                      ("invoice", "total"), ("total", "amount"), ("total",), ("价税合计",)),
-    "tax_amount": (("summe", "mwst"), ("summe", "ust"), ("mwst", "gesamt"), ("gesamt", "mwst"),
+    "tax_amount": (("summe", "mwst"), ("summe", "ust"), ("mwst", "gesamt"), ("gesamt", "mwst"), ("ust", "gesamt"),
                    ("steuerbetrag",), ("total", "tva"), ("montant", "tva"), ("total", "vat"),
                    ("vat", "total"), ("total", "tax"), ("tax", "total")),
     "subtotal": (("nettobetrag",), ("summe", "netto"), ("gesamt", "netto"), ("netto", "gesamt"),
+                 ("rechnungssumme", "ohne"), ("summe", "ohne"),
                  ("total", "ht"), ("montant", "ht"), ("subtotal",), ("sub", "total"), ("net", "total"),
                  ("total", "net")),
 }
@@ -60,9 +61,13 @@ _MONEY = re.compile(r"^-?\d{1,3}(?:([.,' ])\d{3})*(?:[.,]\d{2})$|^-?\d+[.,]\d{2}
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d"})
+
+
 def normalise_token(text: str) -> str:
-    """How a word or value token is compared: NFKC, casefolded, outer punctuation and currency removed."""
-    return unicodedata.normalize("NFKC", text).casefold().strip(_STRIP)
+    """How a word or value token is compared: NFKC, casefolded, dashes unified, outer punctuation and
+    currency signs removed."""
+    return unicodedata.normalize("NFKC", text).translate(_DASHES).casefold().strip(_STRIP)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from extractors.layout import BBox, Page, Word, merge_bboxes
@@ -295,10 +295,23 @@ def _stack_columns(all_cells: list[Cell], main: list[Cell]) -> list[Column]:
         else:
             best.append(cell)
     columns = [_column(sorted(g, key=lambda c: (c.row, c.bbox.x0))) for g in groups]
-    return sorted((c for c in columns if c is not None), key=lambda c: c.x0)
+    return _resolve_duplicates(sorted(columns, key=lambda c: c.x0))
 
 
-def _column(cells: list[Cell]) -> Column | None:
+def _resolve_duplicates(cols: list[Column]) -> list[Column]:
+    """Two amount columns and no quantity: the left one counts ('Amount' for Menge); two price
+    columns and no amount: the right one is the line amount."""
+    roles = [c.role for c in cols]
+    if roles.count("amount") > 1 and "qty" not in roles:
+        i = roles.index("amount")
+        cols[i] = replace(cols[i], role="qty")
+    if roles.count("price") > 1 and "amount" not in roles:
+        i = len(roles) - 1 - roles[::-1].index("price")
+        cols[i] = replace(cols[i], role="amount")
+    return cols
+
+
+def _column(cells: list[Cell]) -> Column:
     roles = tuple(dict.fromkeys(c.role for c in cells if c.role))
     box = merge_bboxes(c.bbox for c in cells)
     title = " ".join(c.text for c in cells)
@@ -342,7 +355,20 @@ def row_tokens(words: tuple[Word, ...], *, decimal_comma: bool) -> list[Token]:
                 out[-1] = Token("num", f"{prev.text} {tok.text}", prev.bbox.union(tok.bbox), tok.value)
             else:
                 out.append(tok)
-    return [t for t in out if t.kind != "cur"]
+    return _glue_numbers_to_text([t for t in out if t.kind != "cur"])
+
+
+def _glue_numbers_to_text(tokens: list[Token]) -> list[Token]:
+    """A number printed one space after a word ('Karton 3 x 20', 'Tax: 0.2%') is part of that text."""
+    out: list[Token] = []
+    for tok in tokens:
+        prev = out[-1] if out else None
+        if (tok.kind in ("num", "pct") and prev is not None and prev.kind == "text"
+                and any(ch.isalpha() for ch in prev.text)
+                and tok.bbox.x0 - prev.bbox.x1 < 0.5 * max(tok.bbox.height, 1.0)):
+            tok = Token("text", tok.text, tok.bbox)
+        out.append(tok)
+    return out
 
 
 def _word_token(text: str, bbox: BBox, *, decimal_comma: bool) -> Token:
@@ -379,7 +405,7 @@ def assign_column(tok: Token, columns: tuple[Column, ...], *, strict: bool = Fal
 
 
 def _nearest_numeric(tok: Token, columns: tuple[Column, ...]) -> int | None:
-    best, best_d = None, 3.0 * max(tok.bbox.height, 1.0)
+    best, best_d = None, 1.0 * max(tok.bbox.height, 1.0)
     for i, col in enumerate(columns):
         if not col.numeric:
             continue

@@ -22,16 +22,19 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Callable
 
 from extractors.cn_checks import amount_in_words_to_decimal
 from extractors.layout import BBox, Layout, Page, Word, merge_bboxes
 from extractors.ofd import group_units_into_lines
-from extractors.result import Field, LineItem
+from extractors.result import Field, FieldValue, LineItem
 
 CONF_CLEAR = 0.92      # label found, value on its row and well-formed
 CONF_BELOW = 0.82      # value found under the label
 CONF_GUESS = 0.65      # block (buyer/seller) guessed from order, or value shape only
 CONF_UNPARSED = 0.3    # label found, value not understood
+
+Parser = Callable[[str], FieldValue]
 
 _PARTY = r"(?P<party>购买方|购方|买方|销售方|销方|卖方)?"
 _LABELS: tuple[tuple[str, str], ...] = (
@@ -240,8 +243,8 @@ def _value_right(ctx: _Ctx, label: BBox, *, max_first: float | None = None) -> l
     """Tokens right of the label on its row, up to the next label or a wide gap."""
     h = ctx.h
     first_gap = max_first if max_first is not None else 0.4 * ctx.page.width
-    row = sorted((t for t in ctx.toks if _same_row(t.bbox, label) and t.bbox.x0 >= label.x1 - 0.3 * h),
-                 key=lambda t: t.bbox.x0)
+    row = sorted((t for t in ctx.toks if _same_row(t.bbox, label)
+                  and (t.bbox.x0 >= label.x1 - 0.3 * h or t.bbox.cx > label.x1)), key=lambda t: t.bbox.x0)
     out: list[_Tok] = []
     right = label.x1
     for tok in row:
@@ -289,7 +292,402 @@ def _is_cjk(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
-def _field(value, toks: list[_Tok], conf: float, ctx: _Ctx, h: float | None = None) -> Field:
+def _field(value: FieldValue, toks: list[_Tok], conf: float, ctx: _Ctx, h: float | None = None) -> Field:
     raw = _join(toks, h or ctx.h, raw=True) if toks else ""
     box = merge_bboxes(t.bbox for t in toks) if toks else None
     return Field(value=value, raw=raw, confidence=conf, page=ctx.page.number, bbox=box)
+
+
+# --------------------------------------------------------------------------------------------
+# value parsers
+# --------------------------------------------------------------------------------------------
+
+_CODE_RX = {
+    "invoice_code": re.compile(r"(?<!\d)(\d{12}|\d{10})(?!\d)"),
+    "document_number": re.compile(r"(?<!\d)(\d{20}|\d{8})(?!\d)"),
+    "check_code": re.compile(r"(?<!\d)(\d{20})(?!\d)"),
+    "machine_no": re.compile(r"(?<![0-9A-Z])([0-9A-Z]{9,15})(?![0-9A-Z])"),
+    "tax_id": re.compile(r"(?<![0-9A-Z])([0-9A-Z]{15,20})(?![0-9A-Z])"),
+}
+_DATE_RX = re.compile(r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})")
+_NUMBER_RX = re.compile(r"[-−]?\d+(?:\.\d+)?")
+
+
+def _code_parser(kind: str) -> Parser:
+    def parse(text: str) -> str | None:
+        m = _CODE_RX[kind].search(re.sub(r"\s+", "", text).upper())
+        return m.group(1) if m else None
+    return parse
+
+
+def parse_cn_date(text: str) -> date | None:
+    """2020年10月10日 / 2020-10-10 / 2020/10/10 -> date."""
+    m = _DATE_RX.search(unicodedata.normalize("NFKC", text))
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def parse_number(text: str) -> Decimal | None:
+    """¥1,234.50 / -100.00 / 25 -> Decimal; anything else -> None."""
+    t = re.sub(r"[\s,¥￥]", "", unicodedata.normalize("NFKC", text)).replace("−", "-")
+    if t.startswith("-¥"):
+        t = "-" + t[2:]
+    if not _NUMBER_RX.fullmatch(t):
+        return None
+    try:
+        return Decimal(t)
+    except InvalidOperation:
+        return None
+
+
+def parse_rate(text: str) -> Decimal | None:
+    """6% -> 0.06; 免税 / 不征税 -> 0."""
+    t = _norm(text)
+    if any(word in t for word in _ZERO_RATES):
+        return Decimal("0")
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)%", t)
+    return Decimal(m.group(1)) / 100 if m else None
+
+
+def _text_value(text: str) -> str | None:
+    t = text.strip().lstrip(":").strip()
+    return t or None
+
+
+_PARSERS: dict[str, Parser] = {
+    "invoice_code": _code_parser("invoice_code"),
+    "document_number": _code_parser("document_number"),
+    "check_code": _code_parser("check_code"),
+    "machine_no": _code_parser("machine_no"),
+    "document_date": parse_cn_date,
+    "tax_id": _code_parser("tax_id"),
+    "name": _text_value,
+    "address_phone": _text_value,
+    "bank_account": _text_value,
+    "payee": _text_value,
+    "checker": _text_value,
+    "issuer_clerk": _text_value,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# header, parties, people
+# --------------------------------------------------------------------------------------------
+
+def _labelled(ctx: _Ctx, hit: _Hit, parse: Parser, *, max_first: float | None = None) -> Field | None:
+    """The value of a label: right of it, else below it; unparsed text kept with low confidence."""
+    right = _value_right(ctx, hit.bbox, max_first=max_first)
+    for toks, conf in ((right, CONF_CLEAR), (_value_below(ctx, hit.bbox), CONF_BELOW)):
+        value = parse(_join(toks, ctx.h)) if toks else None
+        if value is not None:
+            return _field(value, toks, conf, ctx)
+    return _field(None, right, CONF_UNPARSED, ctx) if right else None
+
+
+def _header_fields(ctx: _Ctx) -> dict[str, Field]:
+    out: dict[str, Field] = {}
+    for kind in _HEADER_FIELDS:
+        for hit in ctx.hits_of(kind):
+            f = _labelled(ctx, hit, _PARSERS[kind])
+            if f is not None and (kind not in out or out[kind].value is None):
+                out[kind] = f
+    for kind in _PEOPLE:
+        for hit in ctx.hits_of(kind):
+            f = _labelled(ctx, hit, _PARSERS[kind], max_first=0.2 * ctx.page.width)
+            if f is not None and f.value is not None and kind not in out:
+                out[kind] = f
+    return out
+
+
+def _party_of(ctx: _Ctx, hit: _Hit) -> str | None:
+    """buyer / supplier from a prefix, the block's vertical label, or a heading above; else None."""
+    if hit.party:
+        return hit.party
+    lb, h = hit.bbox, ctx.h
+    kinds = {"marker_buyer": "buyer", "marker_supplier": "supplier"}
+    beside = [(k, b) for k, b, vertical in ctx.markers if vertical and k in kinds
+              and b.x1 <= lb.x0 + h and b.y0 - 1.5 * h <= lb.cy <= b.y1 + 1.5 * h]
+    if beside:
+        return kinds[max(beside, key=lambda kb: kb[1].x1)[0]]
+    above = [(k, b) for k, b, vertical in ctx.markers if not vertical and k in kinds
+             and b.y1 <= lb.y0 + 0.5 * h and lb.y0 - b.y1 < 8 * h]
+    if above:
+        return kinds[min(above, key=lambda kb: lb.y0 - kb[1].y1 + 0.5 * abs(kb[1].x0 - lb.x0))[0]]
+    return None
+
+
+def _party_fields(ctx: _Ctx) -> dict[str, Field]:
+    out: dict[str, Field] = {}
+    for kind in _PARTY_KINDS:
+        assigned = [(hit, _party_of(ctx, hit)) for hit in ctx.hits_of(kind)]
+        free = [p for p in ("buyer", "supplier") if p not in {p for _, p in assigned}]
+        for hit, party in assigned:
+            guessed = party is None
+            if guessed:
+                if not free:
+                    continue
+                party = free.pop(0)
+            name = f"{'supplier' if party == 'supplier' else 'buyer'}_{kind}"
+            f = _labelled(ctx, hit, _PARSERS[kind])
+            if f is not None and (name not in out or out[name].value is None):
+                out[name] = f.with_confidence(min(f.confidence, CONF_GUESS)) if guessed else f
+    return out
+
+
+def _remarks(ctx: _Ctx) -> Field | None:
+    """备注: right of a vertical 备注 over its height, or right of / under a horizontal one."""
+    h = ctx.h
+    for hit in ctx.hits_of("remarks_vertical"):
+        b = hit.bbox
+        toks = [t for t in ctx.toks if not ctx.is_stopper(t) and t.bbox.x0 >= b.x1
+                and b.y0 - 0.5 * h <= t.bbox.cy <= b.y1 + 0.5 * h]
+        if toks:
+            return _region_field(ctx, toks)
+    for hit in ctx.hits_of("remarks"):
+        b = hit.bbox
+        if b.height > 1.5 * b.width:
+            continue
+        region = [t for t in ctx.toks if t.bbox.cx > b.x1 and b.y0 - 0.5 * h <= t.bbox.y0 <= b.y0 + 6 * h]
+        rows = _rows(region, gap_factor=1e6)
+        kept: list[_Tok] = []
+        for row in rows:
+            if any(ctx.is_stopper(t) for t in row):
+                break
+            kept.extend(row)
+        if kept:
+            return _region_field(ctx, kept)
+    return None
+
+
+def _region_field(ctx: _Ctx, toks: list[_Tok]) -> Field:
+    rows = _rows(toks, gap_factor=1e6)
+    text = " ".join(_join(r, ctx.h) for r in rows)
+    raw = "\n".join(_join(r, ctx.h, raw=True) for r in rows)
+    return Field(text, raw, CONF_BELOW, ctx.page.number, merge_bboxes(t.bbox for t in toks))
+
+
+# --------------------------------------------------------------------------------------------
+# goods table
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    kind: str
+    x0: float
+    x1: float
+
+
+def _table_header(ctx: _Ctx) -> tuple[list[_Column], BBox] | None:
+    """The column headings: the band around a 金额 heading with the most distinct columns (>= 4)."""
+    best: list[_Hit] = []
+    for anchor in (c for c in ctx.columns if c.kind == "amount"):
+        band = [c for c in ctx.columns if abs(c.bbox.cy - anchor.bbox.cy) < 1.6 * ctx.h]
+        if len({c.kind for c in band}) >= max(4, len({c.kind for c in best}) + 1):
+            best = band
+    if not best:
+        return None
+    spans: dict[str, BBox] = {}
+    for c in best:
+        spans[c.kind] = spans[c.kind].union(c.bbox) if c.kind in spans else c.bbox
+    cols = sorted((_Column(k, b.x0, b.x1) for k, b in spans.items()), key=lambda c: c.x0)
+    return cols, merge_bboxes(c.bbox for c in best)
+
+
+def _column_of(cols: list[_Column], box: BBox) -> str:
+    """The column whose span (extended halfway to its neighbours) holds the box's centre."""
+    for i, col in enumerate(cols):
+        right = (col.x1 + cols[i + 1].x0) / 2 if i + 1 < len(cols) else float("inf")
+        if box.cx < right:
+            return col.kind
+    return cols[-1].kind
+
+
+def _table_bottom(ctx: _Ctx, header: BBox) -> float:
+    ends = ("sum_row", "total", "in_words", "in_figures", "remarks", "remarks_vertical", "seal")
+    ys = [x.bbox.y0 for x in ctx.hits if x.kind in ends and x.bbox.y0 > header.y1]
+    return min(ys, default=ctx.page.height)
+
+
+@dataclass
+class _Row:
+    cy: float
+    cells: dict[str, list[_Tok]]
+
+    def anchor(self) -> bool:
+        return any(parse_number(t.text) is not None
+                   for k in ("amount", "tax_amount") for t in self.cells.get(k, []))
+
+
+def _body_rows(ctx: _Ctx, cols: list[_Column], header: BBox) -> list[_Row]:
+    bottom = _table_bottom(ctx, header)
+    body = [t for t in ctx.toks if header.y1 < t.bbox.cy < bottom - 0.2 * ctx.h]
+    rows: list[_Row] = []
+    for line in _rows(body, gap_factor=1e6):
+        cells: dict[str, list[_Tok]] = {}
+        for tok in line:
+            cells.setdefault(_column_of(cols, tok.bbox), []).append(tok)
+        rows.append(_Row(statistics.median(t.bbox.cy for t in line), cells))
+    return rows
+
+
+def _group_rows(rows: list[_Row]) -> list[list[_Row]]:
+    """Rows -> items: each anchor row (with an amount) takes the wrapped rows nearest to it."""
+    anchors = [i for i, r in enumerate(rows) if r.anchor()]
+    groups: dict[int, list[int]] = {a: [a] for a in anchors}
+    for i, row in enumerate(rows):
+        if i in groups or not anchors:
+            continue
+        above = [a for a in anchors if a < i]
+        below = [a for a in anchors if a > i]
+        d_above = row.cy - rows[above[-1]].cy if above else float("inf")
+        d_below = rows[below[0]].cy - row.cy if below else float("inf")
+        target = below[0] if d_below < 0.75 * d_above else above[-1]
+        groups[target].append(i)
+    return [[rows[i] for i in sorted(groups[a])] for a in anchors]
+
+
+def _item_fields(ctx: _Ctx, item: list[_Row]) -> dict[str, Field]:
+    anchor = next(r for r in item if r.anchor())
+    out: dict[str, Field] = {}
+    for kind in ("description", "spec", "unit"):
+        toks = [t for r in item for t in r.cells.get(kind, [])]
+        if toks:
+            text = _join_rows([r.cells[kind] for r in item if r.cells.get(kind)], ctx.h)
+            out[kind] = _field(text, toks, CONF_CLEAR, ctx)
+    for kind in ("quantity", "unit_price", "amount", "tax_amount"):
+        toks = anchor.cells.get(kind) or next((r.cells[kind] for r in item if r.cells.get(kind)), [])
+        if toks:
+            value = parse_number(_join(toks, ctx.h))
+            out[kind] = _field(value, toks, CONF_CLEAR if value is not None else CONF_UNPARSED, ctx)
+    toks = anchor.cells.get("tax_rate") or next((r.cells["tax_rate"] for r in item if r.cells.get("tax_rate")), [])
+    if toks:
+        rate = parse_rate(_join(toks, ctx.h))
+        out["tax_rate"] = _field(rate, toks, CONF_CLEAR if rate is not None else CONF_UNPARSED, ctx)
+        if rate == 0 and "tax_amount" in out and out["tax_amount"].value is None:
+            out["tax_amount"] = _field(Decimal("0"), anchor.cells.get("tax_amount", toks), CONF_GUESS, ctx)
+    return out
+
+
+def _join_rows(rows: list[list[_Tok]], h: float) -> str:
+    text = ""
+    for row in rows:
+        part = _join(row, h)
+        text = text + part if not text or _cjk_edge(text, part) else f"{text} {part}"
+    return text
+
+
+def _line_items(ctx: _Ctx, cols: list[_Column], header: BBox) -> list[dict[str, Field]]:
+    return [_item_fields(ctx, item) for item in _group_rows(_body_rows(ctx, cols, header))]
+
+
+# --------------------------------------------------------------------------------------------
+# totals
+# --------------------------------------------------------------------------------------------
+
+def _row_after(ctx: _Ctx, hit: _Hit) -> list[_Tok]:
+    """Every non-label token right of a label on its row."""
+    b = hit.bbox
+    return sorted((t for t in ctx.toks if not ctx.is_stopper(t) and _same_row(t.bbox, b)
+                   and t.bbox.cx > b.x1), key=lambda t: t.bbox.x0)
+
+
+def _sum_row(ctx: _Ctx, cols: list[_Column] | None, header: BBox | None) -> dict[str, Field]:
+    """合计 row: subtotal under 金额, tax under 税额 (else first and last amount)."""
+    hits = [x for x in ctx.hits_of("sum_row") if header is None or x.bbox.y0 > header.y1]
+    if not hits:
+        return {}
+    money = [t for t in _row_after(ctx, hits[0]) if parse_number(t.text) is not None or t.text == "***"]
+    out: dict[str, Field] = {}
+    for i, tok in enumerate(money):
+        kind = _column_of(cols, tok.bbox) if cols else ("amount" if i == 0 else "tax_amount")
+        name = {"amount": "subtotal", "tax_amount": "tax_amount"}.get(kind)
+        if name and name not in out:
+            value = parse_number(tok.text)
+            out[name] = _field(Decimal("0") if value is None else value, [tok],
+                               CONF_CLEAR if value is not None else CONF_GUESS, ctx)
+    return out
+
+
+def _strip_marks(text: str) -> str:
+    """Drop the anti-tamper mark printed before 大写 amounts (⊗ / ⓧ, "x" after NFKC)."""
+    return re.sub(r"[⊗ⓧ⨂×xX]", "", text)
+
+
+def _is_words_amount(text: str) -> bool:
+    core = _strip_marks(text)
+    return len(core) >= 2 and all(ch in _NUMERAL_CHARS for ch in core) and any(ch in "圆元角分" for ch in core)
+
+
+def _grand_total(ctx: _Ctx) -> dict[str, Field]:
+    """价税合计 (大写) in words and (小写) ¥ figures, cross-checked."""
+    out: dict[str, Field] = {}
+    for hit in ctx.hits_of("total") + ctx.hits_of("in_figures"):
+        row = _row_after(ctx, hit)
+        words = [t for t in row if _is_words_amount(t.text)]
+        figures = [t for t in row if parse_number(t.text) is not None]
+        if words and "total_amount_in_words" not in out:
+            out["total_amount_in_words"] = _field(_strip_marks(_join(words, ctx.h)), words, CONF_CLEAR, ctx)
+        if figures and "total_amount" not in out:
+            out["total_amount"] = _field(parse_number(figures[-1].text), [figures[-1]], CONF_CLEAR, ctx)
+            if "¥" in figures[-1].text or any(t.text == "¥" for t in row):
+                out["currency"] = Field("CNY", "¥", CONF_CLEAR, ctx.page.number, figures[-1].bbox)
+    return out
+
+
+def _cross_check(fields: dict[str, Field]) -> None:
+    """Raise confidence where the numbers agree with each other (in place)."""
+    total, words = fields.get("total_amount"), fields.get("total_amount_in_words")
+    if total and words and amount_in_words_to_decimal(str(words.value)) == total.value:
+        fields["total_amount"] = total.with_confidence(0.97)
+        fields["total_amount_in_words"] = words.with_confidence(0.97)
+    elif words and not total:
+        value = amount_in_words_to_decimal(str(words.value))
+        if value is not None:
+            fields["total_amount"] = Field(value, words.raw, CONF_GUESS, words.page, words.bbox)
+    sub, tax = fields.get("subtotal"), fields.get("tax_amount")
+    total = fields.get("total_amount")
+    if sub and tax and total and isinstance(sub.value, Decimal) and isinstance(tax.value, Decimal) \
+            and sub.value + tax.value == total.value:
+        for name in ("subtotal", "tax_amount"):
+            fields[name] = fields[name].with_confidence(max(fields[name].confidence, 0.95))
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------------------------
+
+def _page_extract(page: Page) -> tuple[dict[str, Field], list[dict[str, Field]]]:
+    ctx = _build_ctx(page)
+    fields: dict[str, Field] = {}
+    fields.update(_header_fields(ctx))
+    fields.update(_party_fields(ctx))
+    table = _table_header(ctx)
+    cols, header = table if table else (None, None)
+    fields.update(_sum_row(ctx, cols, header))
+    fields.update(_grand_total(ctx))
+    remarks = _remarks(ctx)
+    if remarks is not None:
+        fields["remarks"] = remarks
+    items = _line_items(ctx, cols, header) if table else []
+    return fields, items
+
+
+def extract_vat_invoice(layout: Layout) -> tuple[dict[str, Field], list[LineItem]]:
+    """Header fields and goods lines of a Chinese VAT invoice, from the layout alone."""
+    fields: dict[str, Field] = {}
+    items: list[dict[str, Field]] = []
+    for page in layout.pages:
+        page_fields, page_items = _page_extract(page)
+        for name, f in page_fields.items():
+            if name not in fields or (fields[name].value is None and f.value is not None):
+                fields[name] = f
+        items.extend(page_items)
+    _cross_check(fields)
+    if fields and "currency" not in fields:
+        fields["currency"] = Field("CNY", "", 0.8)
+    lines = [LineItem(i + 1, item) for i, item in enumerate(items) if item]
+    return fields, lines
