@@ -77,7 +77,7 @@ CUES: list[Cue] = [
             r"total before tax|amount excl(?:\.|uding)? (?:vat|tax)|"
             r"rechnungssumme ohne ust\.?|nettobetrag|netto-?summe|summe netto|gesamt netto|nettowert gesamt|"
             r"steuerbasisbetrag|total ht|montant ht|total hors taxes|sous-total|subtotaal|totaal excl\.?(?: btw)?|"
-            r"razem netto|wartość netto|suma netto", 1.0),
+            r"razem netto|wartość netto|suma netto|exclusief btw|excl\.? btw|totaal excl\.?", 1.0),
            (r"netto|net", 0.4)),
     *_cues("tax_amount", ValueKind.AMOUNT,
            (r"vat total|total vat|vat amount|tax amount|total tax(?:es)?|total gst|gst amount|"
@@ -90,7 +90,7 @@ CUES: list[Cue] = [
             r"total \(rm\)|total rm|total sales|"
             r"gesamtbetrag|bruttosumme|bruttobetrag|rechnungsbetrag|gesamtsumme|summe brutto|endbetrag|"
             r"rechnungssumme|gutschriftsbetrag|total ttc|montant ttc|totaal incl\.?(?: btw)?|totaalbedrag|"
-            r"razem brutto|wartość brutto|suma brutto|do zapłaty", 1.0),
+            r"razem brutto|wartość brutto|suma brutto|do zapłaty|należność ogółem|należność", 1.0),
            (r"total|summe|gesamt|totaal|razem|montant", 0.55),
            (r"amount due|balance due|zahlbetrag|zu zahlen|due payable|solde à payer|net à payer|te betalen", 0.5)),
     *_cues("amount_due", ValueKind.AMOUNT,
@@ -111,6 +111,9 @@ CUES: list[Cue] = [
            (r"tel(?:ephone|efon|\.)?|phone|tél\.?|téléphone|telefoon|fon|ph", 1.0)),
     *_cues("supplier_tax_number", ValueKind.ID,
            (r"steuer-?nummer|steuer-?nr\.?|st\.?-?nr\.?", 1.0)),
+    *_cues("supplier_bank_account", ValueKind.ID,
+           (r"bank account(?:\s*(?:no\.?|number))?|account (?:no\.?|number)|kontonummer|konto-?nr\.?|"
+            r"rekeningnummer|numéro de compte|nr rachunku|rachunek(?: bankowy)?", 0.8)),
     *_cues("payment_terms", ValueKind.TEXT,
            (r"payment terms|terms of payment|zahlungsbedingungen|zahlungsbedingung|conditions de (?:paiement|règlement)|"
             r"betalingsvoorwaarden|warunki płatności|sposób płatności", 1.0)),

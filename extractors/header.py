@@ -185,7 +185,8 @@ def _candidates_for_hit(hit: _Hit, page: Page, conv: Conventions) -> list[Candid
             value = abs(value)
         out.append(Candidate(cue.field, value, raw, page.number, box, weight * _ROUTE_TRUST[route],
                              (page.number, box.y0, box.x0)))
-        break
+        if cue.kind is not ValueKind.AMOUNT:
+            break  # amounts keep every place: the arithmetic in `totals` chooses among them
     return out
 
 

@@ -155,6 +155,12 @@ class Layout:
         return cls(pages=pages, source=data["source"])
 
 
+def _same_row(a: BBox, ref: BBox, y_tolerance: float) -> bool:
+    """Overlapping vertically and sitting on nearly the same bottom line (so that a big title does not
+    swallow the small lines beside it)."""
+    return a.y_overlap(ref) >= y_tolerance and abs(a.y1 - ref.y1) <= 0.4 * min(a.height, ref.height) + 0.5
+
+
 def group_words_into_lines(words: list[Word], *, y_tolerance: float = 0.5,
                            gap_factor: float = 3.0) -> tuple[Line, ...]:
     """Group loose words into lines by baseline, left to right, top to bottom.
@@ -165,9 +171,8 @@ def group_words_into_lines(words: list[Word], *, y_tolerance: float = 0.5,
     """
     rows: list[list[Word]] = []
     for w in sorted(words, key=lambda w: (w.bbox.cy, w.bbox.x0)):
-        for row in reversed(rows[-4:]):
-            ref = row[-1].bbox
-            if w.bbox.y_overlap(ref) >= y_tolerance:
+        for row in reversed(rows[-6:]):
+            if _same_row(w.bbox, row[0].bbox, y_tolerance):
                 row.append(w)
                 break
         else:

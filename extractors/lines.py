@@ -24,7 +24,8 @@ from decimal import Decimal
 from extractors.layout import BBox, Layout, Page, Word, merge_bboxes
 from extractors.parsing import Conventions
 from extractors.result import Field, LineItem
-from extractors.table import (Column, Header, Row, Token, assign_column, find_header, header_candidate,
+from extractors.table import (Column, Header, Row, Token, assign_column, find_header, has_numbers,
+                              header_candidate,
                               median_height, norm_word, page_rows, row_gap, row_tokens, segment_row,
                               text_column)
 
@@ -58,6 +59,7 @@ class _RowInfo:
     codes: list[Token] = field(default_factory=list)           # GTIN-valid digit strings
     rows: list[Row] = field(default_factory=list)              # the rows merged into this one
     full: tuple[Word, ...] = ()                                # all the row's words, table span or not
+    word_row: dict[int, int] = field(default_factory=dict)     # id(text word) -> index into rows
 
     @property
     def numeric_roles(self) -> set[str]:
@@ -151,7 +153,9 @@ def _merge_companions(infos: list[tuple[int, _RowInfo]], header: Header) -> list
             prev = out[-1][1]
             values = {**info.values, **prev.values}
             texts = {k: prev.texts.get(k, []) + info.texts.get(k, []) for k in {*prev.texts, *info.texts}}
-            merged = _RowInfo(prev.row, values, texts, prev.codes + info.codes, prev.rows + info.rows)
+            word_row = {**prev.word_row, **{k: v + len(prev.rows) for k, v in info.word_row.items()}}
+            merged = _RowInfo(prev.row, values, texts, prev.codes + info.codes, prev.rows + info.rows,
+                              prev.full, word_row)
             out[-1] = (out[-1][0], merged)
         else:
             out.append((i, info))
@@ -168,9 +172,13 @@ def _row_kind(info: _RowInfo, header: Header) -> str:
         return "soft"
     if info.is_anchor:
         return "anchor"
+    if info.values:
+        return "other"
     cells = segment_row(info.row, 0)
-    if not info.values and header_candidate(cells):
+    if header_candidate(cells):
         return "header"
+    if len({c.role for c in cells if c.role}) >= 3 and not has_numbers(info.row):
+        return "stop"   # the title row of another table (tax summary, totals)
     return "other"
 
 
@@ -194,13 +202,18 @@ def _read_row(row: Row, header: Header, page: Page, conv: Conventions) -> _RowIn
         return None
     info = _RowInfo(Row(words), rows=[Row(words)], full=row.words)
     cols = header.columns
+    last: tuple[int, BBox] | None = None   # column and box of the text word before
     for tok in row_tokens(words, decimal_comma=conv.decimal_comma):
         if tok.kind == "code":
             info.codes.append(tok)
         elif tok.kind in ("num", "pct"):
             _place_number(info, tok, cols)
         else:
-            _place_text(info, tok, cols)
+            glued = last is not None and tok.bbox.x0 - last[1].x1 < 0.5 * h
+            i = last[0] if glued and last is not None else text_column(tok.bbox, cols)
+            if i is not None:
+                _add_text(info, i, tok)
+                last = (i, tok.bbox)
     return info
 
 
@@ -243,7 +256,13 @@ def _as_rate(tok: Token, col: Column) -> Token | None:
 def _place_text(info: _RowInfo, tok: Token, cols: tuple[Column, ...]) -> None:
     i = text_column(tok.bbox, cols)
     if i is not None:
-        info.texts.setdefault(i, []).append(Word(tok.text, tok.bbox))
+        _add_text(info, i, tok)
+
+
+def _add_text(info: _RowInfo, col: int, tok: Token) -> None:
+    word = Word(tok.text, tok.bbox)
+    info.texts.setdefault(col, []).append(word)
+    info.word_row[id(word)] = 0
 
 
 # ---------------------------------------------------------------------------------------------- items
@@ -342,35 +361,37 @@ def _text_fields(block: _Block) -> dict[str, Field]:
     return out
 
 
-def _desc_words(info: _RowInfo, cols: tuple[Column, ...]) -> list[Word]:
+def _desc_words(info: _RowInfo, k: int, cols: tuple[Column, ...]) -> list[Word]:
+    """The description-column words of the info's k-th row."""
     words: list[Word] = []
     for i, ws in sorted(info.texts.items()):
         col = cols[i]
+        ws = [w for w in ws if info.word_row.get(id(w)) == k]
         if col.role != "desc" and "desc" not in col.roles:
             continue
         if "sku" in col.roles and len(ws) == 1 and _SKU_RE.match(ws[0].text):
             continue
         words.extend(ws)
-    order = {id(w): k for k, row in enumerate(info.rows) for w in row.words}
-    return sorted(words, key=lambda w: (order.get(id(w), 0), w.bbox.x0))
+    return sorted(words, key=lambda w: w.bbox.x0)
 
 
 def _description(rows: list[_RowInfo], cols: tuple[Column, ...], h: float, top: float) -> list[Word]:
     """The first description text of the item and the lines it wraps onto."""
     out: list[Word] = []
     prev: BBox | None = None
-    for info in rows:
-        words = _desc_words(info, cols)
+    for info, k, row in ((info, k, row) for info in rows for k, row in enumerate(info.rows)):
+        words = _desc_words(info, k, cols)
         if not out:
-            if words and info.row.bbox.y0 <= top + 2.5 * h:
+            if words and row.bbox.y0 <= top + 2.5 * h:
                 out, prev = words, merge_bboxes(w.bbox for w in words)
             continue
         if not words:
             continue
         box = merge_bboxes(w.bbox for w in words)
-        text = " ".join(w.text for w in info.full if w.bbox.x1 > box.x0)
+        text = " ".join(w.text for w in info.full if w.bbox.x1 > box.x0 and w.bbox.y0 >= row.bbox.y0 - 1
+                        and w.bbox.y1 <= row.bbox.y1 + 1)
         if (row_gap(prev, box) > 0.6 * h or _LABEL_RE.match(text) or text.startswith("*")
-                or box.width > prev.width + h or info.values):
+                or box.width > prev.width + h or (info.values and row is info.rows[0])):
             break
         out, prev = out + words, box
     return out
@@ -382,8 +403,8 @@ def _sku(rows: list[_RowInfo], cols: tuple[Column, ...]) -> tuple[str, BBox] | N
         if "sku" not in col.roles:
             continue
         cands: list[tuple[str, BBox]] = []
-        for info in rows:
-            ws = info.texts.get(i, [])
+        for info, k in ((info, k) for info in rows for k in range(len(info.rows))):
+            ws = [w for w in info.texts.get(i, []) if info.word_row.get(id(w)) == k]
             text = " ".join(w.text for w in ws)
             if not ws or text.startswith("(") or (col.role == "desc" and not (len(ws) == 1 and _SKU_RE.match(text))):
                 continue

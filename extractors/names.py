@@ -82,13 +82,18 @@ def _legal_form_names(pages: tuple[Page, ...], zones: list[Zone]) -> list[NameHi
 
 
 def _segment_with(text: str, pos: int) -> str:
-    start = 0
+    """The separator-delimited segment of `text` around `pos`, without a leading 'Label:'."""
+    start, end = 0, len(text)
     for m in _SENDER_SPLIT.finditer(text):
         if m.end() <= pos:
             start = m.end()
         elif m.start() > pos:
-            return text[start:m.start()].strip()
-    return text[start:].strip()
+            end = m.start()
+            break
+    segment = text[start:end]
+    if ":" in segment[:pos - start]:
+        segment = segment[segment.rindex(":", 0, pos - start) + 1:]
+    return segment.strip(" ,;")
 
 
 def _repeat_bonus(hits: list[NameHit]) -> list[NameHit]:
@@ -113,6 +118,10 @@ def find_names(pages: tuple[Page, ...], zones: list[Zone]) -> dict[str, NameHit]
         legal = _repeat_bonus(_legal_form_names(pages, zones))
         if legal:
             out["seller"] = max(legal, key=lambda h: h.score)
+    if "seller" not in out and pages:
+        block = _letterhead_block(pages[0], zones)
+        if block is not None:
+            out["seller"] = block
     if pages and ("seller" not in out or "buyer" not in out):
         sender = _sender_line(pages[0])
         if sender is not None:
@@ -122,6 +131,20 @@ def find_names(pages: tuple[Page, ...], zones: list[Zone]) -> dict[str, NameHit]
             if below is not None and "buyer" not in out:
                 out["buyer"] = NameHit("buyer", below.text, 1, below, below.bbox, 0.6)
     return out
+
+
+def _letterhead_block(page: Page, zones: list[Zone]) -> NameHit | None:
+    """The top-most name line that heads an address block (street, postcode line) outside buyer zones."""
+    for ln in sorted(page.lines, key=lambda o: o.bbox.y0):
+        if ln.bbox.y0 > page.height * 0.4:
+            break
+        z = zone_of(zones, page.number, ln.bbox)
+        if (z is not None and z.role == "buyer") or not _name_like(ln.text) or len(ln.text) > 60:
+            continue
+        address = address_after(page, ln)
+        if address is not None and isinstance(address.value, str) and address.value.count(",") >= 2:
+            return NameHit("seller", ln.text.strip(), page.number, ln, ln.bbox, 0.5)
+    return None
 
 
 def _window_below(page: Page, line: Line) -> Line | None:

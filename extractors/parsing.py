@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 _AMOUNT_RE = re.compile(
     r"(?<![\w.,/])"
     r"(?P<neg1>[-−–(])?\s?"
-    r"(?:(?P<cur1>[€$£¥]|RM|EUR|USD|GBP|CHF|PLN|CNY|RMB|zł)\s?)?"
+    r"(?:(?P<cur1>[€$£¥₹]|RM|Rs\.?|EUR|USD|GBP|CHF|PLN|CNY|RMB|INR|zł)\s?)?"
     r"(?P<neg2>-)?"
     r"(?P<num>\d{1,3}(?:(?P<sep>[.,' \u00a0\u202f])\d{3})+(?:[.,]\d{1,4})?|\d+(?:[.,]\d{1,4})?)"
     r"(?P<neg3>-)?\)?"
@@ -26,7 +26,7 @@ _AMOUNT_RE = re.compile(
 )
 
 CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "CNY", "￥": "CNY", "RM": "MYR", "元": "CNY",
-                    "zł": "PLN", "RMB": "CNY", "Rs": "INR", "₹": "INR"}
+                    "zł": "PLN", "RMB": "CNY", "Rs": "INR", "Rs.": "INR", "₹": "INR"}
 CURRENCY_CODES = {"EUR", "USD", "GBP", "CHF", "PLN", "CNY", "MYR", "JPY", "INR", "SEK", "DKK", "NOK", "CZK",
                   "HUF", "SGD", "AUD", "CAD", "HKD"}
 

@@ -24,8 +24,8 @@ VAT_ID_RE = re.compile(
     r"IE\d{7}[A-W][A-I]?|IT\d{11}|LT(?:\d{9}|\d{12})|LU\d{8}|LV\d{11}|MT\d{8}|NL\d{9}B\d{2}|PL\d{10}|"
     r"PT\d{9}|RO\d{2,10}|SE\d{12}|SI\d{8}|SK\d{10}|CHE-?\d{3}\.?\d{3}\.?\d{3}|"
     r"\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z])(?![A-Z0-9])")
-_NIP_RE = re.compile(r"(?:NIP|VAT ID|VAT No\.?|Tax ID|TIN|RFC|ABN)\s*:?\s*((?:PL)?\d{3}-?\d{3}-?\d{2}-?\d{2}|\d{10,12})",
-                     re.IGNORECASE)
+_NIP_RE = re.compile(r"(?:NIP|VAT ID|VAT No\.?|Tax ID|TIN|RFC|ABN)\s*:?\s*((?:PL)?\d{3}-?\d{2,3}-?\d{2}-?\d{2,3}|\d{10,12})"
+                     r"(?![\d-])", re.IGNORECASE)
 IBAN_RE = re.compile(r"(?<![A-Z0-9])([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)(?![A-Z0-9])")
 
 LEGAL_FORMS = re.compile(

@@ -35,6 +35,8 @@ from extractors.errors import CorruptFile, EncryptedFile, TooLarge, UnsafeConten
 from extractors.result import Extraction, Field, Issue, Severity
 from extractors.structured_locate import locate_in_layout
 
+__all__ = ["embedded_invoice_xml", "parse_invoice_xml", "locate_in_layout", "parse_xml_safely"]
+
 MAX_XML_BYTES = 20 * 1024 * 1024
 KNOWN_ATTACHMENT_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "zugferd_invoice.xml")
 UBL_NAMESPACE_PREFIX = "urn:oasis:names:specification:ubl:schema:xsd:"

@@ -111,9 +111,8 @@ def _address(address: Element | None) -> str | None:
 
 
 def _delivery_fields(delivery: Element | None, fields: dict[str, Field]) -> None:
-    put(fields, "delivery_date", date_field(text_of(delivery,
-                                                    "ActualDeliverySupplyChainEvent/OccurrenceDateTime/DateTimeString",
-                                                    "ActualDeliverySupplyChainEvent/OccurrenceDateTime")))
+    event = "ActualDeliverySupplyChainEvent/OccurrenceDateTime"
+    put(fields, "delivery_date", date_field(text_of(delivery, f"{event}/DateTimeString", event)))
     put(fields, "delivery_note_number", text_field(text_of(
         delivery, *_refs("DespatchAdviceReferencedDocument"), *_refs("DeliveryNoteReferencedDocument"))))
 
@@ -185,7 +184,8 @@ def _product_fields(product: Element | None, fields: dict[str, Field]) -> None:
 def _price_fields(agreement: Element | None, fields: dict[str, Field]) -> None:
     net = find(agreement, "NetPriceProductTradePrice")
     put(fields, "unit_price", decimal_field(text_of(net, "ChargeAmount")))
-    put(fields, "gross_unit_price", decimal_field(text_of(agreement, "GrossPriceProductTradePrice/ChargeAmount")))
+    gross = text_of(agreement, "GrossPriceProductTradePrice/ChargeAmount")
+    put(fields, "gross_unit_price", decimal_field(gross))
     basis = decimal_field(text_of(net, "BasisQuantity"))
     if basis is not None and basis.value != 1:
         put(fields, "price_basis_quantity", basis)
@@ -201,6 +201,7 @@ def _language(root: Element, dialect: Dialect, lines: tuple[LineItem, ...]) -> s
     agreement = find(find(root, dialect.transaction), dialect.agreement)
     terms = find_all(find(find(root, dialect.transaction), dialect.settlement), "SpecifiedTradePaymentTerms")
     texts += [text_of(t, "Description") or "" for t in terms]
-    return guess_language(texts, text_of(agreement, "SellerTradeParty/PostalTradeAddress/CountryID"),
-                          text_of(agreement, "BuyerTradeParty/PostalTradeAddress/CountryID"), item_names=names)
+    countries = (text_of(agreement, f"{party}/PostalTradeAddress/CountryID")
+                 for party in ("SellerTradeParty", "BuyerTradeParty"))
+    return guess_language(texts, *countries, item_names=names)
 

@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterator
 
-from extractors.layout import BBox, Layout, Word, merge_bboxes
+from extractors.layout import BBox, Layout, Page, Word, merge_bboxes
 from extractors.result import Extraction, Field, FieldValue, Issue, LineItem, Severity
 
 _STRIP = " \t.,:;!?()[]{}<>\"'“”„‘’«»*€$£¥#%"
@@ -40,8 +40,8 @@ _MISMATCH_LABELS: dict[str, tuple[tuple[str, ...], ...]] = {
     "total_amount": (("gesamtbetrag",), ("rechnungsbetrag",), ("bruttobetrag",), ("gesamtsumme",),
                      ("summe", "brutto"), ("total", "ttc"), ("montant", "ttc"), ("grand", "total"),
                      ("invoice", "total"), ("total", "amount"), ("total",), ("价税合计",)),
-    "tax_amount": (("summe", "mwst"), ("summe", "ust"), ("mwst", "gesamt"), ("gesamt", "mwst"), ("ust", "gesamt"),
-                   ("steuerbetrag",), ("total", "tva"), ("montant", "tva"), ("total", "vat"),
+    "tax_amount": (("summe", "mwst"), ("summe", "ust"), ("mwst", "gesamt"), ("gesamt", "mwst"),
+                   ("ust", "gesamt"), ("steuerbetrag",), ("total", "tva"), ("montant", "tva"), ("total", "vat"),
                    ("vat", "total"), ("total", "tax"), ("tax", "total")),
     "subtotal": (("nettobetrag",), ("summe", "netto"), ("gesamt", "netto"), ("netto", "gesamt"),
                  ("rechnungssumme", "ohne"), ("summe", "ohne"),
@@ -50,8 +50,8 @@ _MISMATCH_LABELS: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 _PICK_LABELS = {
     **_MISMATCH_LABELS,
-    "amount_due": (("zahlbetrag",), ("zu", "zahlen"), ("amount", "due"), ("balance", "due"), ("net", "à", "payer"),
-                   ("à", "payer"), ("offener", "betrag")),
+    "amount_due": (("zahlbetrag",), ("zu", "zahlen"), ("amount", "due"), ("balance", "due"),
+                   ("net", "à", "payer"), ("à", "payer"), ("offener", "betrag")),
     "prepaid_amount": (("anzahlung",), ("vorauszahlung",), ("bereits", "gezahlt"), ("prepaid",), ("acompte",)),
     "allowance_total": (("rabatt",), ("nachlass",), ("abschlag",), ("remise",), ("discount",)),
     "charge_total": (("zuschlag",), ("zuschläge",), ("frais",), ("charges",)),
@@ -80,6 +80,26 @@ class _Hit:
     bbox: BBox
 
 
+def _page_tokens(page: Page) -> list[tuple[str, Word]]:
+    """(normalised token, word) in reading order; a word with spaces inside is split, its box shared
+    out by character position."""
+    tokens: list[tuple[str, Word]] = []
+    for word in page.words():
+        for m in re.finditer(r"\S+", word.text):
+            norm = normalise_token(m[0])
+            if norm:
+                tokens.append((norm, _token_word(word, m.start(), m.end())))
+    return tokens
+
+
+def _token_word(word: Word, start: int, end: int) -> Word:
+    if start == 0 and end == len(word.text):
+        return word
+    box, n = word.bbox, len(word.text)
+    return Word(word.text[start:end], BBox(box.x0 + box.width * start / n, box.y0,
+                                           box.x0 + box.width * end / n, box.y1), word.confidence)
+
+
 class _WordIndex:
     """Every page's words as normalised tokens, indexed by their first one or two characters."""
 
@@ -88,7 +108,7 @@ class _WordIndex:
         self.pages: list[list[tuple[str, Word]]] = []
         self.by_prefix: dict[str, list[tuple[int, int]]] = {}
         for page in layout.pages:
-            tokens = [(norm, w) for w in page.words() for t in w.text.split() if (norm := normalise_token(t))]
+            tokens = _page_tokens(page)
             for i, (norm, _w) in enumerate(tokens):
                 self.by_prefix.setdefault(norm[:2], []).append((len(self.pages), i))
             self.numbers.append(page.number)
@@ -238,12 +258,16 @@ def _labelled_amounts(index: _WordIndex, label: tuple[str, ...]) -> Iterator[Dec
             row = index.row(_Hit(p, i, i, word.bbox))
             end = _label_at(row, label)
             after = row[end:] if end is not None else []
-            if not after or (len(label) == 1 and label[0] == "total" and _parse_printed_money(after[0][0]) is None
-                             and after[0][0] not in _CURRENCY_WORDS):
+            if not after or (label == ("total",) and not _starts_with_amount(after)):
                 continue
             amounts = [a for t, _w in after if (a := _parse_printed_money(t)) is not None]
             if amounts:
                 yield amounts[-1]
+
+
+def _starts_with_amount(words: list[tuple[str, Word]]) -> bool:
+    """A bare 'Total' label counts only when an amount (or a currency code) directly follows it."""
+    return _parse_printed_money(words[0][0]) is not None or words[0][0] in _CURRENCY_WORDS
 
 
 def _mismatch(name: str, value: Decimal, index: _WordIndex) -> Issue | None:
@@ -251,14 +275,14 @@ def _mismatch(name: str, value: Decimal, index: _WordIndex) -> Issue | None:
     for label in _MISMATCH_LABELS.get(name, ()):
         for printed in _labelled_amounts(index, label):
             if abs(printed) != abs(value):
-                return Issue("embedded_data_mismatch", Severity.WARNING,
-                             f"The embedded e-invoice data gives {name} = {format(value, 'f')}, but the printed "
-                             f"document shows {format(printed, 'f')} next to '{' '.join(label)}'.", field=name)
+                message = (f"The embedded e-invoice data gives {name} = {format(value, 'f')}, but the "
+                           f"printed document shows {format(printed, 'f')} next to '{' '.join(label)}'.")
+                return Issue("embedded_data_mismatch", Severity.WARNING, message, field=name)
     return None
 
 
 def _header_hit(name: str, value: FieldValue, index: _WordIndex) -> _Hit | None:
-    hits = _hits_for(value, index)
+    hits = _without_percentages(value, _hits_for(value, index), index)
     if not hits:
         return _address_hit(value, index) if isinstance(value, str) and "," in value else None
     if name in _HEADER_AMOUNTS and len(hits) > 1:
@@ -298,8 +322,32 @@ def _nearest(hits: list[_Hit], anchor: _Hit, index: _WordIndex) -> _Hit | None:
     """The hit closest to the anchor's first word, on its row or up to a few rows below."""
     first = index.pages[anchor.page][anchor.start][1].bbox
     lh = max(first.height, 1.0)
-    near = [h for h in hits if h.page == anchor.page and first.y0 - lh <= h.bbox.cy <= anchor.bbox.y1 + 3 * lh]
-    return min(near, key=lambda h: (abs(h.bbox.cy - first.cy), abs(h.bbox.cx - first.cx)), default=None)
+    top, bottom = first.y0 - lh, anchor.bbox.y1 + 3 * lh
+    near = [h for h in hits if h.page == anchor.page and top <= h.bbox.cy <= bottom]
+
+    def distance(h: _Hit) -> tuple[float, float]:
+        dy = abs(h.bbox.cy - first.cy)
+        return (0.0 if dy <= lh / 2 else dy), abs(h.bbox.cx - first.cx)
+    return min(near, key=distance, default=None)
+
+
+def _line_hits(key: str, field: Field, index: _WordIndex) -> list[_Hit]:
+    """Where a line value is printed; a rate printed with its '%' sign is preferred."""
+    hits = _hits_for(_line_value(key, field), index)
+    if key == "tax_rate":
+        return [h for h in hits if _is_percent(h, index)] or hits
+    return _without_percentages(field.value, hits, index)
+
+
+def _is_percent(hit: _Hit, index: _WordIndex) -> bool:
+    return "%" in index.pages[hit.page][hit.start][1].text
+
+
+def _without_percentages(value: FieldValue, hits: list[_Hit], index: _WordIndex) -> list[_Hit]:
+    """An amount or quantity is not the '6' of a printed '6%'."""
+    if not isinstance(value, Decimal):
+        return hits
+    return [h for h in hits if not _is_percent(h, index)]
 
 
 def _place_line(line: LineItem, anchor: tuple[str, _Hit] | None, index: _WordIndex) -> LineItem:
@@ -307,8 +355,7 @@ def _place_line(line: LineItem, anchor: tuple[str, _Hit] | None, index: _WordInd
     for key, field in line.fields.items():
         hit = None
         if anchor is not None:
-            hit = anchor[1] if key == anchor[0] else _nearest(_hits_for(_line_value(key, field), index),
-                                                             anchor[1], index)
+            hit = anchor[1] if key == anchor[0] else _nearest(_line_hits(key, field, index), anchor[1], index)
         fields[key] = _placed(field, hit, index)
     return replace(line, fields=fields)
 
@@ -336,4 +383,5 @@ def locate_in_layout(extraction: Extraction, layout: Layout) -> Extraction:
         if hit is None and isinstance(field.value, Decimal) and ("embedded_data_mismatch", name) not in reported:
             issue = _mismatch(name, field.value, index)
             issues += [issue] if issue else []
-    return replace(extraction, fields=fields, lines=_locate_lines(extraction.lines, index), issues=tuple(issues))
+    lines = _locate_lines(extraction.lines, index)
+    return replace(extraction, fields=fields, lines=lines, issues=tuple(issues))

@@ -130,6 +130,6 @@ def _language(root: Element, lines: tuple[LineItem, ...]) -> str:
     texts = [n.text or "" for n in find_all(root, "Note")]
     texts += [n.text or "" for n in find_all(root, "PaymentTerms/Note")]
     names = [str(li.fields["description"].value) for li in lines if "description" in li.fields]
-    return guess_language(texts, text_of(root, "AccountingSupplierParty/Party/PostalAddress/Country/IdentificationCode"),
-                          text_of(root, "AccountingCustomerParty/Party/PostalAddress/Country/IdentificationCode"),
-                          item_names=names)
+    countries = (text_of(root, f"{party}/Party/PostalAddress/Country/IdentificationCode")
+                 for party in ("AccountingSupplierParty", "AccountingCustomerParty"))
+    return guess_language(texts, *countries, item_names=names)

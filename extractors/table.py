@@ -8,6 +8,7 @@ percentage, code, text) and `assign_column` puts a token under a column.  No sup
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 import unicodedata
@@ -85,9 +86,13 @@ _CURRENCY_WORDS = frozenset({"€", "$", "£", "¥", "￥", "eur", "usd", "gbp",
 _DIGITS_RE = re.compile(r"^\d{8}$|^\d{12,14}$")
 
 
+_STRIP_RE = re.compile(r"[.:;,()\[\]*]")
+
+
+@functools.lru_cache(maxsize=4096)
 def norm_word(text: str) -> str:
     """Casefolded, NFKC, dots/colons/brackets removed: 'Art-Nr-Lief.' -> 'art-nr-lief'."""
-    return re.sub(r"[.:;,()\[\]*]", "", unicodedata.normalize("NFKC", text).casefold())
+    return _STRIP_RE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def gtin_valid(digits: str) -> bool:
@@ -204,14 +209,16 @@ def segment_row(row: Row, index: int) -> list[Cell]:
 
 
 def _match_phrase(words: list[Word], i: int) -> tuple[int, str | None]:
-    for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
-        key = " ".join(norm_word(w.text) for w in words[i:i + n])
+    norms = [norm_word(w.text) for w in words[i:i + _MAX_PHRASE]]
+    for n in range(len(norms), 0, -1):
+        key = " ".join(norms[:n])
         role = _PHRASES.get(key) or (_PHRASES.get(key.replace(" ", "")) if n > 1 else None)
         if role:
             return n, role
-    return 1, _compound_role(norm_word(words[i].text))
+    return 1, _compound_role(norms[0])
 
 
+@functools.lru_cache(maxsize=4096)
 def _compound_role(word: str) -> str | None:
     """German-style compounds and hyphenated titles: 'Art-Nr-Kunde', 'Einzelpreis', 'MwSt-%'."""
     if re.search(r"kunde|buyer|client", word) and re.search(r"art|nr|sku|code", word):
@@ -238,7 +245,7 @@ def header_candidate(cells: list[Cell]) -> bool:
 def find_header(rows: list[Row], start: int = 0) -> tuple[Header, int] | None:
     """The first item-table header at or after rows[start]; returns it and the index of its last row."""
     for i in range(start, len(rows)):
-        if has_numbers(rows[i]):
+        if has_numbers(rows[i]) or sum(1 for w in rows[i].words if _is_cue(w.text)) < 2:
             continue
         cells = segment_row(rows[i], i)
         if not header_candidate(cells):
@@ -249,6 +256,15 @@ def find_header(rows: list[Row], start: int = 0) -> tuple[Header, int] | None:
         bbox = merge_bboxes(rows[j].bbox for j in band)
         return Header(tuple(columns), bbox, median_height(rows[i].words)), max(band)
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_cue(text: str) -> bool:
+    word = norm_word(text)
+    return word in _CUE_WORDS or _compound_role(word) is not None
+
+
+_CUE_WORDS = frozenset(w for p in _PHRASES for w in p.split())
 
 
 def has_numbers(row: Row) -> bool:
@@ -372,7 +388,9 @@ def _glue_numbers_to_text(tokens: list[Token]) -> list[Token]:
 
 
 def _word_token(text: str, bbox: BBox, *, decimal_comma: bool) -> Token:
-    core = text.rstrip(",;:").strip("*")
+    if len(text) > 2 and text.startswith("*") and text.endswith("*"):
+        return Token("text", text, bbox)
+    core = text.rstrip(",;:")
     digits = core.rstrip(".")
     if digits.isdigit() and gtin_valid(digits):
         return Token("code", digits, bbox)

@@ -287,7 +287,8 @@ def test_changed_total_is_reported_as_mismatch() -> None:
     extraction = parse_invoice_xml((ZUGFERD / "FX_EN16931_Einfach.source.xml").read_bytes())
     assert extraction is not None
     total = extraction.fields["total_amount"]
-    changed = replace(extraction, fields={**extraction.fields, "total_amount": replace(total, value=Decimal("531.00"))})
+    changed = replace(extraction, fields={**extraction.fields,
+                                          "total_amount": replace(total, value=Decimal("531.00"))})
     issues = locate_in_layout(changed, _pdf_layout(data)).issues
     assert [(i.code, i.severity, i.field) for i in issues] == [
         ("embedded_data_mismatch", Severity.WARNING, "total_amount")]
@@ -349,7 +350,8 @@ def test_chinese_values_and_lines_are_located() -> None:
         [("北京海淀区西钓鱼台", 50), ("嘉园北门13392342520", 160)],
     ])
     line_fields = {"description": Field("*餐饮服务*餐费", "", 1.0), "quantity": Field(Decimal("4"), "4", 1.0),
-                   "amount": Field(Decimal("100.00"), "100.00", 1.0), "tax_rate": Field(Decimal("0.06"), "6%", 1.0)}
+                   "amount": Field(Decimal("100.00"), "100.00", 1.0),
+                   "tax_rate": Field(Decimal("0.06"), "6%", 1.0)}
     extraction = replace(_extraction(document_date=date(2020, 10, 10), total_amount=Decimal("318.00"),
                                      buyer_address_phone="北京海淀区西钓鱼台嘉园北门13392342520"),
                          lines=(LineItem(1, line_fields), LineItem(2, line_fields)))
@@ -359,4 +361,19 @@ def test_chinese_values_and_lines_are_located() -> None:
     assert located.fields["buyer_address_phone"].bbox == BBox(50, 180, 160 + 6 * 15, 190)
     rows = [{k: f.bbox.y0 for k, f in li.fields.items() if f.bbox is not None} for li in located.lines]
     assert rows == [dict.fromkeys(line_fields, 120.0), dict.fromkeys(line_fields, 140.0)]
+    assert located.issues == ()
+
+
+@pytest.mark.skipif(not OFD_XML.is_file(), reason="shared/realdocs not available")
+def test_fapiao_values_are_located_in_the_ofd_page() -> None:
+    ofd = pytest.importorskip("extractors.ofd")
+    from extractors.options import ReadOptions
+    layout = ofd.read_ofd(OFD_XML.with_name("ofd_fapiao_shili.ofd").read_bytes(), ReadOptions())
+    extraction = parse_invoice_xml(OFD_XML.read_bytes())
+    assert extraction is not None
+    located = locate_in_layout(extraction, layout)
+    assert [k for k, f in located.fields.items() if f.bbox is None] == ["currency"]  # printed as ¥ only
+    assert all(f.bbox is not None for li in located.lines for f in li.fields.values())
+    tax_rate, tax_amount = (located.lines[0].fields[k].bbox for k in ("tax_rate", "tax_amount"))
+    assert tax_rate is not None and tax_amount is not None and tax_rate.x1 < tax_amount.x0
     assert located.issues == ()
