@@ -209,8 +209,10 @@ def _read_row(row: Row, header: Header, page: Page, conv: Conventions) -> _RowIn
         elif tok.kind in ("num", "pct"):
             _place_number(info, tok, cols)
         else:
-            glued = last is not None and tok.bbox.x0 - last[1].x1 < 0.5 * h
-            i = last[0] if glued and last is not None else text_column(tok.bbox, cols)
+            i = text_column(tok.bbox, cols)
+            if last is not None and tok.bbox.x0 - last[1].x1 < 0.8 * h and i != last[0]:
+                starts_other = i is not None and not cols[i].numeric and tok.bbox.x0 >= cols[i].x0 - 2
+                i = i if starts_other else last[0]   # a word run stays in the column it started in
             if i is not None:
                 _add_text(info, i, tok)
                 last = (i, tok.bbox)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from extractors.layout import BBox, Line, Page, merge_bboxes
-from extractors.parties import COUNTRY_CODES, LEGAL_FORMS, _NOT_ADDRESS, _POSTCODE_CITY, Zone, zone_of
+from extractors.parties import US_CITY_STATE_ZIP, COUNTRY_CODES, LEGAL_FORMS, _NOT_ADDRESS, _POSTCODE_CITY, Zone, zone_of
 from extractors.result import Field
 
 _NAME_LABEL = re.compile(r"(?i)^(?:name|firma|company|raison sociale|nazwa|naam|bedrijfsnaam)\s*:?\s*")
@@ -185,8 +185,10 @@ def address_after(page: Page, name_line: Line, *, receipt: bool = False) -> Fiel
             continue
         picked.append(ln)
         prev = ln
-        if _POSTCODE_CITY.match(ln.text) and not receipt:
+        if _is_postcode_line(ln.text) and not receipt:
             nxt = _next_in_column(page, ln)
+            if nxt is not None and _is_postcode_line(nxt.text):
+                continue  # '4557 De Silva St' looks like a postcode line; the real one follows
             if nxt is not None and _country_code(nxt.text):
                 picked.append(nxt)
             break
@@ -223,6 +225,10 @@ def segments_address(line: Line, name: str) -> str | None:
     return structure_address(parts[1:])
 
 
+def _is_postcode_line(text: str) -> bool:
+    return bool(_POSTCODE_CITY.match(text) or US_CITY_STATE_ZIP.match(text))
+
+
 def _next_in_column(page: Page, line: Line) -> Line | None:
     cands = [o for o in page.lines if o.bbox.y0 > line.bbox.y1 - 1 and o.bbox.y0 - line.bbox.y1 < 1.9 * line.bbox.height
              and abs(o.bbox.x0 - line.bbox.x0) < 14]
@@ -237,9 +243,16 @@ def _country_code(text: str) -> str | None:
     return None
 
 
+def _us_to_zip_city(part: str) -> str:
+    """'Fremont CA 94538' -> '94538 Fremont' so that one postcode rule reads both orders."""
+    m = US_CITY_STATE_ZIP.match(part.strip())
+    return f"{m.group('zip')} {m.group('city')}" if m else part
+
+
 def structure_address(parts: list[str]) -> str | None:
     """'street, postcode, city, CC' when a postcode line is found; else the parts joined by ', '."""
     street: list[str] = []
+    parts = [_us_to_zip_city(p) for p in parts]
     matches = [i for i, part in enumerate(parts) if _POSTCODE_CITY.match(part.strip())]
     for i, part in enumerate(parts):
         m = _POSTCODE_CITY.match(part.strip()) if matches and i == matches[-1] else None

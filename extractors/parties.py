@@ -26,6 +26,9 @@ VAT_ID_RE = re.compile(
     r"\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z])(?![A-Z0-9])")
 _NIP_RE = re.compile(r"(?:NIP|VAT ID|VAT No\.?|Tax ID|TIN|RFC|ABN)\s*:?\s*((?:PL)?\d{3}-?\d{2,3}-?\d{2}-?\d{2,3}|\d{10,12})"
                      r"(?![\d-])", re.IGNORECASE)
+_TAX_LABEL = re.compile(r"(?i)\b(?:NIP|tax id|vat(?: id| no\.?| reg(?:istration)? no\.?)?|ust-?id(?:nr)?\.?|"
+                        r"tva|btw(?:-nummer)?)\W*$")
+_BARE_TAX_NO = re.compile(r"^(?:[A-Z]{2})?[\d -]{8,14}\d$")
 IBAN_RE = re.compile(r"(?<![A-Z0-9])([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)(?![A-Z0-9])")
 
 LEGAL_FORMS = re.compile(
@@ -44,6 +47,7 @@ COUNTRY_CODES = {
     "belgië": "BE", "belgium": "BE", "luxembourg": "LU", "united states": "US", "usa": "US",
     "malaysia": "MY", "china": "CN", "中国": "CN", "denmark": "DK", "danmark": "DK", "sweden": "SE",
 }
+US_CITY_STATE_ZIP = re.compile(r"^(?P<city>[A-Za-z .'-]{2,40}?),?\s+(?P<state>[A-Z]{2})\s+(?P<zip>\d{5}(?:-\d{4})?)$")
 _POSTCODE_CITY = re.compile(
     r"^(?:(?P<cc>[A-Z]{1,2})[- ])?(?P<zip>\d{5}|\d{4}(?: ?[A-Z]{2})?|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})"
     r",?\s*(?P<city>[^\d,]{2,40})$")
@@ -125,6 +129,8 @@ def tax_ids(pages: tuple[Page, ...], zones: list[Zone]) -> list[_Found]:
             text = line.text
             hits = [(m.start(), m.end(), m.group()) for m in VAT_ID_RE.finditer(text)]
             hits += [(m.start(1), m.end(1), m.group(1).replace("-", "")) for m in _NIP_RE.finditer(text)]
+            if not hits and _TAX_LABEL.search(left_label(page, line)) and _BARE_TAX_NO.match(text):
+                hits.append((0, len(text), text.replace("-", "").replace(" ", "")))
             for s, e, value in hits:
                 box = _span_box(line, s, e)
                 role = _role_from_label(left_label(page, line) + " " + text[:s])

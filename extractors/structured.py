@@ -266,7 +266,8 @@ def embedded_invoice_xml(pdf_bytes: bytes) -> tuple[str, bytes] | None:
         if name.casefold() in KNOWN_ATTACHMENT_NAMES:
             return name, data
     for name, data in attachments:
-        if _root_tag(data) is not None and is_invoice_root(_root_tag(data) or ""):
+        root = _root_tag(data)
+        if root is not None and is_invoice_root(root):
             return name, data
     return None
 
@@ -312,6 +313,3 @@ def _root_tag(data: bytes) -> str | None:
     except (ParseError, DefusedXmlException):
         return None
     return None
-
-
-

@@ -381,7 +381,7 @@ def _glue_numbers_to_text(tokens: list[Token]) -> list[Token]:
         prev = out[-1] if out else None
         if (tok.kind in ("num", "pct") and prev is not None and prev.kind == "text"
                 and any(ch.isalpha() for ch in prev.text)
-                and tok.bbox.x0 - prev.bbox.x1 < 0.5 * max(tok.bbox.height, 1.0)):
+                and tok.bbox.x0 - prev.bbox.x1 < 0.8 * max(tok.bbox.height, 1.0)):
             tok = Token("text", tok.text, tok.bbox)
         out.append(tok)
     return out
