@@ -25,8 +25,7 @@ from extractors.layout import BBox, Layout, Page, Word, merge_bboxes
 from extractors.parsing import Conventions
 from extractors.result import Field, LineItem
 from extractors.table import (Column, Header, Row, Token, assign_column, find_header, has_numbers,
-                              header_candidate,
-                              median_height, norm_word, page_rows, row_gap, row_tokens, segment_row,
+                              header_candidate, norm_word, page_rows, row_gap, row_tokens, segment_row,
                               text_column)
 
 _HARD_STOP = frozenset({
@@ -357,6 +356,10 @@ def _text_fields(block: _Block) -> dict[str, Field]:
     sku = _sku(near, cols)
     if sku is not None and "supplier_sku" not in out:
         out["supplier_sku"] = Field(sku[0], sku[0], 0.7, block.page, sku[1])
+    spec = [w for r in block.anchor for i, ws in r.texts.items() if cols[i].role == "spec" for w in ws]
+    if spec:
+        raw = " ".join(w.text for w in spec)
+        out["spec"] = Field(raw, raw, 0.6, block.page, merge_bboxes(w.bbox for w in spec))
     code = next((t for r in near for t in r.codes), None)
     if code is not None and "barcode" not in out:
         out["barcode"] = Field(code.text, code.text, 0.85, block.page, code.bbox)

@@ -167,7 +167,7 @@ def read_text_page(pdf: pdfium.PdfDocument, page_index: int) -> Page:
         page.close()
     width, height = frame.display_size
     words = _words_from_chars(chars)
-    lines: tuple[Line, ...] = group_words_into_lines(words) if words else ()
+    lines: tuple[Line, ...] = group_words_into_lines(words, gap_factor=1.5) if words else ()
     return Page(number=page_index + 1, width=width, height=height, lines=lines,
                 rotation=0, source="text-layer")
 

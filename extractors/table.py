@@ -19,7 +19,6 @@ from extractors.layout import BBox, Page, Word, merge_bboxes
 from extractors.parsing import parse_amount, parse_percent
 
 NUMERIC_ROLES = frozenset({"qty", "price", "amount", "tax", "discount", "tax_amount"})
-TEXT_ROLES = frozenset({"desc", "sku", "buyer_sku", "barcode", "unit", "spec", "pos"})
 
 # Cue phrases (normalised: casefolded, dots/colons/brackets removed), longest match wins.
 _PHRASES: dict[str, str] = {
@@ -406,7 +405,7 @@ def _word_token(text: str, bbox: BBox, *, decimal_comma: bool) -> Token:
     return Token("text", text, bbox)
 
 
-def assign_column(tok: Token, columns: tuple[Column, ...], *, strict: bool = False) -> int | None:
+def assign_column(tok: Token, columns: tuple[Column, ...]) -> int | None:
     """Index of the column a token sits under: by overlap, else (numbers) the nearest numeric column."""
     numeric_tok = tok.kind in ("num", "pct")
     best, best_ov = None, 0.0
@@ -417,7 +416,7 @@ def assign_column(tok: Token, columns: tuple[Column, ...], *, strict: bool = Fal
             ov -= 0.5
         if ov > best_ov:
             best, best_ov = i, ov
-    if best is not None or strict or not numeric_tok:
+    if best is not None or not numeric_tok:
         return best
     return _nearest_numeric(tok, columns)
 
