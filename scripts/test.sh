@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install everything, start the local services the tests need, run the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+bash scripts/services.sh
+.venv/bin/lint-imports --config pyproject.toml
+.venv/bin/python -m pytest -q "$@"
