@@ -70,9 +70,9 @@ class _Frame:
         return BBox(min(xs), min(ys), max(xs), max(ys))
 
 
-def _frame(page: pdfium.PdfPage) -> _Frame:
+def _frame(page: pdfium.PdfPage, rotation: int) -> _Frame:
     x0, y0, x1, y1 = page.get_cropbox()
-    return _Frame(x0, y0, x1, y1, page.get_rotation() % 360)
+    return _Frame(x0, y0, x1, y1, rotation)
 
 
 @dataclass(slots=True)
@@ -81,25 +81,50 @@ class _Char:
     box: BBox
 
 
-def _page_chars(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Char]:
-    """Every character with its loose box (font ascent to descent) in display space."""
+_RawChar = tuple[str, float, float, float, float]  # text, left, bottom, right, top in user space
+
+
+def _raw_chars(textpage: pdfium.PdfTextPage) -> list[_RawChar]:
+    """Every character with its loose box (font ascent to descent) in PDF user space."""
     n = textpage.count_chars()
     raw = textpage.raw
     rect = pdfium_c.FS_RECTF()
-    chars: list[_Char] = []
+    chars: list[_RawChar] = []
     for i in range(n):
         code = pdfium_c.FPDFText_GetUnicode(raw, i)
         if code in (0, 0xFFFE, 0xFFFF) or (0xD800 <= code <= 0xDFFF):
             continue
         ch = chr(code)
         if ch in "\r\n\t" or ch.isspace():
-            chars.append(_Char(" ", BBox(0, 0, 0, 0)))
+            chars.append((" ", 0.0, 0.0, 0.0, 0.0))
             continue
-        if not pdfium_c.FPDFText_GetLooseCharBox(raw, i, ctypes.byref(rect)):
-            continue
-        box = frame.box(rect.left, rect.bottom, rect.right, rect.top)
-        chars.append(_Char(ch, box))
+        if pdfium_c.FPDFText_GetLooseCharBox(raw, i, ctypes.byref(rect)):
+            chars.append((ch, rect.left, rect.bottom, rect.right, rect.top))
     return chars
+
+
+def text_rotation(chars: list[_RawChar]) -> int:
+    """Clockwise degrees that make the page's text run left to right: votes of consecutive characters."""
+    votes = {0: 0, 90: 0, 180: 0, 270: 0}
+    prev = None
+    for ch in chars:
+        if ch[0] == " ":
+            prev = None
+            continue
+        cx, cy = (ch[1] + ch[3]) / 2, (ch[2] + ch[4]) / 2
+        if prev is not None:
+            dx, dy = cx - prev[0], cy - prev[1]
+            if abs(dx) > abs(dy):
+                votes[0 if dx > 0 else 180] += 1
+            elif abs(dy) > abs(dx):
+                votes[90 if dy > 0 else 270] += 1
+        prev = (cx, cy)
+    return max(votes, key=lambda k: (votes[k], k == 0))
+
+
+def _page_chars(raw_chars: list[_RawChar], frame: _Frame) -> list[_Char]:
+    return [_Char(" ", BBox(0, 0, 0, 0)) if t == " " else _Char(t, frame.box(left, bottom, right, top))
+            for t, left, bottom, right, top in raw_chars]
 
 
 def _normalise_char(ch: str) -> str:
@@ -154,22 +179,27 @@ def _words_from_chars(chars: list[_Char]) -> list[Word]:
 
 
 def read_text_page(pdf: pdfium.PdfDocument, page_index: int) -> Page:
-    """One page's text layer as a Page (page_index is 0-based)."""
+    """One page's text layer as a Page (page_index is 0-based), turned so that its text reads upright.
+
+    The turn comes from the direction the characters run, not from the page's /Rotate entry: a scan
+    placed sideways and a text page with a stray /Rotate both come out readable.
+    """
     page = pdf[page_index]
     try:
-        frame = _frame(page)
         textpage = page.get_textpage()
         try:
-            chars = _page_chars(textpage, frame)
+            raw_chars = _raw_chars(textpage)
         finally:
             textpage.close()
+        rotation = text_rotation(raw_chars) if raw_chars else page.get_rotation() % 360
+        frame = _frame(page, rotation)
     finally:
         page.close()
     width, height = frame.display_size
-    words = _words_from_chars(chars)
+    words = _words_from_chars(_page_chars(raw_chars, frame))
     lines: tuple[Line, ...] = group_words_into_lines(words, gap_factor=1.5) if words else ()
     return Page(number=page_index + 1, width=width, height=height, lines=lines,
-                rotation=0, source="text-layer")
+                rotation=rotation, source="text-layer")
 
 
 def text_layer_is_usable(page: Page) -> bool:
