@@ -79,17 +79,21 @@ class Word:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """Words on one baseline, left to right, in one block; never empty."""
+    """Words on one baseline, left to right, in one block; never empty.
+
+    `bbox` and `text` are derived from the words once, at construction.
+    """
 
     words: tuple[Word, ...]
+    bbox: BBox = field(init=False, compare=False, repr=False)
+    text: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def bbox(self) -> BBox:
-        return merge_bboxes(w.bbox for w in self.words)
-
-    @property
-    def text(self) -> str:
-        return " ".join(w.text for w in self.words)
+    def __post_init__(self) -> None:
+        ws = self.words
+        box = BBox(min(w.bbox.x0 for w in ws), min(w.bbox.y0 for w in ws),
+                   max(w.bbox.x1 for w in ws), max(w.bbox.y1 for w in ws))
+        object.__setattr__(self, "bbox", box)
+        object.__setattr__(self, "text", " ".join(w.text for w in ws))
 
     @property
     def confidence(self) -> float:

@@ -129,11 +129,12 @@ def tax_ids(pages: tuple[Page, ...], zones: list[Zone]) -> list[_Found]:
             text = line.text
             hits = [(m.start(), m.end(), m.group()) for m in VAT_ID_RE.finditer(text)]
             hits += [(m.start(1), m.end(1), m.group(1).replace("-", "")) for m in _NIP_RE.finditer(text)]
-            if not hits and _TAX_LABEL.search(left_label(page, line)) and _BARE_TAX_NO.match(text):
+            if not hits and _BARE_TAX_NO.match(text) and _TAX_LABEL.search(left_label(page, line)):
                 hits.append((0, len(text), text.replace("-", "").replace(" ", "")))
+            label = left_label(page, line) if hits else ""
             for s, e, value in hits:
                 box = _span_box(line, s, e)
-                role = _role_from_label(left_label(page, line) + " " + text[:s])
+                role = _role_from_label(label + " " + text[:s])
                 if role is None:
                     z = zone_of(zones, page.number, box)
                     role = z.role if z else None
@@ -178,7 +179,7 @@ def bank_account(pages: tuple[Page, ...]) -> Field | None:
         for line in page.lines:
             for m in IBAN_RE.finditer(line.text):
                 value = m.group(1).strip()
-                label = left_label(page, line) + " " + line.text[:m.start(1)]
-                if iban_is_valid(value) or re.search(r"(?i)iban\W*$", label):
+                if iban_is_valid(value) or re.search(r"(?i)iban\W*$",
+                                                     left_label(page, line) + " " + line.text[:m.start(1)]):
                     return Field(value, value, 0.95, page.number, _span_box(line, m.start(1), m.end(1)))
     return None

@@ -136,46 +136,36 @@ def _normalise_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch)
 
 
-def _split_box(box: BBox, parts: int) -> list[BBox]:
-    step = box.width / parts
-    return [BBox(box.x0 + k * step, box.y0, box.x0 + (k + 1) * step, box.y1) for k in range(parts)]
-
-
 def _words_from_chars(chars: list[_Char]) -> list[Word]:
     """Split the character stream into words at spaces, line jumps and visible gaps."""
     words: list[Word] = []
     text: list[str] = []
-    boxes: list[BBox] = []
-
-    def flush() -> None:
-        if text:
-            box = boxes[0]
-            for b in boxes[1:]:
-                box = box.union(b)
-            words.append(Word("".join(text), box, 1.0))
-            text.clear()
-            boxes.clear()
-
+    x0 = y0 = x1 = y1 = 0.0
+    prev: BBox | None = None
     for c in chars:
-        if c.text == " ":
-            flush()
-            continue
-        if boxes:
-            prev = boxes[-1]
-            h = max(prev.height, c.box.height, 0.1)
-            gap = c.box.x0 - prev.x1
-            if c.box.y_overlap(prev) < 0.5 or gap > 0.28 * h or gap < -0.5 * h:
-                flush()
-        norm = _normalise_char(c.text)
-        if len(norm) == 1:
-            text.append(norm)
-            boxes.append(c.box)
-        elif norm:
-            for part, b in zip(norm, _split_box(c.box, len(norm))):
-                text.append(part)
-                boxes.append(b)
-    flush()
+        b = c.box
+        if c.text == " " or (prev is not None and _breaks_word(prev, b)):
+            if text:
+                words.append(Word("".join(text), BBox(x0, y0, x1, y1), 1.0))
+                text = []
+            prev = None
+            if c.text == " ":
+                continue
+        if not text:
+            x0, y0, x1, y1 = b.x0, b.y0, b.x1, b.y1
+        else:
+            x0, y0, x1, y1 = min(x0, b.x0), min(y0, b.y0), max(x1, b.x1), max(y1, b.y1)
+        text.append(_normalise_char(c.text))
+        prev = b
+    if text:
+        words.append(Word("".join(text), BBox(x0, y0, x1, y1), 1.0))
     return words
+
+
+def _breaks_word(prev: BBox, b: BBox) -> bool:
+    h = max(prev.height, b.height, 0.1)
+    gap = b.x0 - prev.x1
+    return gap > 0.28 * h or gap < -0.5 * h or b.y_overlap(prev) < 0.5
 
 
 def read_text_page(pdf: pdfium.PdfDocument, page_index: int) -> Page:

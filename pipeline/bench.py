@@ -1,0 +1,159 @@
+"""`inbound bench`: speed per page and OCR quality, each path against its bare baseline, in one run.
+
+(a) text layer: our whole path (read, classify, extract, validate; embedded XML off) per page vs a bare
+    pypdfium2 character extraction of the same pages (open, text, every char box);
+(b) OCR: our whole path on one image vs a bare default `RapidOCR()` call on the same image, with the
+    character error rate of both against SROIE's line transcripts (`NAME.ocr.csv`);
+(c) peak memory: the process's peak resident set after each part (ru_maxrss; the OCR models dominate).
+
+Medians over rounds, warm (the first round of each path is discarded).  Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from extractors.extract import extract_document
+from extractors.options import ReadOptions
+
+console = Console()
+_TEXT_FOLDERS = ("zugferd_corpus", "invoice2data")
+
+
+def _default_realdocs() -> Path:
+    return Path(__file__).resolve().parents[2] / "shared" / "realdocs"
+
+
+def _median_ms(fn: Callable[[], object], rounds: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def bare_pdfium_chars(data: bytes) -> int:
+    """The baseline: open the PDF, and per page its text and every character's box."""
+    import pypdfium2 as pdfium
+    pdf = pdfium.PdfDocument(data)
+    count = 0
+    try:
+        for page in pdf:
+            textpage = page.get_textpage()
+            textpage.get_text_range()
+            for i in range(textpage.count_chars()):
+                textpage.get_charbox(i)
+                count += 1
+            textpage.close()
+            page.close()
+    finally:
+        pdf.close()
+    return count
+
+
+def _pages(data: bytes) -> int:
+    import pypdfium2 as pdfium
+    pdf = pdfium.PdfDocument(data)
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_text_layer(realdocs: Path, *, rounds: int, progress: Progress) -> dict:
+    files = [p for folder in _TEXT_FOLDERS for p in sorted((realdocs / folder).glob("*.pdf"))]
+    options = ReadOptions(use_embedded=False)
+    ours, bare, per_doc = [], [], []
+    task = progress.add_task("text layer", total=len(files))
+    for path in files:
+        data = path.read_bytes()
+        pages = _pages(data)
+        ours_ms = _median_ms(lambda: extract_document(data, options=options), rounds)
+        bare_ms = _median_ms(lambda: bare_pdfium_chars(data), rounds)
+        ours.append(ours_ms / pages)
+        bare.append(bare_ms / pages)
+        per_doc.append(ours_ms)
+        progress.advance(task)
+    return {"documents": len(files), "pages": sum(_pages(p.read_bytes()) for p in files),
+            "ours_ms_per_page": statistics.median(ours), "bare_ms_per_page": statistics.median(bare),
+            "ratio": statistics.median(ours) / statistics.median(bare),
+            "ours_ms_per_document": statistics.median(per_doc), "peak_rss_mb": _peak_rss_mb()}
+
+
+def bench_ocr(realdocs: Path, *, limit: int | None, progress: Progress) -> dict:
+    from extractors.ocr_bench import bare_rapidocr_text, cer, page_text_for_cer, sroie_truth_text
+    images = sorted((realdocs / "sroie").glob("*.jpg"))[:limit]
+    options = ReadOptions()
+    ours_ms, bare_ms, ours_cer, bare_cer = [], [], [], []
+    bare_rapidocr_text(images[0])  # load both engines before timing
+    extract_document(images[0].read_bytes(), options=options)
+    task = progress.add_task("OCR", total=len(images))
+    for path in images:
+        truth = sroie_truth_text(path.with_suffix(".ocr.csv"))
+        data = path.read_bytes()
+        t0 = time.perf_counter()
+        extraction_layout = _ocr_layout_and_extract(data, options)
+        ours_ms.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        bare_text = bare_rapidocr_text(path)
+        bare_ms.append((time.perf_counter() - t0) * 1000)
+        ours_cer.append(cer("\n".join(page_text_for_cer(p) for p in extraction_layout.pages), truth))
+        bare_cer.append(cer(bare_text, truth))
+        progress.advance(task)
+    return {"images": len(images), "ours_ms_per_page": statistics.median(ours_ms),
+            "bare_ms_per_page": statistics.median(bare_ms),
+            "ratio": statistics.median(ours_ms) / statistics.median(bare_ms),
+            "ours_cer": statistics.mean(ours_cer), "bare_cer": statistics.mean(bare_cer),
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def _ocr_layout_and_extract(data: bytes, options: ReadOptions):
+    """Our OCR path end to end: read (OCR), classify, extract, validate; returns the layout read."""
+    from extractors.extract import extract_from_read
+    from extractors.reader import read_document
+    from extractors.validate import validate
+    read = read_document(data, options)
+    validate(extract_from_read(read, options))
+    return read.layout
+
+
+def run_bench(*, realdocs: Path | None, quick: bool) -> dict:
+    realdocs = realdocs or _default_realdocs()
+    figures: dict = {}
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        if any((realdocs / f).is_dir() for f in _TEXT_FOLDERS):
+            figures["text_layer"] = bench_text_layer(realdocs, rounds=3 if quick else 7, progress=progress)
+        if (realdocs / "sroie").is_dir():
+            figures["ocr"] = bench_ocr(realdocs, limit=8 if quick else None, progress=progress)
+    _print(figures)
+    return figures
+
+
+def _print(figures: dict) -> None:
+    table = Table("path", "ours ms/page", "bare ms/page", "ratio", "CER ours", "CER bare", "peak RSS MB",
+                  show_edge=False)
+    t = figures.get("text_layer")
+    if t:
+        table.add_row(f"text layer ({t['pages']} pages)", f"{t['ours_ms_per_page']:.2f}", f"{t['bare_ms_per_page']:.2f}",
+                      f"{t['ratio']:.2f}x", "", "", f"{t['peak_rss_mb']:.0f}")
+    o = figures.get("ocr")
+    if o:
+        table.add_row(f"OCR ({o['images']} receipts)", f"{o['ours_ms_per_page']:.0f}", f"{o['bare_ms_per_page']:.0f}",
+                      f"{o['ratio']:.2f}x", f"{o['ours_cer']:.2%}", f"{o['bare_cer']:.2%}", f"{o['peak_rss_mb']:.0f}")
+    console.print(table)
+    if t:
+        console.print(f"text layer: {t['ours_ms_per_document']:.2f} ms per document (median), end to end")
