@@ -57,17 +57,17 @@ class _Frame:
         w, h = self.x1 - self.x0, self.y1 - self.y0
         return (h, w) if self.rotation in (90, 270) else (w, h)
 
-    def box(self, left: float, bottom: float, right: float, top: float) -> BBox:
+    def boxes(self, raw: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
+        """User-space (left, bottom, right, top) boxes -> display (x0, y0, x1, y1), top-left origin."""
+        fx0, fy0, fx1, fy1 = self.x0, self.y0, self.x1, self.y1
         r = self.rotation
         if r == 90:
-            xs, ys = (bottom - self.y0, top - self.y0), (left - self.x0, right - self.x0)
-        elif r == 180:
-            xs, ys = (self.x1 - right, self.x1 - left), (bottom - self.y0, top - self.y0)
-        elif r == 270:
-            xs, ys = (self.y1 - top, self.y1 - bottom), (self.x1 - right, self.x1 - left)
-        else:
-            xs, ys = (left - self.x0, right - self.x0), (self.y1 - top, self.y1 - bottom)
-        return BBox(min(xs), min(ys), max(xs), max(ys))
+            return [(b - fy0, le - fx0, t - fy0, ri - fx0) for le, b, ri, t in raw]
+        if r == 180:
+            return [(fx1 - ri, b - fy0, fx1 - le, t - fy0) for le, b, ri, t in raw]
+        if r == 270:
+            return [(fy1 - t, fx1 - ri, fy1 - b, fx1 - le) for le, b, ri, t in raw]
+        return [(le - fx0, fy1 - t, ri - fx0, fy1 - b) for le, b, ri, t in raw]
 
 
 def _frame(page: pdfium.PdfPage, rotation: int) -> _Frame:
@@ -75,43 +75,45 @@ def _frame(page: pdfium.PdfPage, rotation: int) -> _Frame:
     return _Frame(x0, y0, x1, y1, rotation)
 
 
-@dataclass(slots=True)
-class _Char:
-    text: str
-    box: BBox
+_Box = tuple[float, float, float, float]
 
 
-_RawChar = tuple[str, float, float, float, float]  # text, left, bottom, right, top in user space
-
-
-def _raw_chars(textpage: pdfium.PdfTextPage) -> list[_RawChar]:
-    """Every character with its loose box (font ascent to descent) in PDF user space."""
+def _raw_chars(textpage: pdfium.PdfTextPage) -> tuple[str, list[_Box]]:
+    """The page's characters (whitespace as ' ') and their loose boxes (font ascent to descent) in
+    PDF user space as (left, bottom, right, top); one ctypes call per character, as the bare baseline."""
     n = textpage.count_chars()
     raw = textpage.raw
+    text = textpage.get_text_range(0, n) if n else ""
+    if len(text) != n:  # characters outside the BMP: map index by index
+        text = "".join(_char_at(raw, i) for i in range(n))
     rect = pdfium_c.FS_RECTF()
-    chars: list[_RawChar] = []
+    get_box = pdfium_c.FPDFText_GetLooseCharBox
+    ref = ctypes.byref(rect)
+    boxes: list[_Box] = []
     for i in range(n):
-        code = pdfium_c.FPDFText_GetUnicode(raw, i)
-        if code in (0, 0xFFFE, 0xFFFF) or (0xD800 <= code <= 0xDFFF):
-            continue
-        ch = chr(code)
-        if ch in "\r\n\t" or ch.isspace():
-            chars.append((" ", 0.0, 0.0, 0.0, 0.0))
-            continue
-        if pdfium_c.FPDFText_GetLooseCharBox(raw, i, ctypes.byref(rect)):
-            chars.append((ch, rect.left, rect.bottom, rect.right, rect.top))
-    return chars
+        get_box(raw, i, ref)
+        boxes.append((rect.left, rect.bottom, rect.right, rect.top))
+    text = "".join(" " if ch.isspace() or ch in _DROP else ch for ch in text)
+    return text, boxes
 
 
-def text_rotation(chars: list[_RawChar]) -> int:
+_DROP = {"\x00", "\ufffe", "\uffff"}
+
+
+def _char_at(raw, i: int) -> str:
+    code = pdfium_c.FPDFText_GetUnicode(raw, i)
+    return " " if code in (0, 0xFFFE, 0xFFFF) or 0xD800 <= code <= 0xDFFF else chr(code)
+
+
+def text_rotation(text: str, boxes: list[_Box]) -> int:
     """Clockwise degrees that make the page's text run left to right: votes of consecutive characters."""
     votes = {0: 0, 90: 0, 180: 0, 270: 0}
     prev = None
-    for ch in chars:
-        if ch[0] == " ":
+    for ch, (le, b, ri, t) in zip(text, boxes):
+        if ch == " ":
             prev = None
             continue
-        cx, cy = (ch[1] + ch[3]) / 2, (ch[2] + ch[4]) / 2
+        cx, cy = (le + ri) / 2, (b + t) / 2
         if prev is not None:
             dx, dy = cx - prev[0], cy - prev[1]
             if abs(dx) > abs(dy):
@@ -120,11 +122,6 @@ def text_rotation(chars: list[_RawChar]) -> int:
                 votes[90 if dy > 0 else 270] += 1
         prev = (cx, cy)
     return max(votes, key=lambda k: (votes[k], k == 0))
-
-
-def _page_chars(raw_chars: list[_RawChar], frame: _Frame) -> list[_Char]:
-    return [_Char(" ", BBox(0, 0, 0, 0)) if t == " " else _Char(t, frame.box(left, bottom, right, top))
-            for t, left, bottom, right, top in raw_chars]
 
 
 def _normalise_char(ch: str) -> str:
@@ -136,36 +133,41 @@ def _normalise_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch)
 
 
-def _words_from_chars(chars: list[_Char]) -> list[Word]:
-    """Split the character stream into words at spaces, line jumps and visible gaps."""
+def _words_from_chars(text: str, boxes: list[_Box]) -> list[Word]:
+    """Split the character stream into words at spaces, line jumps and visible gaps (display boxes)."""
     words: list[Word] = []
-    text: list[str] = []
+    chars: list[str] = []
     x0 = y0 = x1 = y1 = 0.0
-    prev: BBox | None = None
-    for c in chars:
-        b = c.box
-        if c.text == " " or (prev is not None and _breaks_word(prev, b)):
-            if text:
-                words.append(Word("".join(text), BBox(x0, y0, x1, y1), 1.0))
-                text = []
+    prev: _Box | None = None
+    for ch, box in zip(text, boxes):
+        if ch == " " or (prev is not None and _breaks_word(prev, box)):
+            if chars:
+                words.append(Word("".join(chars), BBox(x0, y0, x1, y1), 1.0))
+                chars = []
             prev = None
-            if c.text == " ":
+            if ch == " ":
                 continue
-        if not text:
-            x0, y0, x1, y1 = b.x0, b.y0, b.x1, b.y1
+        bx0, by0, bx1, by1 = box
+        if chars:
+            x0, y0 = min(x0, bx0), min(y0, by0)
+            x1, y1 = max(x1, bx1), max(y1, by1)
         else:
-            x0, y0, x1, y1 = min(x0, b.x0), min(y0, b.y0), max(x1, b.x1), max(y1, b.y1)
-        text.append(_normalise_char(c.text))
-        prev = b
-    if text:
-        words.append(Word("".join(text), BBox(x0, y0, x1, y1), 1.0))
+            x0, y0, x1, y1 = box
+        chars.append(ch if ch.isascii() else _normalise_char(ch))
+        prev = box
+    if chars:
+        words.append(Word("".join(chars), BBox(x0, y0, x1, y1), 1.0))
     return words
 
 
-def _breaks_word(prev: BBox, b: BBox) -> bool:
-    h = max(prev.height, b.height, 0.1)
-    gap = b.x0 - prev.x1
-    return gap > 0.28 * h or gap < -0.5 * h or b.y_overlap(prev) < 0.5
+def _breaks_word(prev: _Box, b: _Box) -> bool:
+    ph, bh = prev[3] - prev[1], b[3] - b[1]
+    h = max(ph, bh, 0.1)
+    gap = b[0] - prev[2]
+    if gap > 0.28 * h or gap < -0.5 * h:
+        return True
+    overlap = min(prev[3], b[3]) - max(prev[1], b[1])
+    return overlap < 0.5 * max(min(ph, bh), 1e-6)
 
 
 def read_text_page(pdf: pdfium.PdfDocument, page_index: int) -> Page:
@@ -178,15 +180,15 @@ def read_text_page(pdf: pdfium.PdfDocument, page_index: int) -> Page:
     try:
         textpage = page.get_textpage()
         try:
-            raw_chars = _raw_chars(textpage)
+            text, raw_boxes = _raw_chars(textpage)
         finally:
             textpage.close()
-        rotation = text_rotation(raw_chars) if raw_chars else page.get_rotation() % 360
+        rotation = text_rotation(text, raw_boxes) if text.strip() else page.get_rotation() % 360
         frame = _frame(page, rotation)
     finally:
         page.close()
     width, height = frame.display_size
-    words = _words_from_chars(_page_chars(raw_chars, frame))
+    words = _words_from_chars(text, frame.boxes(raw_boxes))
     lines: tuple[Line, ...] = group_words_into_lines(words, gap_factor=1.5) if words else ()
     return Page(number=page_index + 1, width=width, height=height, lines=lines,
                 rotation=rotation, source="text-layer")
