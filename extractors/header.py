@@ -59,8 +59,13 @@ def span_bbox(line: Line, start: int, end: int) -> BBox:
     return merge_bboxes(boxes) if boxes else line.bbox
 
 
+_ANY_CUE = re.compile("|".join(f"(?:{cue.pattern.pattern})" for cue in CUES), re.IGNORECASE)
+
+
 def _label_hits(line: Line) -> list[_Hit]:
     text = line.text
+    if not _ANY_CUE.search(text):
+        return []
     found = [(m.start(), m.end(), cue) for cue in CUES for m in cue.pattern.finditer(text)]
     found.sort(key=lambda t: (t[0], -(t[1] - t[0])))
     hits: list[_Hit] = []

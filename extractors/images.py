@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from extractors.errors import CorruptFile, EmptyFile, TooLarge, UnsupportedType
 from extractors.options import ReadOptions
 
-FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP", "MPO")
+FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP")  # Pillow plugins allowed; JPEG also opens MPO
 MULTI_PAGE_FORMATS = ("TIFF",)
 DEFAULT_DPI = 150.0  # when the file states none (or a JFIF aspect ratio such as 1x1)
 _SANE_DPI = (50.0, 2400.0)

@@ -174,13 +174,20 @@ def group_words_into_lines(words: list[Word], *, y_tolerance: float = 0.5,
     so that a label and a value far apart stay separate lines on the same row.
     """
     rows: list[list[Word]] = []
+    refs: list[tuple[float, float, float]] = []  # first word of each row: y0, y1, height
     for w in sorted(words, key=lambda w: (w.bbox.cy, w.bbox.x0)):
-        for row in reversed(rows[-6:]):
-            if _same_row(w.bbox, row[0].bbox, y_tolerance):
-                row.append(w)
+        b = w.bbox
+        h = b.y1 - b.y0
+        for k in range(len(rows) - 1, max(-1, len(rows) - 7), -1):
+            ry0, ry1, rh = refs[k]
+            smaller = min(h, rh)
+            if (min(b.y1, ry1) - max(b.y0, ry0)) >= y_tolerance * max(smaller, 1e-6) \
+                    and abs(b.y1 - ry1) <= 0.4 * smaller + 0.5:
+                rows[k].append(w)
                 break
         else:
             rows.append([w])
+            refs.append((b.y0, b.y1, h))
     lines: list[Line] = []
     for row in rows:
         row.sort(key=lambda w: w.bbox.x0)

@@ -39,8 +39,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from rapidocr.ch_ppocr_det.utils import ResizeImgError
+from rapidocr.inference_engine.onnxruntime.main import ONNXRuntimeError
+
 from extractors.errors import CorruptFile, ReadError
 from extractors.layout import BBox, Line, Page, Word
+
+# What rapidocr/onnxruntime/OpenCV raise when inference fails; translated to ReadError.
+_ENGINE_ERRORS = (ONNXRuntimeError, ResizeImgError, cv2.error, RuntimeError, ValueError, MemoryError)
 
 ENGINE_NAME = "PP-OCRv6_small"
 _MODEL_FILES = {"Det": "PP-OCRv6_det_small.onnx", "Rec": "PP-OCRv6_rec_small.onnx",
@@ -195,7 +201,7 @@ def _detect(engine: _Engine, bgr: np.ndarray) -> np.ndarray:
         interpolation=cv2.INTER_AREA)
     try:
         out = engine.det(small)
-    except Exception as exc:  # rapidocr wraps onnxruntime failures in its own classes
+    except _ENGINE_ERRORS as exc:
         raise ReadError("Text detection failed on this page.", detail=repr(exc)) from exc
     if out.boxes is None or len(out.boxes) == 0:
         return np.zeros((0, 4, 2), np.float32)
@@ -247,7 +253,7 @@ def _upside_down(engine: _Engine, bgr: np.ndarray, boxes: np.ndarray) -> bool:
     crops = [_crop(bgr, boxes[i]) for i in pick]
     try:
         votes = engine.cls(crops).cls_res or []
-    except Exception as exc:  # rapidocr wraps onnxruntime failures in its own classes
+    except _ENGINE_ERRORS as exc:
         raise ReadError("Text orientation check failed on this page.", detail=repr(exc)) from exc
     flipped = sum(float(s) for label, s in votes if "180" in str(label))
     upright = sum(float(s) for label, s in votes if "180" not in str(label))
@@ -317,7 +323,7 @@ def _recognise_batch(engine: _Engine, crops: list[np.ndarray]) -> list[_Chars]:
     batch = np.stack([engine.rec.resize_norm_img(c, max_ratio) for c in crops]).astype(np.float32)
     try:
         preds = engine.rec.session(batch)
-    except Exception as exc:  # rapidocr wraps onnxruntime failures in its own classes
+    except _ENGINE_ERRORS as exc:
         raise ReadError("Text recognition failed on this page.", detail=repr(exc)) from exc
     norm_w = batch.shape[3]
     return [_decode(engine, p, c, norm_w, img_h) for p, c in zip(preds, crops)]

@@ -9,8 +9,8 @@ Every text (ground truth, bare rapidocr, our Page) is put in the same reading or
 `reading_order`: boxes are grouped into rows by vertical overlap, rows top to bottom,
 boxes left to right inside a row.
 
-Run the benchmark with `python -m extractors.ocr_bench DIR [--bare] [--ours]`; it prints one
-line per image and the mean CER and median seconds per image of each path.
+Run the benchmark with `python -m extractors.ocr_bench DIR [--bare] [--ours] [--rotate 90]`; it
+prints one line per image and the mean CER and median seconds per image of each path.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import statistics
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from rapidfuzz.distance import Levenshtein
 
@@ -102,41 +102,59 @@ def bare_rapidocr_text(image_path: str | Path) -> str:
     return "\n".join(reading_order(items))
 
 
-def ours_text(image_path: str | Path) -> str:
-    """Our path: load_images + ocr_page on the first frame, text via `page_text_for_cer`."""
+def ours_text(image_path: str | Path, rotate: int = 0) -> str:
+    """Our path: load_images + ocr_page on the first frame (turned `rotate` degrees
+    counter-clockwise first, to test orientation handling), text via `page_text_for_cer`."""
     from extractors.images import load_images
     from extractors.ocr import ocr_page
     from extractors.options import ReadOptions
 
     image = load_images(Path(image_path).read_bytes(), ReadOptions())[0]
+    if rotate:
+        image = image.rotate(rotate, expand=True, fillcolor="white")
     return page_text_for_cer(ocr_page(image, page_number=1, points_per_pixel=1.0))
 
 
-def _run(name: str, fn: Any, images: list[Path]) -> None:
-    fn(images[0])  # warm-up: model loading is not per image
-    cers, secs = [], []
+def _summary(name: str, cers: list[float], secs: list[float]) -> str:
+    return (f"== {name}: n={len(cers)} mean_cer={statistics.mean(cers):.4f} "
+            f"median_s={statistics.median(secs):.3f} mean_s={statistics.mean(secs):.3f}")
+
+
+def run_benchmark(paths: dict[str, Callable[[Path], str]], images: list[Path]) -> list[str]:
+    """Time and score each path on each image; paths alternate per image so that machine
+    load affects them alike.  Model loading is excluded (one warm-up call per path)."""
+    for fn in paths.values():
+        fn(images[0])
+    results: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in paths}
     for img in images:
-        t0 = time.perf_counter()
-        text = fn(img)
-        secs.append(time.perf_counter() - t0)
-        cers.append(cer(text, sroie_truth_text(img.with_suffix(".ocr.csv"))))
-        print(f"{name} {img.name} cer={cers[-1]:.4f} s={secs[-1]:.3f}", flush=True)
-    print(f"== {name}: n={len(images)} mean_cer={statistics.mean(cers):.4f} "
-          f"median_s={statistics.median(secs):.3f} mean_s={statistics.mean(secs):.3f}", flush=True)
+        truth = sroie_truth_text(img.with_suffix(".ocr.csv"))
+        for name, fn in paths.items():
+            t0 = time.perf_counter()
+            text = fn(img)
+            results[name][1].append(time.perf_counter() - t0)
+            results[name][0].append(cer(text, truth))
+            print(f"{name} {img.name} cer={results[name][0][-1]:.4f} s={results[name][1][-1]:.3f}",
+                  flush=True)
+    return [_summary(n, c, s) for n, (c, s) in results.items()]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description="CER and speed of OCR paths on SROIE receipts.")
     ap.add_argument("folder", type=Path)
-    ap.add_argument("--bare", action="store_true")
-    ap.add_argument("--ours", action="store_true")
+    ap.add_argument("--bare", action="store_true", help="default RapidOCR() call")
+    ap.add_argument("--ours", action="store_true", help="extractors.ocr.ocr_page")
+    ap.add_argument("--rotate", type=int, default=0, help="also run ours on images turned this much")
     ap.add_argument("--limit", type=int, default=0)
     args = ap.parse_args(argv)
     images = sorted(args.folder.glob("*.jpg"))[: args.limit or None]
+    paths: dict[str, Callable[[Path], str]] = {}
     if args.bare:
-        _run("bare", bare_rapidocr_text, images)
+        paths["bare"] = bare_rapidocr_text
     if args.ours:
-        _run("ours", ours_text, images)
+        paths["ours"] = ours_text
+    if args.rotate:
+        paths[f"ours_rot{args.rotate}"] = lambda p: ours_text(p, rotate=args.rotate)
+    print("\n".join(run_benchmark(paths, images)))
 
 
 if __name__ == "__main__":
