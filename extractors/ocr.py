@@ -177,7 +177,10 @@ def _to_bgr(image: Image.Image | np.ndarray) -> np.ndarray:
     if isinstance(image, Image.Image):
         image = np.asarray(image.convert("RGB"))
     arr = np.asarray(image)
-    if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or min(arr.shape[:2]) < 2:
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if (arr.dtype != np.uint8 or arr.ndim not in (2, 3) or min(arr.shape[:2]) < 2
+            or (arr.ndim == 3 and arr.shape[2] not in (3, 4))):
         raise CorruptFile("The page image cannot be read.", detail=f"array {arr.dtype} {arr.shape}")
     if arr.ndim == 2:
         return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)

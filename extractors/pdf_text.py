@@ -10,6 +10,7 @@ first half.
 from __future__ import annotations
 
 import ctypes
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -109,7 +110,7 @@ def text_rotation(text: str, boxes: list[_Box]) -> int:
     """Clockwise degrees that make the page's text run left to right: votes of consecutive characters."""
     votes = {0: 0, 90: 0, 180: 0, 270: 0}
     prev = None
-    for ch, (le, b, ri, t) in zip(text, boxes):
+    for ch, (le, b, ri, t) in zip(text[:600], boxes[:600]):  # the first few lines tell
         if ch == " ":
             prev = None
             continue
@@ -134,40 +135,42 @@ def _normalise_char(ch: str) -> str:
 
 
 def _words_from_chars(text: str, boxes: list[_Box]) -> list[Word]:
-    """Split the character stream into words at spaces, line jumps and visible gaps (display boxes)."""
+    """Split the character stream into words at spaces, line jumps and visible gaps (display boxes).
+
+    A new word starts after a space, where the gap to the previous character exceeds 0.28 of the line
+    height, where it steps back, or where the two overlap vertically by less than half.
+    """
     words: list[Word] = []
     chars: list[str] = []
     x0 = y0 = x1 = y1 = 0.0
-    prev: _Box | None = None
-    for ch, box in zip(text, boxes):
-        if ch == " " or (prev is not None and _breaks_word(prev, box)):
-            if chars:
+    px0 = py0 = px1 = py1 = 0.0
+    for ch, (bx0, by0, bx1, by1) in zip(text, boxes):
+        if chars:
+            ph, bh = py1 - py0, by1 - by0
+            h = ph if ph > bh else bh
+            gap = bx0 - px1
+            overlap = (py1 if py1 < by1 else by1) - (py0 if py0 > by0 else by0)
+            if ch == " " or gap > 0.28 * h or gap < -0.5 * h or overlap < 0.5 * (ph if ph < bh else bh):
                 words.append(Word("".join(chars), BBox(x0, y0, x1, y1), 1.0))
                 chars = []
-            prev = None
-            if ch == " ":
-                continue
-        bx0, by0, bx1, by1 = box
+        if ch == " ":
+            continue
         if chars:
-            x0, y0 = min(x0, bx0), min(y0, by0)
-            x1, y1 = max(x1, bx1), max(y1, by1)
+            if bx0 < x0:
+                x0 = bx0
+            if by0 < y0:
+                y0 = by0
+            if bx1 > x1:
+                x1 = bx1
+            if by1 > y1:
+                y1 = by1
         else:
-            x0, y0, x1, y1 = box
+            x0, y0, x1, y1 = bx0, by0, bx1, by1
         chars.append(ch if ch.isascii() else _normalise_char(ch))
-        prev = box
+        px0, py0, px1, py1 = bx0, by0, bx1, by1
     if chars:
         words.append(Word("".join(chars), BBox(x0, y0, x1, y1), 1.0))
     return words
-
-
-def _breaks_word(prev: _Box, b: _Box) -> bool:
-    ph, bh = prev[3] - prev[1], b[3] - b[1]
-    h = max(ph, bh, 0.1)
-    gap = b[0] - prev[2]
-    if gap > 0.28 * h or gap < -0.5 * h:
-        return True
-    overlap = min(prev[3], b[3]) - max(prev[1], b[1])
-    return overlap < 0.5 * max(min(ph, bh), 1e-6)
 
 
 def read_text_page(pdf: pdfium.PdfDocument, page_index: int) -> Page:
@@ -194,24 +197,19 @@ def read_text_page(pdf: pdfium.PdfDocument, page_index: int) -> Page:
                 rotation=rotation, source="text-layer")
 
 
+_JUNK = re.compile(r"[\x00-\x1f\ue000-\uf8ff\ufffd\U000f0000-\U0010ffff]")
+
+
 def text_layer_is_usable(page: Page) -> bool:
     """False for no text, or text that is mostly junk (private-use glyphs, replacement marks, noise)."""
-    text = "".join(w.text for w in page.words())
+    words = [w.text for w in page.words()]
+    text = "".join(words)
     if len(text) < 8:
         return False
-    bad = sum(1 for ch in text if _is_junk_char(ch))
-    if bad / len(text) > 0.15:
+    if len(_JUNK.findall(text)) / len(text) > 0.15:
         return False
-    words = [w.text for w in page.words()]
     wordlike = sum(1 for w in words if any(ch.isalnum() for ch in w))
     return wordlike / max(1, len(words)) >= 0.5
-
-
-def _is_junk_char(ch: str) -> bool:
-    code = ord(ch)
-    if 0xE000 <= code <= 0xF8FF or code == 0xFFFD or code < 0x20:
-        return True
-    return unicodedata.category(ch) in ("Co", "Cn", "Cc")
 
 
 def render_page(pdf: pdfium.PdfDocument, page_index: int, *, dpi: int):

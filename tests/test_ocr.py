@@ -86,6 +86,19 @@ def test_rotated_receipt_reads_nearly_as_well(upright_019: tuple[Page, str], ang
     assert cer(page_text_for_cer(page), truth) < cer(page_text_for_cer(upright), truth) + 0.03
 
 
+def test_models_load_from_the_wheel_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rapidocr.utils.download_file import DownloadFile
+
+    from extractors import ocr
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("rapidocr tried to download a model")
+
+    monkeypatch.setattr(DownloadFile, "run", no_download)
+    engine = ocr._build_engine()  # a fresh build, not the cached singleton
+    assert engine.det is not None and engine.rec is not None and len(engine.charset) > 1000
+
+
 # ---------------------------------------------------------------- decoding and guards
 
 
