@@ -74,7 +74,7 @@ CUES: list[Cue] = [
            (r"(?:rechnungs)?währung|currency|devise|valuta|waluta", 1.0)),
     *_cues("subtotal", ValueKind.AMOUNT,
            (r"sub-?\s?total|net total|total net|net amount|total excl(?:\.|uding)?\s*(?:vat|tax|gst)|"
-            r"total before tax|amount excl(?:\.|uding)? (?:vat|tax)|"
+            r"total before tax|amount excl(?:\.|uding)? (?:vat|tax)|gross ?amt|total sales \(excl[^)]*\)|"
             r"rechnungssumme ohne ust\.?|nettobetrag|netto-?summe|summe netto|gesamt netto|nettowert gesamt|"
             r"steuerbasisbetrag|total ht|montant ht|total hors taxes|sous-total|subtotaal|totaal excl\.?(?: btw)?|"
             r"razem netto|wartość netto|suma netto|exclusief btw|excl\.? btw|totaal excl\.?", 1.0),
@@ -87,7 +87,7 @@ CUES: list[Cue] = [
     *_cues("total_amount", ValueKind.AMOUNT,
            (r"grand total|total amount|invoice total|total incl(?:\.|uding)?\s*(?:vat|tax|gst)?|"
             r"total (?:inclusive|incl) (?:of )?(?:gst|vat)|total payable|total due|nett total|rounded total|"
-            r"total \(rm\)|total rm|total sales|"
+            r"total \(rm\)|total rm|total sales \(incl[^)]*\)|net amt|nett amt|net amount payable|total inclusive|"
             r"gesamtbetrag|bruttosumme|bruttobetrag|rechnungsbetrag|gesamtsumme|summe brutto|endbetrag|"
             r"rechnungssumme|gutschriftsbetrag|total ttc|montant ttc|totaal incl\.?(?: btw)?|totaalbedrag|"
             r"razem brutto|wartość brutto|suma brutto|do zapłaty|należność ogółem|należność", 1.0),

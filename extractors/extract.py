@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from extractors.classify import classify, detect_language
 from extractors.errors import InboundError
-from extractors.header import best_per_field, document_currency, label_candidates
+from extractors.header import best_per_field, document_currency, label_candidates, printed_amounts
 from extractors.layout import Layout
 from extractors.names import address_after, find_names, segments_address, sender_address
 from extractors.options import ReadOptions
@@ -82,7 +82,7 @@ def _western(layout: Layout, doc_type: DocumentType, language: str) -> tuple[dic
     text = layout.text()
     conv = document_conventions(text, language=language)
     candidates = label_candidates(layout.pages, conv)
-    best = choose_totals(candidates, best_per_field(candidates))
+    best = choose_totals(candidates, best_per_field(candidates), printed_amounts(layout.pages, conv))
     fields: dict[str, Field] = {name: c.to_field() for name, c in best.items()}
     currency = document_currency(text, best)
     if currency:

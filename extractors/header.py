@@ -226,6 +226,19 @@ def label_candidates(pages: tuple[Page, ...], conv: Conventions) -> list[Candida
 _LATEST_WINS = {"subtotal", "tax_amount", "total_amount", "amount_due", "line_total"}
 
 
+def printed_amounts(pages: tuple[Page, ...], conv: Conventions) -> list[Candidate]:
+    """Every amount printed with decimals, as an unlabelled candidate (field "")."""
+    out = []
+    for page in pages:
+        for line in page.lines:
+            for a in find_amounts(line.text, decimal_comma=conv.decimal_comma):
+                raw = line.text[a.start:a.end]
+                if any(sep in raw for sep in ".,"):
+                    box = span_bbox(line, a.start, a.end)
+                    out.append(Candidate("", a.value, raw, page.number, box, 0.3, (page.number, box.y0, box.x0)))
+    return out
+
+
 def best_per_field(candidates: list[Candidate]) -> dict[str, Candidate]:
     """Highest score per field; ties go to the first in reading order (the last for totals)."""
     best: dict[str, Candidate] = {}

@@ -12,35 +12,84 @@ import re
 from decimal import Decimal
 
 from extractors.header import Candidate
-from extractors.layout import Layout, Line, Page
-from extractors.names import _STRONG_SUFFIX, address_after
+from extractors.layout import Layout, Line, Page, merge_bboxes
+from extractors.names import _STRONG_SUFFIX
 from extractors.parsing import Conventions, find_dates
 from extractors.parties import LEGAL_FORMS
 from extractors.result import Field
 
 _SKIP_TOP = re.compile(r"(?i)^(?:tax invoice|simplified tax invoice|invoice|receipt|official receipt|cash sale|"
-                       r"welcome|\W*)$")
+                       r"welcome.*|\W*|\d[\d\s:/.-]*)$")
+_REG_NO = re.compile(r"(?i)^\(?(?:co\.?\s*(?:no|reg)\.?|company no\.?|roc|reg\.?\s*no\.?)?[\s:.]*[\w-]*\d[\w-]*\)?\.?$|"
+                     r"^\((?:co\.?|gst)[^)]*\)$")
+_END_OF_ADDRESS = re.compile(r"(?i)\b(?:tel|te1|telephone|fax|phone|h/p|gst|sst|tax invoice|invoice|receipt|"
+                             r"e-?mail|www|date|cashier|bill|table|doc|counter|company reg|business reg)\b|@|"
+                             r"^[\d\s()+-]{8,}$")
+_PREAMBLE = re.compile(r"(?i)\b(?:gst|sst|brn|co\.?\s*no|company\s*(?:no|reg)|reg\.?\s*no|roc)\b|"
+                       r"^\(?[\w-]*\d[\w-]*\)?$|\d{1,2}:\d{2}")
+_REG_SUFFIX = re.compile(r"\s*[\(\[]\s*(?:co\.?\s*(?:no\.?|reg\.?)\s*:?\s*)?[\w-]*\d[\w.-]*\s*[\)\]]?\s*$",
+                         re.IGNORECASE)
 
 
-def _top_lines(page: Page) -> list[Line]:
-    limit = page.height * 0.4
-    return [ln for ln in page.lines if ln.bbox.y0 <= limit]
+def receipt_rows(page: Page) -> list[Line]:
+    """The page's lines merged into full rows (receipts print one thing per row, often centred)."""
+    rows: list[list[Line]] = []
+    for ln in sorted(page.lines, key=lambda o: o.bbox.cy):
+        if rows and ln.bbox.y_overlap(rows[-1][0].bbox) > 0.5:
+            rows[-1].append(ln)
+        else:
+            rows.append([ln])
+    return [Line(tuple(w for ln in sorted(row, key=lambda o: o.bbox.x0) for w in ln.words)) for row in rows]
 
 
-def shop_name(page: Page) -> tuple[str, Line, list[Line]] | None:
-    """(name, the line the address follows, the name's lines)."""
-    lines = sorted(_top_lines(page), key=lambda ln: ln.bbox.y0)
-    for i, ln in enumerate(lines):
-        if LEGAL_FORMS.search(ln.text) and sum(ch.isdigit() for ch in ln.text) <= 2:
-            parts = [ln]
-            if i > 0 and _STRONG_SUFFIX.match(ln.text.strip()) and not any(ch.isdigit() for ch in lines[i - 1].text):
-                parts.insert(0, lines[i - 1])
-            return " ".join(p.text.strip() for p in parts), ln, parts
-    for ln in lines:
-        letters = sum(ch.isalpha() for ch in ln.text)
-        if letters >= 3 and not _SKIP_TOP.match(ln.text.strip()):
-            return ln.text.strip(), ln, [ln]
+_STRONG_FORM = re.compile(r"(?i)\b(?:SDN\.?\s*BHD\.?|BHD\.?|S/B|GmbH|Ltd\.?|Limited|Inc\.?|LLC|PLC|B\.V\.|"
+                          r"S\.A\.|SARL|有限公司)")
+
+
+def shop_name(rows: list[Line], page: Page) -> tuple[str, int, list[Line]] | None:
+    """(name, index of the row the address follows, the name's rows).
+
+    The first row with a strong legal form (SDN BHD, GmbH, Ltd, ...) in the top part, else the first with a
+    weaker one (ENTERPRISE, TRADING, RESTAURANT, ...), else the first row with words.  A strong form that
+    stands almost alone on its row ('CO. (M) SDN BHD') takes the row above it.
+    """
+    top = [r for r in rows if r.bbox.y0 <= page.height * 0.4]
+    plain = [_REG_SUFFIX.sub("", r.text).strip() for r in top]
+    for rx in (_STRONG_FORM, LEGAL_FORMS):
+        for i, (row, text) in enumerate(zip(top, plain)):
+            m = rx.search(text)
+            if not m or sum(ch.isdigit() for ch in text) > 2:
+                continue
+            parts = [row]
+            if rx is _STRONG_FORM and i > 0 and len(text[:m.start()].split()) <= 2 and _joins(top[i - 1], row):
+                parts.insert(0, top[i - 1])
+            name = " ".join(_REG_SUFFIX.sub("", p.text).strip() for p in parts)
+            return name, rows.index(row), parts
+    for row, text in zip(top, plain):
+        if sum(ch.isalpha() for ch in text) >= 3 and not _SKIP_TOP.match(text):
+            return text, rows.index(row), [row]
     return None
+
+
+def _joins(above: Line, row: Line) -> bool:
+    text = above.text.strip()
+    return (not any(ch.isdigit() for ch in text) and not _SKIP_TOP.match(text) and text.upper() == text
+            and row.bbox.y0 - above.bbox.y1 < 1.2 * row.bbox.height)
+
+
+def shop_address(rows: list[Line], after: int) -> list[Line]:
+    """The rows under the name up to the phone, tax-id or title row (registration numbers skipped)."""
+    picked: list[Line] = []
+    for row in rows[after + 1: after + 9]:
+        text = row.text.strip()
+        if not picked and (_REG_NO.match(text) or _PREAMBLE.search(text)):
+            continue
+        if _END_OF_ADDRESS.search(text):
+            break
+        picked.append(row)
+        if len(picked) >= 5:
+            break
+    return picked
 
 
 def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate]) -> dict[str, Field]:
@@ -48,16 +97,16 @@ def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate
     if not layout.pages:
         return out
     page = layout.pages[0]
-    found = shop_name(page)
+    rows = receipt_rows(page)
+    found = shop_name(rows, page)
     if found is not None:
-        name, last, parts = found
-        box = parts[0].bbox
-        for p in parts[1:]:
-            box = box.union(p.bbox)
-        out["supplier_name"] = Field(name, name, 0.7, page.number, box)
-        address = address_after(page, last, receipt=True)
-        if address is not None:
-            out["supplier_address"] = address
+        name, index, parts = found
+        out["supplier_name"] = Field(name, " ".join(p.text for p in parts), 0.7, page.number,
+                                     merge_bboxes(p.bbox for p in parts))
+        address = shop_address(rows, index)
+        if address:
+            text = " ".join(r.text.strip() for r in address)
+            out["supplier_address"] = Field(text, text, 0.65, page.number, merge_bboxes(r.bbox for r in address))
     total = _total(candidates)
     if total is not None:
         out["total_amount"] = total
@@ -71,9 +120,11 @@ def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate
 def _total(candidates: list[Candidate]) -> Field | None:
     totals = [c for c in candidates if c.field in ("total_amount", "amount_due") and isinstance(c.value, Decimal)
               and c.value > 0]
+    with_decimals = [c for c in totals if any(sep in c.raw for sep in ".,")]
+    totals = with_decimals or totals
     if not totals:
         return None
-    best = max(totals, key=lambda c: (c.score >= 0.5, c.value))
+    best = max(totals, key=lambda c: (round(c.score, 2), c.field == "total_amount", c.value))
     return best.to_field()
 
 

@@ -21,8 +21,10 @@ def _amount_candidates(candidates: list[Candidate], fields: tuple[str, ...]) -> 
     return [c for c in candidates if c.field in fields and isinstance(c.value, Decimal)]
 
 
-def choose_totals(candidates: list[Candidate], best: dict[str, Candidate]) -> dict[str, Candidate]:
-    """`best` with subtotal, tax_amount and total_amount replaced by the best consistent triple."""
+def choose_totals(candidates: list[Candidate], best: dict[str, Candidate],
+                  all_amounts: list[Candidate] = ()) -> dict[str, Candidate]:
+    """`best` with subtotal, tax_amount and total_amount replaced by the best consistent triple; with no
+    labelled triple, an unlabelled printed amount equal to subtotal + tax becomes the total."""
     subs = _amount_candidates(candidates, ("subtotal", "line_total"))
     taxes = _amount_candidates(candidates, ("tax_amount",))
     totals = _amount_candidates(candidates, ("total_amount", "amount_due"))
@@ -37,7 +39,20 @@ def choose_totals(candidates: list[Candidate], best: dict[str, Candidate]) -> di
             chosen, chosen_score = (s, t, g), score
     out = dict(best)
     if chosen is None:
-        return out
+        return _total_from_parts(out, all_amounts)
     for name, cand in zip(("subtotal", "tax_amount", "total_amount"), chosen):
         out[name] = replace(cand, field=name, score=min(1.0, max(cand.score, 0.8) + 0.15))
     return out
+
+
+def _total_from_parts(best: dict[str, Candidate], all_amounts: list[Candidate]) -> dict[str, Candidate]:
+    s, t = best.get("subtotal"), best.get("tax_amount")
+    if s is None or t is None or not isinstance(s.value, Decimal) or not isinstance(t.value, Decimal):
+        return best
+    target = s.value + t.value
+    below = [a for a in all_amounts if abs(a.value - target) <= _TOLERANCE and a.order > t.order]  # type: ignore
+    if below and ("total_amount" not in best or best["total_amount"].value != target):
+        first = min(below, key=lambda a: a.order)
+        best = dict(best)
+        best["total_amount"] = replace(first, field="total_amount", score=0.75)
+    return best
