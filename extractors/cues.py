@@ -80,7 +80,7 @@ CUES: list[Cue] = [
             r"razem netto|wartość netto|suma netto|exclusief btw|excl\.? btw|totaal excl\.?", 1.0),
            (r"netto|net", 0.4)),
     *_cues("tax_amount", ValueKind.AMOUNT,
-           (r"vat total|total vat|vat amount|tax amount|total tax(?:es)?|total gst|gst amount|"
+           (r"vat total|total vat|vat amount|tax amount|total tax(?:es)?|tax total|total gst|gst amount|"
             r"steuerbetrag|mwst\.?-?betrag|ust\.?-?betrag|umsatzsteuer gesamt|summe (?:mwst|ust)|"
             r"total tva|montant tva|total taxes|btw-?bedrag|totaal btw|kwota vat|podatek vat|razem vat", 1.0),
            (r"vat|tax|gst|sst|mwst\.?|ust\.?|tva|btw|umsatzsteuer", 0.45)),

@@ -92,7 +92,7 @@ def _western(layout: Layout, doc_type: DocumentType, language: str) -> tuple[dic
     fields.update(implied_totals(fields, lines))
     if doc_type is DocumentType.RECEIPT:
         from extractors.receipt import receipt_fields
-        fields.update(receipt_fields(layout, conv, candidates))
+        fields.update(receipt_fields(layout, conv, candidates, fields))
     return _drop_empty(fields), lines
 
 

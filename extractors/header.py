@@ -123,8 +123,9 @@ def parse_value(kind: ValueKind, text: str, conv: Conventions) -> tuple[object, 
     if kind is ValueKind.AMOUNT:
         for a in find_amounts(stripped, decimal_comma=conv.decimal_comma):
             after = stripped[a.end:a.end + 2].strip()
-            if after.startswith("%"):
-                continue
+            raw = stripped[a.start:a.end]
+            if after.startswith("%") or (sum(ch.isdigit() for ch in raw) >= 7 and not any(ch in raw for ch in ".,")):
+                continue  # a rate, or an id / registration number
             return a.value, off + a.start, off + a.end
         return None
     if kind is ValueKind.ID:
@@ -144,10 +145,10 @@ def parse_value(kind: ValueKind, text: str, conv: Conventions) -> tuple[object, 
 
 
 def _right_neighbours(page: Page, line: Line) -> list[Line]:
-    """Lines to the right of `line` on the same row, nearest first, within 60% of the page width."""
+    """Lines to the right of `line` on the same row, nearest first, within 80% of the page width."""
     lb = line.bbox
     row = [o for o in page.lines if o is not line and o.bbox.x0 >= lb.x1 - 1 and o.bbox.y_overlap(lb) >= 0.5
-           and o.bbox.x0 - lb.x1 < 0.6 * page.width]
+           and o.bbox.x0 - lb.x1 < 0.8 * page.width]
     return sorted(row, key=lambda o: o.bbox.x0)
 
 

@@ -92,7 +92,9 @@ def shop_address(rows: list[Line], after: int) -> list[Line]:
     return picked
 
 
-def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate]) -> dict[str, Field]:
+def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate],
+                   fields: dict[str, Field]) -> dict[str, Field]:
+    """Shop name, address, total and date of a receipt; `fields` are the header fields found so far."""
     out: dict[str, Field] = {}
     if not layout.pages:
         return out
@@ -107,9 +109,11 @@ def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate
         if address:
             text = " ".join(r.text.strip() for r in address)
             out["supplier_address"] = Field(text, text, 0.65, page.number, merge_bboxes(r.bbox for r in address))
-    total = _total(candidates)
-    if total is not None:
-        out["total_amount"] = total
+    checked = fields.get("total_amount")
+    if not (checked and "subtotal" in fields and "tax_amount" in fields and checked.confidence >= 0.75):
+        total = _total(candidates)  # no subtotal + tax = total to trust: the best labelled total
+        if total is not None:
+            out["total_amount"] = total
     if not any(c.field == "document_date" for c in candidates):
         date_field = _first_date(layout, conv)
         if date_field is not None:
@@ -118,13 +122,15 @@ def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate
 
 
 def _total(candidates: list[Candidate]) -> Field | None:
-    totals = [c for c in candidates if c.field in ("total_amount", "amount_due") and isinstance(c.value, Decimal)
-              and c.value > 0]
-    with_decimals = [c for c in totals if any(sep in c.raw for sep in ".,")]
-    totals = with_decimals or totals
+    """The best labelled total printed with decimals; a lone subtotal ('NET TOTAL', 'SUBTOTAL') when no
+    total is labelled (till rolls often print only that)."""
+    money = [c for c in candidates if isinstance(c.value, Decimal) and c.value > 0
+             and any(sep in c.raw for sep in ".,")]
+    totals = [c for c in money if c.field in ("total_amount", "amount_due")] or \
+        [c for c in money if c.field == "subtotal"]
     if not totals:
         return None
-    best = max(totals, key=lambda c: (round(c.score, 2), c.field == "total_amount", c.value))
+    best = max(totals, key=lambda c: (round(c.score, 2), c.field == "total_amount", c.order))
     return best.to_field()
 
 
