@@ -24,7 +24,7 @@ from extractors.layout import Layout
 from extractors.names import address_after, find_names, segments_address, sender_address
 from extractors.options import ReadOptions
 from extractors.parsing import document_conventions
-from extractors.parties import bank_account, choose_tax_ids, party_zones, tax_ids
+from extractors.parties import bank_account, choose_tax_ids, contact_phone, party_zones, tax_ids
 from extractors.reader import ReadResult, read_document
 from extractors.result import DocumentType, Extraction, Field, Issue, LineItem, Severity, failed_extraction
 from extractors.totals import choose_totals
@@ -87,7 +87,10 @@ def _western(layout: Layout, doc_type: DocumentType, language: str) -> tuple[dic
     currency = document_currency(text, best)
     if currency:
         fields["currency"] = fields.get("currency") or Field(currency, currency, 0.7)
-    fields.update(_parties(layout, doc_type))
+    parties = _parties(layout, doc_type)
+    if "supplier_phone" in fields:
+        parties.pop("supplier_phone", None)  # a labelled phone beats one read off a contact line
+    fields.update(parties)
     lines = _lines(layout, conv, language)
     fields.update(implied_totals(fields, lines))
     if doc_type is DocumentType.RECEIPT:
@@ -118,6 +121,9 @@ def _parties(layout: Layout, doc_type: DocumentType) -> dict[str, Field]:
     iban = bank_account(layout.pages)
     if iban is not None:
         out["supplier_bank_account"] = iban
+    phone = contact_phone(layout.pages, zones)
+    if phone is not None:
+        out["supplier_phone"] = phone
     if doc_type is DocumentType.RECEIPT:
         return out
     names = find_names(layout.pages, zones)

@@ -183,3 +183,25 @@ def bank_account(pages: tuple[Page, ...]) -> Field | None:
                                                      left_label(page, line) + " " + line.text[:m.start(1)]):
                     return Field(value, value, 0.95, page.number, _span_box(line, m.start(1), m.end(1)))
     return None
+
+
+_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|www\.", re.IGNORECASE)
+_PHONE_IN_TEXT = re.compile(r"(?<![\w/])(\+?\(?\d{2,4}\)?[\s./-]?\d{2,4}[\s./-]?\d{2,5}(?:[\s./-]?\d{1,5})?)(?![\w/])")
+
+
+def contact_phone(pages: tuple[Page, ...], zones: list[Zone]) -> Field | None:
+    """An unlabelled phone number on a contact line (one that also carries an e-mail address or a web
+    address) outside buyer zones: letterheads and footers print the issuer's contacts this way."""
+    for page in pages[:1]:
+        for line in page.lines:
+            if not _CONTACT.search(line.text):
+                continue
+            z = zone_of(zones, page.number, line.bbox)
+            if z is not None and z.role == "buyer":
+                continue
+            for m in _PHONE_IN_TEXT.finditer(line.text):
+                digits = sum(ch.isdigit() for ch in m.group(1))
+                if 7 <= digits <= 15:
+                    value = m.group(1).strip()
+                    return Field(value, value, 0.6, page.number, _span_box(line, m.start(1), m.end(1)))
+    return None
