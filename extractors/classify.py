@@ -18,7 +18,8 @@ _LANG_RX = {lang: re.compile(rf"(?<!\w)(?:{rx})(?!\w)", re.IGNORECASE) for lang,
 
 
 def detect_language(text: str) -> str:
-    """BCP-47 primary tag; 'zh' when CJK characters make up a tenth of the letters."""
+    """BCP-47 primary tag; 'zh' when CJK characters make up a tenth of the letters (first 6,000 chars)."""
+    text = text[:6000]
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
         return "und"
@@ -44,7 +45,7 @@ _TYPE_CUES: list[tuple[DocumentType, re.Pattern[str], float]] = [
 
 def classify(layout: Layout) -> DocumentType:
     """The document type whose cues score highest; a tall narrow page with till words is a receipt."""
-    text = layout.text()
+    text = layout.text()[:8000]  # the title and first page decide
     if not text.strip():
         return DocumentType.OTHER
     head = "\n".join(ln.text for p in layout.pages[:1] for ln in p.lines[:25])

@@ -59,12 +59,33 @@ def span_bbox(line: Line, start: int, end: int) -> BBox:
     return merge_bboxes(boxes) if boxes else line.bbox
 
 
-_ANY_CUE = re.compile("|".join(f"(?:{cue.pattern.pattern})" for cue in CUES), re.IGNORECASE)
+def _cue_prefixes() -> frozenset[str]:
+    """The first one to three letters of every literal word in the cue patterns: a line none of whose
+    words starts like that cannot hold a cue, and is skipped without running ~100 patterns on it."""
+    out: set[str] = set()
+    for cue in CUES:
+        for fragment in re.findall(r"[^\W\d_]+", cue.pattern.pattern.lower()):
+            if fragment in ("w", "s", "d"):  # \w, \s, \d escapes
+                continue
+            out.add(fragment[:3])
+    return frozenset(out)
+
+
+_CUE_PREFIXES = _cue_prefixes()
+_INFIX_CUES = ("rechnung",)  # cues that may end a longer word: Mietrechnung
+
+
+def _may_hold_cue(text: str) -> bool:
+    lowered = text.lower()
+    for token in re.findall(r"[^\W\d_]+", lowered):
+        if token[:3] in _CUE_PREFIXES or token[:2] in _CUE_PREFIXES or token[:1] in _CUE_PREFIXES:
+            return True
+    return any(infix in lowered for infix in _INFIX_CUES)
 
 
 def _label_hits(line: Line) -> list[_Hit]:
     text = line.text
-    if not _ANY_CUE.search(text):
+    if not _may_hold_cue(text):
         return []
     found = [(m.start(), m.end(), cue) for cue in CUES for m in cue.pattern.finditer(text)]
     found.sort(key=lambda t: (t[0], -(t[1] - t[0])))
