@@ -208,7 +208,15 @@ def segment_row(row: Row, index: int) -> list[Cell]:
 
 
 def _match_phrase(words: list[Word], i: int) -> tuple[int, str | None]:
-    norms = [norm_word(w.text) for w in words[i:i + _MAX_PHRASE]]
+    """The longest cue phrase starting at words[i]; a phrase's words must sit close together (a gap under
+    one word height), so that adjacent titles 'VAT' and 'Amount' stay two columns."""
+    run = [words[i]]
+    for w in words[i + 1:i + _MAX_PHRASE]:
+        prev = run[-1].bbox
+        if w.bbox.x0 - prev.x1 > max(prev.height, w.bbox.height):
+            break
+        run.append(w)
+    norms = [norm_word(w.text) for w in run]
     for n in range(len(norms), 0, -1):
         key = " ".join(norms[:n])
         role = _PHRASES.get(key) or (_PHRASES.get(key.replace(" ", "")) if n > 1 else None)
