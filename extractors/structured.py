@@ -180,6 +180,16 @@ def rate_field(raw: str | None) -> Field | None:
     return None if value is None else Field(value, collapse(raw), 1.0)
 
 
+def joined_address(address: Element | None, part_names: tuple[str, ...]) -> str | None:
+    """Address parts (in `part_names` order, the country code last) joined with ', '; None when only a
+    country code is given."""
+    parts = [text_of(address, name) for name in part_names]
+    present = [p for p in parts if p]
+    if not present or present == [parts[-1]]:
+        return None
+    return ", ".join(present)
+
+
 def put(fields: dict[str, Field], name: str, field: Field | None) -> None:
     """Set `fields[name]` unless the value is missing or the name is already set."""
     if field is not None and name not in fields:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
 from extractors.result import DocumentType, Extraction, Field, LineItem
-from extractors.structured import (READER_NAME, credit_note_issue, date_field, decimal_field, find,
+from extractors.structured import (READER_NAME, joined_address, credit_note_issue, date_field, decimal_field, find,
                                    find_all, guess_language, put, rate_field, text_field, text_of)
 
 
@@ -98,16 +98,7 @@ def _party(party: Element | None, prefix: str, fields: dict[str, Field]) -> None
         key = {"VA": "tax_id", "FC": "tax_number"}.get(scheme)
         if key:
             put(fields, f"{prefix}_{key}", text_field(reg.text))
-    put(fields, f"{prefix}_address", text_field(_address(find(party, "PostalTradeAddress"))))
-
-
-def _address(address: Element | None) -> str | None:
-    """Address parts joined with ', '; None when only a country code is given."""
-    parts = [text_of(address, name) for name in _ADDRESS_PARTS]
-    present = [p for p in parts if p]
-    if not present or present == [parts[-1]]:
-        return None
-    return ", ".join(present)
+    put(fields, f"{prefix}_address", text_field(joined_address(find(party, "PostalTradeAddress"), _ADDRESS_PARTS)))
 
 
 def _delivery_fields(delivery: Element | None, fields: dict[str, Field]) -> None:

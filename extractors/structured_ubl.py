@@ -15,7 +15,7 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element
 
 from extractors.result import DocumentType, Extraction, Field, LineItem
-from extractors.structured import (READER_NAME, credit_note_issue, date_field, decimal_field, find,
+from extractors.structured import (READER_NAME, joined_address, credit_note_issue, date_field, decimal_field, find,
                                    find_all, guess_language, local, put, rate_field, text_field, text_of)
 
 _ADDRESS_PARTS = ("StreetName", "AdditionalStreetName", "AddressLine/Line", "PostalZone", "CityName",
@@ -62,16 +62,7 @@ def _party(party: Element | None, prefix: str, fields: dict[str, Field]) -> None
         kind = (text_of(scheme, "TaxScheme/ID") or "VAT").upper()
         key = "tax_id" if kind == "VAT" else "tax_number"
         put(fields, f"{prefix}_{key}", text_field(text_of(scheme, "CompanyID")))
-    put(fields, f"{prefix}_address", text_field(_address(find(party, "PostalAddress"))))
-
-
-def _address(address: Element | None) -> str | None:
-    """Address parts joined with ', '; None when only a country code is given."""
-    parts = [text_of(address, name) for name in _ADDRESS_PARTS]
-    present = [p for p in parts if p]
-    if not present or present == [parts[-1]]:
-        return None
-    return ", ".join(present)
+    put(fields, f"{prefix}_address", text_field(joined_address(find(party, "PostalAddress"), _ADDRESS_PARTS)))
 
 
 def _payment_fields(root: Element, fields: dict[str, Field]) -> None:
