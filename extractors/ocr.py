@@ -269,7 +269,32 @@ def _rotate_boxes_180(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def _skew_degrees(boxes: np.ndarray) -> float:
-    """Width-weighted median angle of the long boxes (positive: text rises to the left)."""
+    """The page's small skew in degrees (positive: text rises to the left), 0 below `min_skew_deg`.
+
+    Detection boxes of short words are nearly axis-aligned even on a skewed page, so their own angle
+    misses a skew of a degree or two; the centres of boxes on one text row, far apart, show it.  The
+    median angle between such pairs is used where there are enough, else the boxes' own angles.
+    """
+    pairs = _row_pair_angles(boxes)
+    median = float(np.median(pairs)) if len(pairs) >= 5 else _box_angle_median(boxes)
+    return median if abs(median) >= TUNING.min_skew_deg else 0.0
+
+
+def _row_pair_angles(boxes: np.ndarray) -> np.ndarray:
+    if len(boxes) < 2:
+        return np.empty(0)
+    centres = boxes.mean(axis=1)
+    heights = np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)
+    dx = centres[None, :, 0] - centres[:, None, 0]
+    dy = centres[None, :, 1] - centres[:, None, 1]
+    h = np.minimum(heights[:, None], heights[None, :])
+    similar = np.abs(heights[:, None] - heights[None, :]) < 0.3 * h
+    same_row = (dx > 6 * h) & (np.abs(dy) < 0.5 * h) & similar
+    return np.degrees(np.arctan2(dy[same_row], dx[same_row]))
+
+
+def _box_angle_median(boxes: np.ndarray) -> float:
+    """Width-weighted median angle of the long boxes."""
     top, left = _box_sides(boxes)
     long = np.flatnonzero(top >= 3 * np.maximum(left, 1.0))
     if len(long) < 3:
@@ -278,8 +303,7 @@ def _skew_degrees(boxes: np.ndarray) -> float:
     angles = np.degrees(np.arctan2(d[:, 1], d[:, 0]))
     order = np.argsort(angles)
     cum = np.cumsum(top[long][order])
-    median = float(angles[order][np.searchsorted(cum, cum[-1] / 2)])
-    return median if abs(median) >= TUNING.min_skew_deg else 0.0
+    return float(angles[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
 def _deskew_matrix(skew: float, width: int, height: int) -> np.ndarray:
@@ -434,13 +458,20 @@ def _place_word(word: _CropWord, quad: np.ndarray, crop_shape: tuple[int, ...],
     return Word(word.text, BBox(x0, y0, x1, y1), round(word.confidence, 4))
 
 
+def _same_row(a: BBox, ref: BBox) -> bool:
+    """Overlapping by half and centred within 0.45 of the smaller height: tightly spaced rows of tall
+    detection boxes overlap each other, but their centres stay a row apart."""
+    smaller = min(a.height, ref.height)
+    return a.y_overlap(ref) >= 0.5 and abs(a.cy - ref.cy) <= 0.45 * smaller
+
+
 def _group_segments(segments: list[_Segment]) -> tuple[Line, ...]:
     """Rows by vertical overlap, top to bottom; a row's segments left to right, joined into one
     Line unless the gap between them is wider than `line_gap` x their height."""
     rows: list[list[_Segment]] = []
     for seg in sorted(segments, key=lambda s: (s.bbox.cy, s.bbox.x0)):
         for row in reversed(rows[-4:]):
-            if seg.bbox.y_overlap(row[-1].bbox) >= 0.5:
+            if _same_row(seg.bbox, row[0].bbox):  # against the row's first box: no drift from row to row
                 row.append(seg)
                 break
         else:
