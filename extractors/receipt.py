@@ -27,8 +27,7 @@ _END_OF_ADDRESS = re.compile(r"(?i)\b(?:tel|te1|telephone|fax|phone|h/p|gst|sst|
                              r"^[\d\s()+-]{8,}$")
 _PREAMBLE = re.compile(r"(?i)\b(?:gst|sst|brn|co\.?\s*no|company\s*(?:no|reg)|reg\.?\s*no|roc)\b|"
                        r"^\(?[\w-]*\d[\w-]*\)?$|\d{1,2}:\d{2}")
-_REG_SUFFIX = re.compile(r"\s*[\(\[]\s*(?:co\.?\s*(?:no\.?|reg\.?)\s*:?\s*)?[\w-]*\d[\w.-]*\s*[\)\]]?\s*$",
-                         re.IGNORECASE)
+_REG_SUFFIX = re.compile(r"\s*[\(\[][^()\[\]]*\d[^()\[\]]*[\)\]]?\s*$")  # '(139386 X)', '(Co. No. 1234-U)'
 
 
 def receipt_rows(page: Page) -> list[Line]:
@@ -61,7 +60,9 @@ def shop_name(rows: list[Line], page: Page) -> tuple[str, int, list[Line]] | Non
             if not m or sum(ch.isdigit() for ch in text) > 2:
                 continue
             parts = [row]
-            if rx is _STRONG_FORM and i > 0 and len(text[:m.start()].split()) <= 2 and _joins(top[i - 1], row):
+            before = text[:m.start()].split()
+            if rx is _STRONG_FORM and i > 0 and _joins(top[i - 1], row) and \
+                    (len(before) <= 1 or all(len(t) <= 3 for t in before)):
                 parts.insert(0, top[i - 1])
             name = " ".join(_REG_SUFFIX.sub("", p.text).strip() for p in parts)
             return name, rows.index(row), parts
