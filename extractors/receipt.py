@@ -25,7 +25,7 @@ _REG_NO = re.compile(r"(?i)^\(?(?:co\.?\s*(?:no|reg)\.?|company no\.?|roc|reg\.?
 _END_OF_ADDRESS = re.compile(r"(?i)\b(?:tel|te1|telephone|fax|phone|h/p|gst|sst|tax invoice|invoice|receipt|"
                              r"e-?mail|www|date|cashier|bill|table|doc|counter|company reg|business reg)\b|@|"
                              r"^[\d\s()+-]{8,}$")
-_PREAMBLE = re.compile(r"(?i)\b(?:gst|sst|brn|co\.?\s*no|company\s*(?:no|reg)|reg\.?\s*no|roc)\b|"
+_PREAMBLE = re.compile(r"(?i)\b(?:gst|sst|brn|co\.?\s*no|co-?\s*reg|company\s*(?:no|reg)|reg\.?\s*no|roc)\b|"
                        r"^\(?[\w-]*\d[\w-]*\)?$|\d{1,2}:\d{2}")
 _REG_SUFFIX = re.compile(r"\s*[\(\[][^()\[\]]*\d[^()\[\]]*[\)\]]?\s*$")  # '(139386 X)', '(Co. No. 1234-U)'
 
