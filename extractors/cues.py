@@ -88,13 +88,14 @@ CUES: list[Cue] = [
            (r"grand total|total amount|invoice total|total incl(?:\.|uding)?\s*(?:vat|tax|gst)?|"
             r"total (?:inclusive|incl) (?:of )?(?:gst|vat)|total payable|total due|nett total|rounded total|"
             r"total \(rm\)|total rm|total sales \(incl[^)]*\)|net amt|nett amt|net amount payable|total inclusive|"
+            r"total amt(?: incl\.?(?: of)?(?: gst| vat| tax)?)?|total amt payable|total amount payable|"
             r"gesamtbetrag|bruttosumme|bruttobetrag|rechnungsbetrag|gesamtsumme|summe brutto|endbetrag|"
             r"rechnungssumme|gutschriftsbetrag|total ttc|montant ttc|totaal incl\.?(?: btw)?|totaalbedrag|"
             r"razem brutto|wartość brutto|suma brutto|do zapłaty|należność ogółem|należność", 1.0),
            (r"total|summe|gesamt|totaal|razem|montant", 0.55),
            (r"amount due|balance due|zahlbetrag|zu zahlen|due payable|solde à payer|net à payer|te betalen", 0.5)),
     *_cues("amount_due", ValueKind.AMOUNT,
-           (r"amount due|balance due|amount payable|zahlbetrag|zu zahlender betrag|zu zahlen|due payable|"
+           (r"amount due|amt due|balance due|amount payable|zahlbetrag|zu zahlender betrag|zu zahlen|due payable|"
             r"solde à payer|net à payer|reste à payer|te betalen|do zapłaty|pozostało do zapłaty", 1.0)),
     *_cues("line_total", ValueKind.AMOUNT,
            (r"positionssumme|summe (?:der )?positionen|summe positionen|warenwert gesamt|line total|"

@@ -110,11 +110,9 @@ def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate
         if address:
             text = " ".join(r.text.strip() for r in address)
             out["supplier_address"] = Field(text, text, 0.65, page.number, merge_bboxes(r.bbox for r in address))
-    checked = fields.get("total_amount")
-    if not (checked and "subtotal" in fields and "tax_amount" in fields and checked.confidence >= 0.75):
-        total = _total(candidates)  # no subtotal + tax = total to trust: the best labelled total
-        if total is not None:
-            out["total_amount"] = total
+    total = _total(candidates, fields)
+    if total is not None:
+        out["total_amount"] = total
     if not any(c.field == "document_date" for c in candidates):
         date_field = _first_date(layout, conv)
         if date_field is not None:
@@ -122,17 +120,23 @@ def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate
     return out
 
 
-def _total(candidates: list[Candidate]) -> Field | None:
-    """The best labelled total printed with decimals; a lone subtotal ('NET TOTAL', 'SUBTOTAL') when no
-    total is labelled (till rolls often print only that)."""
+def _total(candidates: list[Candidate], fields: dict[str, Field]) -> Field | None:
+    """The total paid: a strongly labelled total printed with decimals (the last one: after rounding);
+    else subtotal + tax = total as found by arithmetic; else a weaker label, or a lone subtotal ('NET
+    TOTAL', 'SUBTOTAL') when nothing is labelled as the total (till rolls often print only that)."""
     money = [c for c in candidates if isinstance(c.value, Decimal) and c.value > 0
              and any(sep in c.raw for sep in ".,")]
-    totals = [c for c in money if c.field in ("total_amount", "amount_due")] or \
-        [c for c in money if c.field == "subtotal"]
-    if not totals:
+    totals = [c for c in money if c.field in ("total_amount", "amount_due")]
+    strong = [c for c in totals if c.score >= 0.9]
+    if strong:
+        return max(strong, key=lambda c: (c.field == "total_amount", c.order)).to_field()
+    checked = fields.get("total_amount")
+    if checked is not None and "subtotal" in fields and "tax_amount" in fields and checked.confidence >= 0.75:
+        return checked
+    weaker = totals or [c for c in money if c.field == "subtotal"]
+    if not weaker:
         return None
-    best = max(totals, key=lambda c: (round(c.score, 2), c.field == "total_amount", c.order))
-    return best.to_field()
+    return max(weaker, key=lambda c: (round(c.score, 2), c.field == "total_amount", c.order)).to_field()
 
 
 def _first_date(layout: Layout, conv: Conventions) -> Field | None:
