@@ -21,6 +21,7 @@ from extractors.classify import classify, detect_language
 from extractors.errors import InboundError
 from extractors.header import best_per_field, document_currency, label_candidates, printed_amounts
 from extractors.layout import Layout
+from extractors.lines import extract_lines
 from extractors.names import address_after, find_names, segments_address, sender_address
 from extractors.options import ReadOptions
 from extractors.parsing import document_conventions
@@ -91,7 +92,7 @@ def _western(layout: Layout, doc_type: DocumentType, language: str) -> tuple[dic
     if "supplier_phone" in fields:
         parties.pop("supplier_phone", None)  # a labelled phone beats one read off a contact line
     fields.update(parties)
-    lines = _lines(layout, conv, language)
+    lines = extract_lines(layout, conv, language=language)
     fields.update(implied_totals(fields, lines))
     if doc_type is DocumentType.RECEIPT:
         from extractors.receipt import receipt_fields
@@ -169,14 +170,5 @@ def _with_countries(fields: dict[str, Field]) -> dict[str, Field]:
     return out
 
 
-def _lines(layout: Layout, conv, language: str) -> list[LineItem]:
-    try:
-        from extractors.lines import extract_lines
-    except ImportError:  # TODO(issue 3): line extraction lands with extractors/lines.py
-        return []
-    return extract_lines(layout, conv, language=language)
-
-
 def _drop_empty(fields: dict[str, Field]) -> dict[str, Field]:
-    return {k: v for k, v in fields.items() if v.value not in (None, "") and not
-            (isinstance(v.value, Decimal) and k.endswith("_id"))}
+    return {k: v for k, v in fields.items() if v.value not in (None, "")}

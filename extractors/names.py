@@ -6,12 +6,11 @@ import re
 from dataclasses import dataclass
 
 from extractors.layout import BBox, Line, Page, merge_bboxes
-from extractors.parties import US_CITY_STATE_ZIP, COUNTRY_CODES, LEGAL_FORMS, _NOT_ADDRESS, _POSTCODE_CITY, Zone, zone_of
+from extractors.parties import US_CITY_STATE_ZIP, COUNTRY_CODES, LEGAL_FORMS, NOT_ADDRESS, POSTCODE_CITY, Zone, zone_of
 from extractors.result import Field
 
 _NAME_LABEL = re.compile(r"(?i)^(?:name|firma|company|raison sociale|nazwa|naam|bedrijfsnaam)\s*:?\s*")
 _SENDER_SPLIT = re.compile(r"\s*(?:●|•|·|\||–| - |, )\s*")
-_STRONG_SUFFIX = re.compile(r"(?i)^(?:\S+\s+)?(?:SDN\.?\s*BHD\.?|BHD\.?|S/B|GmbH|Ltd\.?|Limited|Inc\.?)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +30,8 @@ def _lines_in_zone(page: Page, zone: Zone) -> list[Line]:
 def _name_like(text: str) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     digits = sum(ch.isdigit() for ch in text)
-    return letters >= 2 and digits <= letters / 3 and not _NOT_ADDRESS.search(text) \
-        and not _POSTCODE_CITY.match(text)
+    return letters >= 2 and digits <= letters / 3 and not NOT_ADDRESS.search(text) \
+        and not POSTCODE_CITY.match(text)
 
 
 def _zone_name(page: Page, zone: Zone, all_lines: list[Line]) -> NameHit | None:
@@ -59,7 +58,7 @@ def _sender_line(page: Page) -> tuple[Line, list[str]] | None:
     """A one-line sender address above an address window: 'Name ● Street ● 12345 City'."""
     for ln in page.lines:
         parts = [p for p in _SENDER_SPLIT.split(ln.text) if p]
-        if len(parts) >= 3 and any(_POSTCODE_CITY.match(p) for p in parts[1:]) and ln.bbox.y0 < page.height * 0.45:
+        if len(parts) >= 3 and any(POSTCODE_CITY.match(p) for p in parts[1:]) and ln.bbox.y0 < page.height * 0.45:
             return ln, parts
     return None
 
@@ -178,7 +177,7 @@ def address_after(page: Page, name_line: Line, *, receipt: bool = False) -> Fiel
         if not receipt and _has_other_label(page, ln):
             prev = ln
             continue
-        if _NOT_ADDRESS.search(ln.text) or (receipt and re.match(r"^\(?[\w-]*\d[\w-]*\)?$", ln.text)):
+        if NOT_ADDRESS.search(ln.text) or (receipt and re.match(r"^\(?[\w-]*\d[\w-]*\)?$", ln.text)):
             if picked or not receipt:
                 break
             prev = ln
@@ -220,13 +219,13 @@ def segments_address(line: Line, name: str) -> str | None:
     parts = [p for p in _SENDER_SPLIT.split(line.text) if p]
     if len(parts) < 3 or not parts[0].startswith(name[:8]):
         return None
-    if not any(_POSTCODE_CITY.match(p) for p in parts[1:]):
+    if not any(POSTCODE_CITY.match(p) for p in parts[1:]):
         return None
     return structure_address(parts[1:])
 
 
 def _is_postcode_line(text: str) -> bool:
-    return bool(_POSTCODE_CITY.match(text) or US_CITY_STATE_ZIP.match(text))
+    return bool(POSTCODE_CITY.match(text) or US_CITY_STATE_ZIP.match(text))
 
 
 def _next_in_column(page: Page, line: Line) -> Line | None:
@@ -253,9 +252,9 @@ def structure_address(parts: list[str]) -> str | None:
     """'street, postcode, city, CC' when a postcode line is found; else the parts joined by ', '."""
     street: list[str] = []
     parts = [_us_to_zip_city(p) for p in parts]
-    matches = [i for i, part in enumerate(parts) if _POSTCODE_CITY.match(part.strip())]
+    matches = [i for i, part in enumerate(parts) if POSTCODE_CITY.match(part.strip())]
     for i, part in enumerate(parts):
-        m = _POSTCODE_CITY.match(part.strip()) if matches and i == matches[-1] else None
+        m = POSTCODE_CITY.match(part.strip()) if matches and i == matches[-1] else None
         if m:
             cc = m.group("cc")
             if not cc and i + 1 < len(parts):

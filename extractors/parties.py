@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from extractors.cues import BUYER_CUES, SELLER_CUES
-from extractors.layout import BBox, Line, Page, merge_bboxes
+from extractors.layout import BBox, Line, Page
 from extractors.result import Field
 
 VAT_ID_RE = re.compile(
@@ -48,10 +48,10 @@ COUNTRY_CODES = {
     "malaysia": "MY", "china": "CN", "中国": "CN", "denmark": "DK", "danmark": "DK", "sweden": "SE",
 }
 US_CITY_STATE_ZIP = re.compile(r"^(?P<city>[A-Za-z .'-]{2,40}?),?\s+(?P<state>[A-Z]{2})\s+(?P<zip>\d{5}(?:-\d{4})?)$")
-_POSTCODE_CITY = re.compile(
+POSTCODE_CITY = re.compile(
     r"^(?:(?P<cc>[A-Z]{1,2})[- ])?(?P<zip>\d{5}|\d{4}(?: ?[A-Z]{2})?|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})"
     r",?\s*(?P<city>[^\d,]{2,40})$")
-_NOT_ADDRESS = re.compile(r"(?i)(?:\b(?:tel|fax|phone|fon|e-?mail|ust|vat|iban|bic|gln|tva|siret|gst|company no)\b|"
+NOT_ADDRESS = re.compile(r"(?i)(?:\b(?:tel|fax|phone|fon|e-?mail|ust|vat|iban|bic|gln|tva|siret|gst|company no)\b|"
                           r"www\.|http|@|nummer|steuer|kunden-?nr|customer|:)")
 
 

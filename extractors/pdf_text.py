@@ -143,7 +143,7 @@ def _words_from_chars(text: str, boxes: list[_Box]) -> list[Word]:
     words: list[Word] = []
     chars: list[str] = []
     x0 = y0 = x1 = y1 = 0.0
-    px0 = py0 = px1 = py1 = 0.0
+    py0 = px1 = py1 = 0.0
     for ch, (bx0, by0, bx1, by1) in zip(text, boxes):
         if chars:
             ph, bh = py1 - py0, by1 - by0
@@ -167,7 +167,7 @@ def _words_from_chars(text: str, boxes: list[_Box]) -> list[Word]:
         else:
             x0, y0, x1, y1 = bx0, by0, bx1, by1
         chars.append(ch if ch.isascii() else _normalise_char(ch))
-        px0, py0, px1, py1 = bx0, by0, bx1, by1
+        py0, px1, py1 = by0, bx1, by1
     if chars:
         words.append(Word("".join(chars), BBox(x0, y0, x1, y1), 1.0))
     return words

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from extractors.errors import TooLarge
-from extractors.layout import BBox, Layout, Line, Page, Word
+from extractors.layout import BBox, Layout, Page, Word, group_words_into_lines
 from extractors.options import ReadOptions
 from extractors.sniff import Kind, sniff
 
@@ -107,7 +107,6 @@ def read_text_layout(data: bytes) -> Layout:
                     words.append(Word(token, BBox(col * _CHAR_W, r * _LINE_H, (col + len(token)) * _CHAR_W,
                                                   (r + 1) * _LINE_H - 2)))
                 col += len(token) + 1
-        from extractors.layout import group_words_into_lines
         width = max((len(r) for r in rows), default=1) * _CHAR_W
         pages.append(Page(number=len(pages) + 1, width=width, height=len(rows) * _LINE_H,
                           lines=group_words_into_lines(words, gap_factor=1.0), source="text"))

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from extractors.header import Candidate
 from extractors.layout import Layout, Line, Page, merge_bboxes
-from extractors.names import _STRONG_SUFFIX
 from extractors.parsing import Conventions, find_dates
 from extractors.parties import LEGAL_FORMS
 from extractors.result import Field

@@ -3,11 +3,7 @@ PDF (no text layer) that must be rasterised and OCRed page by page."""
 
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
-from PIL import Image
 
 from extractors.extract import extract_document
 from extractors.options import ReadOptions
