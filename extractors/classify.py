@@ -8,17 +8,19 @@ from extractors.layout import Layout
 from extractors.result import DocumentType
 
 _LANG_WORDS = {
-    "de": r"rechnung|datum|menge|mwst|ust|betrag|und|der|die|das|für|gesamt|summe|lieferant|zahlbar|steuer|bitte",
-    "fr": r"facture|tva|montant|total ht|ttc|le|la|les|des|du|et|pour|prix|quantité|date|échéance|avoir",
-    "en": r"invoice|total|the|and|date|amount|qty|quantity|price|tax|due|bill|receipt|thank|cash|change|item",
-    "nl": r"factuur|btw|bedrag|het|een|van|en|totaal|datum|aantal|prijs|betaling",
-    "pl": r"faktura|nip|sprzedawca|nabywca|kwota|razem|netto|brutto|ilość|cena|data|zł|płatności",
+    "de": "rechnung datum menge mwst ust betrag und der die das für gesamt summe lieferant zahlbar steuer bitte",
+    "fr": "facture tva montant ht ttc le la les des du et pour prix quantité date échéance avoir",
+    "en": "invoice total the and date amount qty quantity price tax due bill receipt thank cash change item",
+    "nl": "factuur btw bedrag het een van en totaal datum aantal prijs betaling",
+    "pl": "faktura nip sprzedawca nabywca kwota razem netto brutto ilość cena data zł płatności",
 }
-_LANG_RX = {lang: re.compile(rf"(?<!\w)(?:{rx})(?!\w)", re.IGNORECASE) for lang, rx in _LANG_WORDS.items()}
+_LANG_SETS = {lang: frozenset(words.split()) for lang, words in _LANG_WORDS.items()}
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def detect_language(text: str) -> str:
-    """BCP-47 primary tag; 'zh' when CJK characters make up a tenth of the letters (first 6,000 chars)."""
+    """BCP-47 primary tag; 'zh' when CJK characters make up a tenth of the letters (first 6,000 chars);
+    else the language whose common invoice words occur most often."""
     text = text[:6000]
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
@@ -26,7 +28,8 @@ def detect_language(text: str) -> str:
     cjk = sum(1 for ch in letters if "\u4e00" <= ch <= "\u9fff")
     if cjk / len(letters) > 0.1:
         return "zh"
-    scores = {lang: len(rx.findall(text)) for lang, rx in _LANG_RX.items()}
+    words = _WORD.findall(text.lower())
+    scores = {lang: sum(1 for w in words if w in vocab) for lang, vocab in _LANG_SETS.items()}
     best = max(scores, key=lambda k: scores[k])
     return best if scores[best] > 0 else "en"
 
@@ -43,9 +46,9 @@ _TYPE_CUES: list[tuple[DocumentType, re.Pattern[str], float]] = [
 ]
 
 
-def classify(layout: Layout) -> DocumentType:
+def classify(layout: Layout, *, text: str | None = None) -> DocumentType:
     """The document type whose cues score highest; a tall narrow page with till words is a receipt."""
-    text = layout.text()[:8000]  # the title and first page decide
+    text = (layout.text() if text is None else text)[:8000]  # the title and first page decide
     if not text.strip():
         return DocumentType.OTHER
     head = "\n".join(ln.text for p in layout.pages[:1] for ln in p.lines[:25])

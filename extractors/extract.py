@@ -68,19 +68,20 @@ def extract_from_read(read: ReadResult, options: ReadOptions) -> Extraction:
 
 def extract_from_layout(layout: Layout) -> Extraction:
     """Template-free extraction from the printed layout alone."""
-    doc_type = classify(layout)
-    language = detect_language(layout.text())
+    text = layout.text()
+    doc_type = classify(layout, text=text)
+    language = detect_language(text)
     if doc_type is DocumentType.VAT_INVOICE or (language == "zh" and doc_type is DocumentType.INVOICE):
         from extractors.vat_cn import extract_vat_invoice
         fields, lines = extract_vat_invoice(layout)
         return Extraction(DocumentType.VAT_INVOICE, "zh", fields, tuple(lines), pages=len(layout.pages),
                           reader=layout.source)
-    fields, lines = _western(layout, doc_type, language)
+    fields, lines = _western(layout, text, doc_type, language)
     return Extraction(doc_type, language, fields, tuple(lines), pages=max(1, len(layout.pages)), reader=layout.source)
 
 
-def _western(layout: Layout, doc_type: DocumentType, language: str) -> tuple[dict[str, Field], list[LineItem]]:
-    text = layout.text()
+def _western(layout: Layout, text: str, doc_type: DocumentType,
+             language: str) -> tuple[dict[str, Field], list[LineItem]]:
     conv = document_conventions(text, language=language)
     candidates = label_candidates(layout.pages, conv)
     best = choose_totals(candidates, best_per_field(candidates), printed_amounts(layout.pages, conv))

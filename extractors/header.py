@@ -59,35 +59,43 @@ def span_bbox(line: Line, start: int, end: int) -> BBox:
     return merge_bboxes(boxes) if boxes else line.bbox
 
 
-def _cue_prefixes() -> frozenset[str]:
-    """The first one to three letters of every literal word in the cue patterns: a line none of whose
-    words starts like that cannot hold a cue, and is skipped without running ~100 patterns on it."""
-    out: set[str] = set()
+def _cue_index() -> dict[str, tuple[Cue, ...]]:
+    """Cues by the first one to three letters of each literal word in their patterns.  A cue can only
+    match a line that has a word starting like one of its literal words, so a line is tried against the
+    few cues its words point to instead of all ~100 patterns."""
+    index: dict[str, list[Cue]] = {}
     for cue in CUES:
-        for fragment in re.findall(r"[^\W\d_]+", cue.pattern.pattern.lower()):
+        for fragment in set(re.findall(r"[^\W\d_]+", cue.pattern.pattern.lower())):
             if fragment in ("w", "s", "d"):  # \w, \s, \d escapes
                 continue
-            out.add(fragment[:3])
-    return frozenset(out)
+            bucket = index.setdefault(fragment[:3], [])
+            if cue not in bucket:
+                bucket.append(cue)
+    return {k: tuple(v) for k, v in index.items()}
 
 
-_CUE_PREFIXES = _cue_prefixes()
-_INFIX_CUES = ("rechnung",)  # cues that may end a longer word: Mietrechnung
+_CUE_INDEX = _cue_index()
+_INFIX_CUES = {"rechnung": tuple(c for c in CUES if "\\w*rechnung" in c.pattern.pattern)}  # Mietrechnung
+_WORD = re.compile(r"[^\W\d_]+")
 
 
-def _may_hold_cue(text: str) -> bool:
+def _cues_for(text: str) -> list[Cue]:
     lowered = text.lower()
-    for token in re.findall(r"[^\W\d_]+", lowered):
-        if token[:3] in _CUE_PREFIXES or token[:2] in _CUE_PREFIXES or token[:1] in _CUE_PREFIXES:
-            return True
-    return any(infix in lowered for infix in _INFIX_CUES)
+    found: dict[int, Cue] = {}
+    for token in _WORD.findall(lowered):
+        for k in (token[:3], token[:2], token[:1]):
+            for cue in _CUE_INDEX.get(k, ()):
+                found[id(cue)] = cue
+    for infix, cues in _INFIX_CUES.items():
+        if infix in lowered:
+            for cue in cues:
+                found[id(cue)] = cue
+    return list(found.values())
 
 
 def _label_hits(line: Line) -> list[_Hit]:
     text = line.text
-    if not _may_hold_cue(text):
-        return []
-    found = [(m.start(), m.end(), cue) for cue in CUES for m in cue.pattern.finditer(text)]
+    found = [(m.start(), m.end(), cue) for cue in _cues_for(text) for m in cue.pattern.finditer(text)]
     found.sort(key=lambda t: (t[0], -(t[1] - t[0])))
     hits: list[_Hit] = []
     taken: tuple[int, int] = (-1, -1)
