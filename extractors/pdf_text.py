@@ -10,10 +10,12 @@ first half.
 from __future__ import annotations
 
 import ctypes
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 
+import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
@@ -58,17 +60,19 @@ class _Frame:
         w, h = self.x1 - self.x0, self.y1 - self.y0
         return (h, w) if self.rotation in (90, 270) else (w, h)
 
-    def boxes(self, raw: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
-        """User-space (left, bottom, right, top) boxes -> display (x0, y0, x1, y1), top-left origin."""
-        fx0, fy0, fx1, fy1 = self.x0, self.y0, self.x1, self.y1
+    def boxes(self, raw: np.ndarray) -> np.ndarray:
+        """User-space (left, bottom, right, top) rows -> display (x0, y0, x1, y1) rows, top-left origin."""
+        le, b, ri, t = raw[:, 0], raw[:, 1], raw[:, 2], raw[:, 3]
         r = self.rotation
         if r == 90:
-            return [(b - fy0, le - fx0, t - fy0, ri - fx0) for le, b, ri, t in raw]
-        if r == 180:
-            return [(fx1 - ri, b - fy0, fx1 - le, t - fy0) for le, b, ri, t in raw]
-        if r == 270:
-            return [(fy1 - t, fx1 - ri, fy1 - b, fx1 - le) for le, b, ri, t in raw]
-        return [(le - fx0, fy1 - t, ri - fx0, fy1 - b) for le, b, ri, t in raw]
+            cols = (b - self.y0, le - self.x0, t - self.y0, ri - self.x0)
+        elif r == 180:
+            cols = (self.x1 - ri, b - self.y0, self.x1 - le, t - self.y0)
+        elif r == 270:
+            cols = (self.y1 - t, self.x1 - ri, self.y1 - b, self.x1 - le)
+        else:
+            cols = (le - self.x0, self.y1 - t, ri - self.x0, self.y1 - b)
+        return np.stack(cols, axis=1)
 
 
 def _frame(page: pdfium.PdfPage, rotation: int) -> _Frame:
@@ -76,26 +80,33 @@ def _frame(page: pdfium.PdfPage, rotation: int) -> _Frame:
     return _Frame(x0, y0, x1, y1, rotation)
 
 
-_Box = tuple[float, float, float, float]
-
-
-def _raw_chars(textpage: pdfium.PdfTextPage) -> tuple[str, list[_Box]]:
-    """The page's characters (whitespace as ' ') and their loose boxes (font ascent to descent) in
-    PDF user space as (left, bottom, right, top); one ctypes call per character, as the bare baseline."""
+def _raw_chars(textpage: pdfium.PdfTextPage) -> tuple[str, np.ndarray]:
+    """The page's characters (whitespace as ' ') and their loose boxes (font ascent to descent) in PDF
+    user space, one row (left, bottom, right, top) per character; one ctypes call per character, as the
+    bare baseline, written straight into one array."""
     n = textpage.count_chars()
     raw = textpage.raw
     text = textpage.get_text_range(0, n) if n else ""
     if len(text) != n:  # characters outside the BMP: map index by index
         text = "".join(_char_at(raw, i) for i in range(n))
-    rect = pdfium_c.FS_RECTF()
-    get_box = pdfium_c.FPDFText_GetLooseCharBox
-    ref = ctypes.byref(rect)
-    boxes: list[_Box] = []
+    rects = (pdfium_c.FS_RECTF * max(n, 1))()
+    base, size = ctypes.addressof(rects), ctypes.sizeof(pdfium_c.FS_RECTF)
+    handle = ctypes.cast(raw, ctypes.c_void_p).value
+    get_box = _loose_char_box()
     for i in range(n):
-        get_box(raw, i, ref)
-        boxes.append((rect.left, rect.bottom, rect.right, rect.top))
+        get_box(handle, i, base + i * size)
+    boxes = np.frombuffer(rects, dtype=np.float32).reshape(-1, 4)[:n].astype(np.float64)
+    boxes = boxes[:, [0, 3, 2, 1]]  # FS_RECTF is left, top, right, bottom
     text = "".join(" " if ch.isspace() or ch in _DROP else ch for ch in text)
     return text, boxes
+
+
+@functools.lru_cache(maxsize=1)
+def _loose_char_box():
+    """FPDFText_GetLooseCharBox taking plain addresses, so that each character's box is written
+    straight into one preallocated array without building a ctypes pointer per call."""
+    proto = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+    return proto(ctypes.cast(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_void_p).value)
 
 
 _DROP = {"\x00", "\ufffe", "\uffff"}
@@ -106,22 +117,18 @@ def _char_at(raw, i: int) -> str:
     return " " if code in (0, 0xFFFE, 0xFFFF) or 0xD800 <= code <= 0xDFFF else chr(code)
 
 
-def text_rotation(text: str, boxes: list[_Box]) -> int:
-    """Clockwise degrees that make the page's text run left to right: votes of consecutive characters."""
-    votes = {0: 0, 90: 0, 180: 0, 270: 0}
-    prev = None
-    for ch, (le, b, ri, t) in zip(text[:600], boxes[:600]):  # the first few lines tell
-        if ch == " ":
-            prev = None
-            continue
-        cx, cy = (le + ri) / 2, (b + t) / 2
-        if prev is not None:
-            dx, dy = cx - prev[0], cy - prev[1]
-            if abs(dx) > abs(dy):
-                votes[0 if dx > 0 else 180] += 1
-            elif abs(dy) > abs(dx):
-                votes[90 if dy > 0 else 270] += 1
-        prev = (cx, cy)
+def text_rotation(text: str, boxes: np.ndarray) -> int:
+    """Clockwise degrees that make the page's text run left to right: votes of consecutive characters
+    (the first few hundred tell)."""
+    keep = np.frombuffer(text[:600].encode("utf-32-le"), dtype=np.uint32) != ord(" ")
+    pts = boxes[:600]
+    cx, cy = (pts[:, 0] + pts[:, 2]) / 2, (pts[:, 1] + pts[:, 3]) / 2
+    pair = keep[1:] & keep[:-1]
+    dx, dy = np.diff(cx)[pair], np.diff(cy)[pair]
+    horizontal = np.abs(dx) > np.abs(dy)
+    vertical = np.abs(dy) > np.abs(dx)
+    votes = {0: int(np.sum(horizontal & (dx > 0))), 180: int(np.sum(horizontal & (dx < 0))),
+             90: int(np.sum(vertical & (dy > 0))), 270: int(np.sum(vertical & (dy < 0)))}
     return max(votes, key=lambda k: (votes[k], k == 0))
 
 
@@ -134,42 +141,44 @@ def _normalise_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch)
 
 
-def _words_from_chars(text: str, boxes: list[_Box]) -> list[Word]:
+def _words_from_chars(text: str, boxes: np.ndarray) -> list[Word]:
     """Split the character stream into words at spaces, line jumps and visible gaps (display boxes).
 
-    A new word starts after a space, where the gap to the previous character exceeds 0.28 of the line
-    height, where it steps back, or where the two overlap vertically by less than half.
+    A new word starts after a space, where the gap to the previous character exceeds 0.28 of the taller
+    one's height, where it steps back by more than half of it, or where the two overlap vertically by
+    less than half of the shorter one.  Vectorised: one pass in numpy, then one slice per word.
     """
-    words: list[Word] = []
-    chars: list[str] = []
-    x0 = y0 = x1 = y1 = 0.0
-    py0 = px1 = py1 = 0.0
-    for ch, (bx0, by0, bx1, by1) in zip(text, boxes):
-        if chars:
-            ph, bh = py1 - py0, by1 - by0
-            h = ph if ph > bh else bh
-            gap = bx0 - px1
-            overlap = (py1 if py1 < by1 else by1) - (py0 if py0 > by0 else by0)
-            if ch == " " or gap > 0.28 * h or gap < -0.5 * h or overlap < 0.5 * (ph if ph < bh else bh):
-                words.append(Word("".join(chars), BBox(x0, y0, x1, y1), 1.0))
-                chars = []
-        if ch == " ":
-            continue
-        if chars:
-            if bx0 < x0:
-                x0 = bx0
-            if by0 < y0:
-                y0 = by0
-            if bx1 > x1:
-                x1 = bx1
-            if by1 > y1:
-                y1 = by1
-        else:
-            x0, y0, x1, y1 = bx0, by0, bx1, by1
-        chars.append(ch if ch.isascii() else _normalise_char(ch))
-        py0, px1, py1 = by0, bx1, by1
-    if chars:
-        words.append(Word("".join(chars), BBox(x0, y0, x1, y1), 1.0))
+    n = len(text)
+    if n == 0:
+        return []
+    space = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) == ord(" ")
+    x0, y0, x1, y1 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    h = y1 - y0
+    taller = np.maximum(h[1:], h[:-1])
+    shorter = np.minimum(h[1:], h[:-1])
+    gap = x0[1:] - x1[:-1]
+    overlap = np.minimum(y1[1:], y1[:-1]) - np.maximum(y0[1:], y0[:-1])
+    breaks = (gap > 0.28 * taller) | (gap < -0.5 * taller) | (overlap < 0.5 * shorter)
+    starts = np.flatnonzero(np.concatenate(([True], breaks | space[:-1])) & ~space)
+    if len(starts) == 0:
+        return []
+    # a word runs from its start to the next start or the next space, whichever comes first
+    ends = np.append(starts[1:], n)
+    spaces = np.flatnonzero(space)
+    if len(spaces):
+        pos = np.searchsorted(spaces, starts)
+        ends = np.minimum(ends, np.where(pos < len(spaces), spaces[np.minimum(pos, len(spaces) - 1)], n))
+    inf = np.inf
+    wx0 = np.minimum.reduceat(np.where(space, inf, x0), starts)
+    wy0 = np.minimum.reduceat(np.where(space, inf, y0), starts)
+    wx1 = np.maximum.reduceat(np.where(space, -inf, x1), starts)
+    wy1 = np.maximum.reduceat(np.where(space, -inf, y1), starts)
+    words = []
+    for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
+        chunk = text[s:e]
+        if not chunk.isascii():
+            chunk = "".join(_normalise_char(ch) for ch in chunk)
+        words.append(Word(chunk, BBox(float(wx0[k]), float(wy0[k]), float(wx1[k]), float(wy1[k])), 1.0))
     return words
 
 
