@@ -84,7 +84,7 @@ def _western(layout: Layout, text: str, doc_type: DocumentType,
              language: str) -> tuple[dict[str, Field], list[LineItem]]:
     conv = document_conventions(text, language=language)
     candidates = label_candidates(layout.pages, conv)
-    best = choose_totals(candidates, best_per_field(candidates), printed_amounts(layout.pages, conv))
+    best = choose_totals(candidates, best_per_field(candidates), lambda: printed_amounts(layout.pages, conv))
     fields: dict[str, Field] = {name: c.to_field() for name, c in best.items()}
     currency = document_currency(text, best)
     if currency:

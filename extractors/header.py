@@ -9,6 +9,7 @@ it in the same column.  Each place that yields a parseable value of the cue's ki
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +17,7 @@ from decimal import Decimal
 
 from extractors.cues import CUES, Cue, ValueKind
 from extractors.layout import BBox, Line, Page, merge_bboxes
-from extractors.parsing import CURRENCY_CODES, Conventions, currency_in, find_amounts, find_dates
+from extractors.parsing import CURRENCY_CODES, CURRENCY_SYMBOLS, Conventions, currency_in, find_amounts, find_dates
 from extractors.result import Field
 
 _ROUTE_TRUST = {"same_line": 1.0, "right": 0.92, "below": 0.72}
@@ -173,39 +174,50 @@ def parse_value(kind: ValueKind, text: str, conv: Conventions) -> tuple[object, 
     return None
 
 
-def _right_neighbours(page: Page, line: Line) -> list[Line]:
-    """Lines to the right of `line` on the same row, nearest first, within 80% of the page width."""
-    lb = line.bbox
-    row = [o for o in page.lines if o is not line and o.bbox.x0 >= lb.x1 - 1 and o.bbox.y_overlap(lb) >= 0.5
-           and o.bbox.x0 - lb.x1 < 0.8 * page.width]
-    return sorted(row, key=lambda o: o.bbox.x0)
+class _PageIndex:
+    """A page's lines sorted by top edge, for the neighbour look-ups of many labels on one page."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.lines = sorted(page.lines, key=lambda ln: ln.bbox.y0)
+        self.tops = [ln.bbox.y0 for ln in self.lines]
+        self.tallest = max((ln.bbox.height for ln in self.lines), default=0.0)
+
+    def between(self, y_from: float, y_to: float) -> list[Line]:
+        """Lines whose top edge lies in [y_from, y_to]."""
+        return self.lines[bisect.bisect_left(self.tops, y_from):bisect.bisect_right(self.tops, y_to)]
+
+    def right_of(self, line: Line) -> list[Line]:
+        """Lines to the right of `line` on the same row, nearest first, within 80% of the page width."""
+        lb = line.bbox
+        row = [o for o in self.between(lb.y0 - self.tallest, lb.y1)
+               if o is not line and o.bbox.x0 >= lb.x1 - 1 and o.bbox.y_overlap(lb) >= 0.5
+               and o.bbox.x0 - lb.x1 < 0.8 * self.page.width]
+        return sorted(row, key=lambda o: o.bbox.x0)
+
+    def below(self, line: Line, label_box: BBox, *, count: int = 1) -> list[Line]:
+        """Up to `count` lines under the label, in its column, nearest first."""
+        lb = line.bbox
+        reach = 2.2 * count * max(lb.height, 6)
+        found = []
+        for other in self.between(lb.y1 - 0.3 * lb.height, lb.y1 + reach):
+            ob = other.bbox
+            if other is line or ob.x1 < label_box.x0 - 4 or ob.x0 > label_box.x1 + 8:
+                continue
+            found.append((ob.y0 - lb.y1, other))
+        found.sort(key=lambda t: t[0])
+        return [o for _, o in found[:count]]
 
 
-def _below(page: Page, line: Line, label_box: BBox, *, count: int = 1) -> list[Line]:
-    """Up to `count` lines under the label, in its column, nearest first."""
-    lb = line.bbox
-    found = []
-    for other in page.lines:
-        ob = other.bbox
-        if other is line or ob.y0 < lb.y1 - 0.3 * lb.height:
-            continue
-        dy = ob.y0 - lb.y1
-        if dy > 2.2 * count * max(lb.height, 6) or ob.x1 < label_box.x0 - 4 or ob.x0 > label_box.x1 + 8:
-            continue
-        found.append((dy, other))
-    found.sort(key=lambda t: t[0])
-    return [o for _, o in found[:count]]
-
-
-def _candidates_for_hit(hit: _Hit, page: Page, conv: Conventions) -> list[Candidate]:
-    line, cue = hit.line, hit.cue
+def _candidates_for_hit(hit: _Hit, index: _PageIndex, conv: Conventions) -> list[Candidate]:
+    line, cue, page = hit.line, hit.cue, index.page
     weight = cue.weight * (1.0 if hit.start == 0 or cue.weight < 0.6 else 0.85)
     label_box = span_bbox(line, hit.start, hit.end)
     places: list[tuple[str, Line, int]] = [("same_line", line, hit.end)]
-    places += [("right", right, 0) for right in _right_neighbours(page, line)]
+    places += [("right", right, 0) for right in index.right_of(line)]
     if not (cue.kind is ValueKind.AMOUNT and hit.end < len(line.text) - 2):
         count = 3 if cue.kind is ValueKind.TEXT else 1
-        places += [("below", below, 0) for below in _below(page, line, label_box, count=count)]
+        places += [("below", below, 0) for below in index.below(line, label_box, count=count)]
     out: list[Candidate] = []
     for route, place, offset in places:
         parsed = parse_value(cue.kind, place.text[offset:], conv)
@@ -247,9 +259,10 @@ def label_candidates(pages: tuple[Page, ...], conv: Conventions) -> list[Candida
     """Every candidate value for every labelled header field in the document."""
     out: list[Candidate] = []
     for page in pages:
+        index = _PageIndex(page)
         for line in page.lines:
             for hit in _label_hits(line):
-                out.extend(_candidates_for_hit(hit, page, conv))
+                out.extend(_candidates_for_hit(hit, index, conv))
     return out
 
 
@@ -281,15 +294,16 @@ def best_per_field(candidates: list[Candidate]) -> dict[str, Candidate]:
     return best
 
 
+_CURRENCY_TOKEN = re.compile(r"[€$£¥￥₹]|\b[A-Z]{3}\b|\bRM(?=\s?-?\d)|\bRs\.?(?=\s?-?\d)|\bzł\b|元")
+
+
 def document_currency(text: str, candidates: dict[str, Candidate]) -> str | None:
     """A labelled currency, else the ISO code or symbol printed most often beside amounts."""
     if "currency" in candidates:
         return str(candidates["currency"].value)
     counts: dict[str, int] = {}
-    for a in find_amounts(text):
-        if a.currency:
-            counts[a.currency] = counts.get(a.currency, 0) + 1
-    for code in re.findall(r"\b[A-Z]{3}\b", text):
-        if code in CURRENCY_CODES:
+    for token in _CURRENCY_TOKEN.findall(text):
+        code = CURRENCY_SYMBOLS.get(token, token)
+        if code in CURRENCY_CODES or token in CURRENCY_SYMBOLS:
             counts[code] = counts.get(code, 0) + 1
     return max(counts, key=lambda k: counts[k]) if counts else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 from itertools import product
+from typing import Callable
 
 from extractors.header import Candidate
 
@@ -22,7 +23,7 @@ def _amount_candidates(candidates: list[Candidate], fields: tuple[str, ...]) -> 
 
 
 def choose_totals(candidates: list[Candidate], best: dict[str, Candidate],
-                  all_amounts: list[Candidate] = ()) -> dict[str, Candidate]:
+                  all_amounts: Callable[[], list[Candidate]] = list) -> dict[str, Candidate]:
     """`best` with subtotal, tax_amount and total_amount replaced by the best consistent triple; with no
     labelled triple, an unlabelled printed amount equal to subtotal + tax becomes the total."""
     subs = _amount_candidates(candidates, ("subtotal", "line_total"))
@@ -45,12 +46,13 @@ def choose_totals(candidates: list[Candidate], best: dict[str, Candidate],
     return out
 
 
-def _total_from_parts(best: dict[str, Candidate], all_amounts: list[Candidate]) -> dict[str, Candidate]:
+def _total_from_parts(best: dict[str, Candidate],
+                      all_amounts: Callable[[], list[Candidate]]) -> dict[str, Candidate]:
     s, t = best.get("subtotal"), best.get("tax_amount")
     if s is None or t is None or not isinstance(s.value, Decimal) or not isinstance(t.value, Decimal):
         return best
     target = s.value + t.value
-    below = [a for a in all_amounts if abs(a.value - target) <= _TOLERANCE and a.order > t.order]  # type: ignore
+    below = [a for a in all_amounts() if abs(a.value - target) <= _TOLERANCE and a.order > t.order]  # type: ignore
     if below and ("total_amount" not in best or best["total_amount"].value != target):
         first = min(below, key=lambda a: a.order)
         best = dict(best)
