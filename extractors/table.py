@@ -12,7 +12,7 @@ import functools
 import re
 import statistics
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from extractors.layout import BBox, Page, Word, merge_bboxes
@@ -167,10 +167,10 @@ class Column:
     x1: float
     title: str
     percent: bool            # title says '%': values are percentages
+    numeric: bool = field(init=False, compare=False)  # holds numbers (derived from the role)
 
-    @property
-    def numeric(self) -> bool:
-        return self.role in NUMERIC_ROLES
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "numeric", self.role in NUMERIC_ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,12 +440,18 @@ def _nearest_numeric(tok: Token, columns: tuple[Column, ...]) -> int | None:
     return best
 
 
+@functools.lru_cache(maxsize=256)
+def _text_columns(columns: tuple[Column, ...]) -> list[int]:
+    return [i for i, c in enumerate(columns) if not c.numeric]
+
+
 def text_column(word_box: BBox, columns: tuple[Column, ...]) -> int | None:
     """The text column a (non-numeric) word belongs to: the one it starts in, else the first."""
+    cx = word_box.cx
     for i, col in enumerate(columns):
-        if col.numeric and col.x0 <= word_box.cx <= col.x1:
+        if col.numeric and col.x0 <= cx <= col.x1:
             return i
-    text_cols = [i for i, c in enumerate(columns) if not c.numeric]
+    text_cols = _text_columns(columns)
     if not text_cols:
         return None
     start = [i for i in text_cols if columns[i].x0 <= word_box.cx + 2.0]
