@@ -12,13 +12,14 @@ callers that must always produce the contract JSON (the CLI with --json, the pip
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 from dataclasses import replace
 from decimal import Decimal
 
 from extractors.classify import classify, detect_language
-from extractors.errors import InboundError
+from extractors.errors import InboundError, ReadError
 from extractors.header import best_per_field, document_currency, label_candidates, printed_amounts
 from extractors.layout import Layout
 from extractors.lines import extract_lines
@@ -30,6 +31,8 @@ from extractors.reader import ReadResult, read_document
 from extractors.result import DocumentType, Extraction, Field, Issue, LineItem, Severity, failed_extraction
 from extractors.totals import choose_totals
 from extractors.validate import validate
+
+log = logging.getLogger("inbound.extract")
 
 
 def extract_document(data: bytes, *, source: str = "", options: ReadOptions = ReadOptions()) -> Extraction:
@@ -52,7 +55,11 @@ def extract_or_fail(data: bytes, *, source: str = "", options: ReadOptions = Rea
         return extract_document(data, source=source, options=options)
     except InboundError as exc:
         issue = Issue(exc.code, Severity.ERROR, exc.message)
-        return failed_extraction(source=source, sha256=hashlib.sha256(data).hexdigest(), issue=issue)
+    except Exception:  # a bug of ours on this file: the document fails, the batch goes on, the log has it
+        log.exception("extraction failed on %s", source or "document")
+        issue = Issue(ReadError.code, Severity.ERROR,
+                      "This document could not be read because of an internal error; it has been kept for review.")
+    return failed_extraction(source=source, sha256=hashlib.sha256(data).hexdigest(), issue=issue)
 
 
 def extract_from_read(read: ReadResult, options: ReadOptions) -> Extraction:
