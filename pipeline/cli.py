@@ -102,6 +102,8 @@ def demo() -> None:
 
 
 def main() -> None:
+    from pipeline.logs import configure
+    configure()
     try:
         app()
     except KeyboardInterrupt:
