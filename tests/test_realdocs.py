@@ -38,3 +38,22 @@ def test_invoice2data_text_layer():
 def test_ofd_einvoice(embedded):
     fields, lines = _scores("ofdrw_ofd_einvoices", embedded=embedded)
     assert fields >= 0.95 and lines >= 0.95, (fields, lines)
+
+
+@needs_realdocs("invoice2data/png_renders")
+def test_invoice2data_png_renders_through_ocr():
+    fields, _ = _scores("invoice2data/png_renders", embedded=True)
+    assert fields >= 0.70, fields
+
+
+@needs_realdocs("sroie")
+def test_sroie_receipts_first_dozen(tmp_path):
+    """A dozen real scanned receipts through OCR (the whole folder is measured by `inbound eval`)."""
+    import shutil
+    for image in sorted((REALDOCS / "sroie").glob("*.jpg"))[:12]:
+        shutil.copy(image, tmp_path / image.name)
+        shutil.copy(image.with_suffix(".json"), tmp_path / image.with_suffix(".json").name)
+    report = evaluate_folder(tmp_path, ReadOptions())
+    totals = report.totals("fields")
+    assert totals["total_amount"].f1 >= 0.8 and totals["document_date"].f1 >= 0.8, report.summary_line()
+    assert report.overall("fields").f1 >= 0.65, report.summary_line()
