@@ -1,1 +1,1 @@
-"""api"""
+"""FastAPI app: REST API, auth, webhooks (issue 7)."""

@@ -1,1 +1,1 @@
-"""review_ui"""
+"""The review web screen (issue 8)."""
