@@ -440,18 +440,13 @@ def _nearest_numeric(tok: Token, columns: tuple[Column, ...]) -> int | None:
     return best
 
 
-@functools.lru_cache(maxsize=256)
-def _text_columns(columns: tuple[Column, ...]) -> list[int]:
-    return [i for i, c in enumerate(columns) if not c.numeric]
-
-
 def text_column(word_box: BBox, columns: tuple[Column, ...]) -> int | None:
     """The text column a (non-numeric) word belongs to: the one it starts in, else the first."""
     cx = word_box.cx
     for i, col in enumerate(columns):
         if col.numeric and col.x0 <= cx <= col.x1:
             return i
-    text_cols = _text_columns(columns)
+    text_cols = [i for i, c in enumerate(columns) if not c.numeric]
     if not text_cols:
         return None
     start = [i for i in text_cols if columns[i].x0 <= word_box.cx + 2.0]

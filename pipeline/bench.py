@@ -78,6 +78,7 @@ def bench_text_layer(realdocs: Path, *, rounds: int, progress: Progress) -> dict
     files = [p for folder in _TEXT_FOLDERS for p in sorted((realdocs / folder).glob("*.pdf"))]
     options = ReadOptions(use_embedded=False)
     ours, bare, per_doc = [], [], []
+    per_folder: dict[str, list[float]] = {}
     task = progress.add_task("text layer", total=len(files))
     for path in files:
         data = path.read_bytes()
@@ -87,11 +88,14 @@ def bench_text_layer(realdocs: Path, *, rounds: int, progress: Progress) -> dict
         ours.append(ours_ms / pages)
         bare.append(bare_ms / pages)
         per_doc.append(ours_ms)
+        per_folder.setdefault(path.parent.name, []).append(ours_ms)
         progress.advance(task)
     return {"documents": len(files), "pages": sum(_pages(p.read_bytes()) for p in files),
             "ours_ms_per_page": statistics.median(ours), "bare_ms_per_page": statistics.median(bare),
             "ratio": statistics.median(ours) / statistics.median(bare),
-            "ours_ms_per_document": statistics.median(per_doc), "peak_rss_mb": _peak_rss_mb()}
+            "ours_ms_per_document": statistics.median(per_doc),
+            "ours_ms_per_document_by_folder": {k: statistics.median(v) for k, v in per_folder.items()},
+            "peak_rss_mb": _peak_rss_mb()}
 
 
 def bench_ocr(realdocs: Path, *, limit: int | None, progress: Progress) -> dict:
@@ -156,4 +160,6 @@ def _print(figures: dict) -> None:
                       f"{o['ratio']:.2f}x", f"{o['ours_cer']:.2%}", f"{o['bare_cer']:.2%}", f"{o['peak_rss_mb']:.0f}")
     console.print(table)
     if t:
-        console.print(f"text layer: {t['ours_ms_per_document']:.2f} ms per document (median), end to end")
+        folders = ", ".join(f"{k} {v:.2f}" for k, v in t["ours_ms_per_document_by_folder"].items())
+        console.print(f"text layer: {t['ours_ms_per_document']:.2f} ms per document (median), end to end; "
+                      f"by folder: {folders}")
