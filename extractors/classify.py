@@ -58,13 +58,14 @@ def classify(layout: Layout, *, text: str | None = None) -> DocumentType:
         hits = len(rx.findall(text)) + 2 * len(rx.findall(head))
         if hits:
             scores[kind] = weight * min(hits, 6)
-    if _looks_like_till_roll(layout) and DocumentType.RECEIPT in scores:
-        scores[DocumentType.RECEIPT] += 6.0
+    if _looks_like_till_roll(layout):
+        scores[DocumentType.RECEIPT] = scores.get(DocumentType.RECEIPT, 0.0) + 6.0
     if not scores:
         return DocumentType.OTHER
     return max(scores, key=lambda k: scores[k])
 
 
 def _looks_like_till_roll(layout: Layout) -> bool:
+    """One page much taller than wide (A4 and Letter are 1.29 to 1.41 times as tall as wide)."""
     page = layout.pages[0]
-    return page.height > 1.6 * page.width or page.source.startswith("ppocr") and len(layout.pages) == 1
+    return len(layout.pages) == 1 and page.height > 1.6 * page.width

@@ -22,6 +22,7 @@ from extractors.classify import classify, detect_language
 from extractors.errors import InboundError, ReadError
 from extractors.header import best_per_field, document_currency, label_candidates, printed_amounts
 from extractors.layout import Layout
+from extractors.receipt import first_date
 from extractors.lines import extract_lines
 from extractors.names import address_after, find_names, segments_address, sender_address
 from extractors.options import ReadOptions
@@ -105,6 +106,10 @@ def _western(layout: Layout, text: str, doc_type: DocumentType,
     if doc_type is DocumentType.RECEIPT:
         from extractors.receipt import receipt_fields
         fields.update(receipt_fields(layout, conv, candidates, fields))
+    elif "document_date" not in fields:
+        first = first_date(layout, conv)
+        if first is not None:
+            fields["document_date"] = first  # unlabelled: the first date printed is the issue date
     return _drop_empty(fields), lines
 
 

@@ -137,7 +137,7 @@ _MONTH_ALT = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=T
 _DATE_PATTERNS = [
     ("ymd", re.compile(r"(?<!\d)(\d{4})\s?[-./年]\s?(\d{1,2})\s?[-./月]\s?(\d{1,2})\s?日?(?:(?!\d)|(?=\d{1,2}:\d\d))")),
     ("dmy", re.compile(r"(?<!\d)(\d{1,2})\s?[-./]\s?(\d{1,2})\s?[-./]\s?(\d{4}|\d{2})(?:(?!\d)|(?=\d{1,2}:\d\d))")),
-    ("d_mon_y", re.compile(rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er)?\.?[\s-]*({_MONTH_ALT})\.?,?[\s-]*(\d{{4}}|\d{{2}})(?!\d)",
+    ("d_mon_y", re.compile(rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er)?\.?[\s/-]*({_MONTH_ALT})\.?,?[\s/-]*(\d{{4}}|\d{{2}})(?!\d)",
                            re.IGNORECASE)),
     ("mon_d_y", re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE)),
     ("compact", re.compile(r"(?<!\d)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")),

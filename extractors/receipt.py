@@ -29,6 +29,22 @@ _PREAMBLE = re.compile(r"(?i)\b(?:gst|sst|brn|co\.?\s*no|co-?\s*reg|company\s*(?
 _REG_SUFFIX = re.compile(r"\s*[\(\[][^()\[\]]*\d[^()\[\]]*[\)\]]?\s*$")  # '(139386 X)', '(Co. No. 1234-U)'
 
 
+# OCR confusions inside a trailing Malaysian legal form, mapped to the registered spelling
+_LEGAL_FORM_FIXES = [
+    (re.compile(r"\b[S5][UDO0][NM]\.?\s*B[HN][DO0]\.?$", re.IGNORECASE), "SDN BHD"),
+    (re.compile(r"\b[S5]\s*/\s*[B8]\.?$"), "S/B"),
+]
+
+
+def canonical_legal_form(name: str) -> str:
+    """'RAPID RAIL SUN BHD' -> 'RAPID RAIL SDN BHD', '99 SPEED MART 5/8' -> '99 SPEED MART S/B'."""
+    for rx, form in _LEGAL_FORM_FIXES:
+        fixed = rx.sub(form, name)
+        if fixed != name:
+            return fixed
+    return name
+
+
 def receipt_rows(page: Page) -> list[Line]:
     """The page's lines merged into full rows (receipts print one thing per row, often centred)."""
     rows: list[list[Line]] = []
@@ -103,7 +119,7 @@ def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate
     found = shop_name(rows, page)
     if found is not None:
         name, index, parts = found
-        out["supplier_name"] = Field(name, " ".join(p.text for p in parts), 0.7, page.number,
+        out["supplier_name"] = Field(canonical_legal_form(name), " ".join(p.text for p in parts), 0.7, page.number,
                                      merge_bboxes(p.bbox for p in parts))
         address = shop_address(rows, index)
         if address:
@@ -113,7 +129,7 @@ def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate
     if total is not None:
         out["total_amount"] = total
     if not any(c.field == "document_date" for c in candidates):
-        date_field = _first_date(layout, conv)
+        date_field = first_date(layout, conv)
         if date_field is not None:
             out["document_date"] = date_field
     return out
@@ -138,7 +154,7 @@ def _total(candidates: list[Candidate], fields: dict[str, Field]) -> Field | Non
     return max(weaker, key=lambda c: (round(c.score, 2), c.field == "total_amount", c.order)).to_field()
 
 
-def _first_date(layout: Layout, conv: Conventions) -> Field | None:
+def first_date(layout: Layout, conv: Conventions) -> Field | None:
     for page in layout.pages:
         for ln in page.lines:
             found = find_dates(ln.text, dayfirst=conv.dayfirst)
