@@ -45,6 +45,9 @@ def canonical_legal_form(name: str) -> str:
     return name
 
 
+_POSTCODE_GLUED = re.compile(r"(?<![\d-])(\d{5})(?=[A-Za-z]{3})")  # '43200Cheras': OCR lost the space
+
+
 def receipt_rows(page: Page) -> list[Line]:
     """The page's lines merged into full rows (receipts print one thing per row, often centred)."""
     rows: list[list[Line]] = []
@@ -123,7 +126,7 @@ def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate
                                      merge_bboxes(p.bbox for p in parts))
         address = shop_address(rows, index)
         if address:
-            text = " ".join(r.text.strip() for r in address)
+            text = _POSTCODE_GLUED.sub(r"\1 ", " ".join(r.text.strip() for r in address))
             out["supplier_address"] = Field(text, text, 0.65, page.number, merge_bboxes(r.bbox for r in address))
     total = _total(candidates, fields)
     if total is not None:
