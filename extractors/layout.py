@@ -108,9 +108,10 @@ class Page:
     width: float
     height: float
     lines: tuple[Line, ...]
-    rotation: int = 0          # degrees the reader turned the page to read it upright
+    rotation: int = 0          # degrees (quarter turns, clockwise) the reader turned the page to read it upright
     source: str = "text-layer"  # "text-layer", "ofd", or "ppocr:<model>"
     image_ref: str | None = None
+    skew: float = 0.0          # further degrees the reader straightened a scan by (boxes are in that frame)
 
     def words(self) -> Iterator[Word]:
         for line in self.lines:
@@ -137,7 +138,8 @@ class Layout:
             "pages": [
                 {
                     "number": p.number, "width": p.width, "height": p.height,
-                    "rotation": p.rotation, "source": p.source, "image_ref": p.image_ref,
+                    "rotation": p.rotation, "skew": round(p.skew, 3), "source": p.source,
+                    "image_ref": p.image_ref,
                     "lines": [[[w.text, w.bbox.rounded(3), round(w.confidence, 4)] for w in ln.words]
                               for ln in p.lines],
                 }
@@ -151,7 +153,7 @@ class Layout:
             Page(
                 number=p["number"], width=p["width"], height=p["height"],
                 rotation=p.get("rotation", 0), source=p.get("source", "text-layer"),
-                image_ref=p.get("image_ref"),
+                image_ref=p.get("image_ref"), skew=p.get("skew", 0.0),
                 lines=tuple(Line(tuple(Word(t, BBox(*b), c) for t, b, c in ln)) for ln in p["lines"]),
             )
             for p in data["pages"]

@@ -114,7 +114,7 @@ def ocr_page(image: Image.Image | np.ndarray, *, page_number: int,
                            points_per_pixel)
     return Page(number=page_number, width=width * points_per_pixel,
                 height=height * points_per_pixel, lines=_group_segments(segments),
-                rotation=turn, source=f"ppocr:{ENGINE_NAME}")
+                rotation=turn, source=f"ppocr:{ENGINE_NAME}", skew=skew)
 
 
 # ---------------------------------------------------------------- engine

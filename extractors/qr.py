@@ -55,6 +55,11 @@ from extractors.errors import ReadError
 from extractors.layout import BBox
 from extractors.result import Field, FieldValue, Issue, Severity
 
+__all__ = [
+    "QrCode", "VatQr", "INVOICE_TYPES", "decode_qr_codes", "otsu_threshold", "qr_bbox_points",
+    "parse_vat_qr", "qr_fields", "cross_check", "merge_qr",
+]
+
 PixelBox = tuple[int, int, int, int]
 
 MAX_UPSCALED_PIXELS = 60_000_000  # the 2x retry is skipped for pages bigger than this once doubled
@@ -368,8 +373,3 @@ def merge_qr(read_fields: Mapping[str, Field], qr_fields: Mapping[str, Field]) -
             merged[name] = qr_field
     return merged
 
-
-__all__: list[str] = [
-    "QrCode", "VatQr", "INVOICE_TYPES", "decode_qr_codes", "otsu_threshold", "qr_bbox_points",
-    "parse_vat_qr", "qr_fields", "cross_check", "merge_qr",
-]
