@@ -1,0 +1,525 @@
+"""Chinese delivery notes (送货单, 出库单, 发货单, 配送单, 随货同行单) from a Layout alone.
+
+Template-free: every supplier prints its own form, so labels are found by their text and values by
+geometry.  Word texts are NFKC-normalised (full-width digits and punctuation to ASCII) with spaces
+removed; the words of one visual row are read as one string, so that a letter-spaced label
+("日  期：") or a label glued to its value ("客户：某某超市") is found all the same, and the words are
+cut where a label starts and ends.  A label counts when a colon follows it or when it fills whole
+words (a cell of its own); its value is the run of words right of it on its row (the next cell,
+or after the colon), else the words just under it.
+
+The item table is found by its title row (at least three column titles, one of them quantity or
+description: 品名/商品名称, 编码/货号, 规格型号, 单位, 数量/实发数量, 单价, 金额, 批号, 生产日期, 保质期,
+有效期至, 备注, ...).  Columns take their x-range from the titles; a body word goes to the column whose
+range, widened halfway to its neighbours, holds its centre.  An item starts at a row with a quantity
+(or, without a quantity column, an amount); rows without one are wrapped text and join the nearest
+item.  The table ends at the first row holding a label (合计, 大写, 送货人, 备注: ...).
+
+Expiry: printed 有效期至/到期日 wins; else production date + 保质期 (12个月, 180天, 1年), added as
+calendar months or days with no day taken off; the printed shelf life stays as `shelf_life`.
+
+`extract_delivery_note(layout) -> (fields, lines)`; header field names follow the contract
+(document_number, document_date, buyer_name, supplier_name, supplier_phone, supplier_address,
+po_number, total_amount, total_amount_in_words, remarks, currency) plus buyer_address, buyer_phone,
+total_quantity, deliverer and receiver.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import statistics
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from extractors.cn_checks import amount_in_words_to_decimal
+from extractors.layout import BBox, Layout, Page, merge_bboxes
+from extractors.parsing import parse_date
+from extractors.result import Field, FieldValue, LineItem
+from extractors.vat_cn import parse_number
+
+CONF_CLEAR = 0.92      # label found, value beside it and well-formed
+CONF_BELOW = 0.82      # value found under its label
+CONF_TITLE = 0.78      # supplier taken from the title line
+CONF_DERIVED = 0.75    # computed (expiry from shelf life, total from words)
+CONF_CHECKED = 0.97    # confirmed by another printed value
+CONF_MISMATCH = 0.5    # contradicted by another printed value
+CONF_UNPARSED = 0.3    # label found, value not understood
+
+# Header labels: kind -> printed wordings (NFKC, no spaces).  Longest wording wins where several match.
+_HEADER_LABELS: dict[str, tuple[str, ...]] = {
+    "document_number": ("送货单号", "出库单号", "发货单号", "配送单号", "单据编号", "单据号码", "单据号",
+                        "单号", "No.", "NO.", "No", "NO"),
+    "document_date": ("送货日期", "发货日期", "出库日期", "配送日期", "开单日期", "制单日期", "单据日期",
+                      "日期"),
+    "buyer_name": ("客户名称", "客户", "收货单位", "购货单位", "购买单位", "收货客户"),
+    "supplier_name": ("供货单位", "供应商", "供货商", "发货单位", "销售单位"),
+    "supplier_phone": ("联系电话", "电话", "TEL", "Tel", "手机"),
+    "supplier_address": ("地址", "发货地址"),
+    "buyer_address": ("收货地址", "送货地址", "客户地址"),
+    "buyer_phone": ("收货电话", "客户电话", "收货人电话"),
+    "po_number": ("采购订单号", "采购单号", "订单号", "订单编号", "PO号", "PONo.", "PO#", "PO"),
+    "total_amount": ("合计金额", "合计", "总计", "总金额", "小写", "(小写)", "合计(小写)", "合计金额(小写)"),
+    "total_amount_in_words": ("合计大写", "金额大写", "大写", "(大写)", "合计(大写)", "合计金额(大写)",
+                              "人民币(大写)", "人民币大写"),
+    "total_quantity": ("合计数量", "总数量"),
+    "deliverer": ("送货人", "发货人", "送货员"),
+    "receiver": ("收货人", "签收人", "收货人签字", "收货人签名", "签收"),
+    "other": ("签收日期", "打印日期", "打印时间", "制单人", "制单", "审核人", "审核", "仓管员", "经办人",
+              "业务员", "联系人", "司机", "车牌号"),
+}
+# Item-table column titles: line field -> printed wordings.  备注 is both a column and a header label.
+_COLUMN_LABELS: dict[str, tuple[str, ...]] = {
+    "line_no": ("序号", "行号"),
+    "description": ("品名", "商品名称", "货物名称", "产品名称", "物料名称", "存货名称", "名称"),
+    "supplier_sku": ("编码", "货号", "商品编码", "物料编码", "产品编码", "存货编码", "物料号", "料号",
+                     "商品编号", "产品编号"),
+    "barcode": ("条码", "条形码", "商品条码"),
+    "spec": ("规格", "型号", "规格型号", "包装规格"),
+    "unit": ("单位", "计量单位"),
+    "quantity": ("数量", "实收数量", "实发数量", "发货数量", "送货数量", "出库数量", "实送数量"),
+    "ordered_quantity": ("应发数量", "订货数量", "订单数量", "应收数量"),
+    "unit_price": ("单价", "含税单价"),
+    "amount": ("金额", "含税金额"),
+    "batch_no": ("批号", "批次", "批次号", "生产批号"),
+    "production_date": ("生产日期",),
+    "shelf_life": ("保质期",),
+    "expiry_date": ("有效期至", "到期日", "有效期", "失效日期", "到期日期"),
+    "po_line_ref": ("订单行号", "PO行号"),
+    "remarks": ("备注",),
+}
+_KIND_OF: dict[str, str] = {w: k for table in (_HEADER_LABELS, _COLUMN_LABELS) for k, ws in table.items()
+                            for w in ws}
+_LABEL_RX = re.compile("(" + "|".join(re.escape(w) for w in sorted(_KIND_OF, key=len, reverse=True))
+                       + "):?")
+_COLUMN_KINDS = frozenset(_COLUMN_LABELS)
+_TEXT_COLUMNS = ("description", "supplier_sku", "barcode", "spec", "unit", "batch_no", "po_line_ref",
+                 "remarks")
+_NUMBER_COLUMNS = ("quantity", "ordered_quantity", "unit_price", "amount")
+_PEOPLE = ("deliverer", "receiver")
+_DOC_WORDS = r"送货单|出库单|发货单|配送单|随货同行单|送货清单|销售出库单"
+_COMPANY = r"有限责任公司|股份有限公司|有限公司|公司|厂|商行|经营部|批发部|店|中心|合作社"
+_TITLE_RX = re.compile(rf"^(?P<name>.{{2,40}}?(?:{_COMPANY}))(?:{_DOC_WORDS})")
+_DOC_TITLE_RX = re.compile(rf"^(?:{_DOC_WORDS})$")
+_COMPANY_RX = re.compile(rf"(?:{_COMPANY})$")
+_QTY_RX = re.compile(r"^(?P<num>[-−]?\d[\d,]*(?:\.\d+)?)(?P<unit>[^\d.,:]{1,4})?$")
+_SHELF_RX = re.compile(r"(\d+(?:\.\d+)?)(个月|月|天|日|年|周)")
+_CODE_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_/.]*[A-Za-z0-9]|[0-9]")
+_PHONE_RX = re.compile(r"\+?\d[\d\-() /]{5,}\d")
+_MARKS = "⊗ⓧⓍ⨂×Ⓧ"
+
+
+# --------------------------------------------------------------------------------------------
+# tokens, rows, labels
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    text: str          # NFKC, whitespace removed
+    raw: str           # as printed
+    bbox: BBox
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    kind: str
+    label: str         # the wording matched, without the colon
+    toks: tuple[_Tok, ...]
+    row: int
+
+    @property
+    def bbox(self) -> BBox:
+        return merge_bboxes(t.bbox for t in self.toks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    """One page: its rows of tokens (labels cut out), the label hits, and the median word height."""
+
+    number: int
+    width: float
+    rows: tuple[tuple[_Tok, ...], ...]
+    hits: tuple[_Hit, ...]
+    stoppers: frozenset[int]   # id() of label tokens
+    h: float
+
+    def is_stopper(self, tok: _Tok) -> bool:
+        return id(tok) in self.stoppers
+
+    def row_cy(self, i: int) -> float:
+        return statistics.median(t.bbox.cy for t in self.rows[i])
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _group_rows(toks: list[_Tok], h: float) -> list[list[_Tok]]:
+    """Tokens grouped into visual rows by vertical centre, top to bottom, each left to right."""
+    rows: list[list[_Tok]] = []
+    for tok in sorted(toks, key=lambda t: (t.bbox.cy, t.bbox.x0)):
+        if rows and abs(tok.bbox.cy - rows[-1][0].bbox.cy) <= 0.5 * h:
+            rows[-1].append(tok)
+        else:
+            rows.append([tok])
+    return [sorted(r, key=lambda t: t.bbox.x0) for r in rows]
+
+
+def _split_tok(tok: _Tok, cuts: list[int]) -> list[_Tok]:
+    """Cut a token at character offsets, sharing its box out by character widths."""
+    if not cuts:
+        return [tok]
+    weights = [1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in tok.text]
+    total = sum(weights) or 1.0
+    out, start = [], 0
+    for end in cuts + [len(tok.text)]:
+        x0 = tok.bbox.x0 + tok.bbox.width * sum(weights[:start]) / total
+        x1 = tok.bbox.x0 + tok.bbox.width * sum(weights[:end]) / total
+        piece = tok.text[start:end]
+        out.append(_Tok(piece, piece, BBox(x0, tok.bbox.y0, x1, tok.bbox.y1), tok.confidence))
+        start = end
+    return out
+
+
+def _accept(text: str, s: int, e: int, bounds: set[int], colon: bool) -> bool:
+    """A label counts when a colon follows it or it fills whole words; ASCII ones ('No', 'TEL') also
+    when a digit follows, never inside a longer word."""
+    label, nxt, prev = text[s:e], text[e:e + 1], text[s - 1:s]
+    if label[0].isascii() and label[0].isalpha():
+        if (prev.isascii() and prev.isalpha()) or (nxt.isascii() and nxt.isalpha()):
+            return False
+        return colon or e in bounds or nxt.isdigit() or label[-1] in ".#"
+    if colon:
+        return True
+    return s in bounds and (e in bounds or (_KIND_OF[label] in _COLUMN_KINDS and nxt in "(/"))
+
+
+def _find_labels(text: str, bounds: set[int]) -> list[tuple[str, str, int, int]]:
+    """(kind, label, start, end including colon) of every label accepted in a row's text."""
+    out = []
+    for m in _LABEL_RX.finditer(text):
+        label = m.group(1)
+        if _accept(text, m.start(1), m.end(1), bounds, colon=m.end() > m.end(1)):
+            out.append((_KIND_OF[label], label, m.start(), m.end()))
+    return out
+
+
+def _label_row(row: list[_Tok], index: int) -> tuple[list[_Tok], list[_Hit]]:
+    """Find the labels of one row; cut tokens so that every label covers whole tokens."""
+    text = "".join(t.text for t in row)
+    offsets = [0]
+    for tok in row:
+        offsets.append(offsets[-1] + len(tok.text))
+    found = _find_labels(text, set(offsets))
+    cuts = sorted({p for _, _, s, e in found for p in (s, e)})
+    pieces: list[tuple[_Tok, int, int]] = []
+    for tok, pos in zip(row, offsets):
+        inner = [c - pos for c in cuts if pos < c < pos + len(tok.text)]
+        for piece in _split_tok(tok, inner):
+            pieces.append((piece, pos, pos + len(piece.text)))
+            pos += len(piece.text)
+    hits = []
+    for kind, label, s, e in found:
+        covered = tuple(t for t, a, b in pieces if a >= s and b <= e)
+        if covered:
+            hits.append(_Hit(kind, label, covered, index))
+    return [t for t, _, _ in pieces], hits
+
+
+def _build_ctx(page: Page) -> _Ctx:
+    toks = [_Tok(_norm(w.text), w.text, w.bbox, w.confidence) for w in page.words() if _norm(w.text)]
+    h = statistics.median(t.bbox.height for t in toks) if toks else 10.0
+    rows: list[tuple[_Tok, ...]] = []
+    hits: list[_Hit] = []
+    for row in _group_rows(toks, h):
+        pieces, row_hits = _label_row(row, len(rows))
+        rows.append(tuple(pieces))
+        hits.extend(row_hits)
+    stoppers = frozenset(id(t) for x in hits for t in x.toks)
+    return _Ctx(page.number, page.width, tuple(rows), tuple(hits), stoppers, h)
+
+
+# --------------------------------------------------------------------------------------------
+# values beside labels
+# --------------------------------------------------------------------------------------------
+
+def _value_right(ctx: _Ctx, hit: _Hit, max_first: float) -> list[_Tok]:
+    """Tokens right of the label on its row, up to the next label or a wide gap."""
+    label = hit.bbox
+    out: list[_Tok] = []
+    right = label.x1
+    for tok in (t for t in ctx.rows[hit.row] if t.bbox.cx > label.x1):
+        if ctx.is_stopper(tok) or tok.bbox.x0 - right > (max_first if not out else 3.0 * ctx.h):
+            break
+        if tok.text != ":" or out:
+            out.append(tok)
+        right = max(right, tok.bbox.x1)
+    return out
+
+
+def _value_below(ctx: _Ctx, hit: _Hit) -> list[_Tok]:
+    """The run of tokens on the next row just under the label (label-above-value forms)."""
+    if hit.row + 1 >= len(ctx.rows) or ctx.row_cy(hit.row + 1) - ctx.row_cy(hit.row) > 2.2 * ctx.h:
+        return []
+    label, h = hit.bbox, ctx.h
+    under = [t for t in ctx.rows[hit.row + 1] if t.bbox.x1 > label.x0 - h and t.bbox.x0 < label.x1 + 10 * h]
+    out: list[_Tok] = []
+    for tok in under:
+        if ctx.is_stopper(tok) or (out and tok.bbox.x0 - out[-1].bbox.x1 > 3.0 * h):
+            break
+        out.append(tok)
+    return out
+
+
+def _row_after(ctx: _Ctx, hit: _Hit) -> list[_Tok]:
+    """Every non-label token right of a label on its row."""
+    return [t for t in ctx.rows[hit.row] if not ctx.is_stopper(t) and t.bbox.cx > hit.bbox.x1]
+
+
+def _is_cjk(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _join(toks: list[_Tok] | tuple[_Tok, ...], h: float, *, raw: bool = False) -> str:
+    """Token texts joined: no space between close tokens or next to CJK, one space across a gap."""
+    parts: list[str] = []
+    for i, tok in enumerate(toks):
+        text = tok.raw.strip() if raw else tok.text
+        if i and parts[-1] and text and tok.bbox.x0 - toks[i - 1].bbox.x1 > 0.5 * h \
+                and not (_is_cjk(parts[-1][-1]) or _is_cjk(text[0])):
+            parts.append(" ")
+        parts.append(text)
+    return "".join(parts)
+
+
+def _field(value: FieldValue, toks: list[_Tok], conf: float, ctx: _Ctx) -> Field:
+    ocr = min((t.confidence for t in toks), default=1.0)
+    box = merge_bboxes(t.bbox for t in toks) if toks else None
+    return Field(value, _join(toks, ctx.h, raw=True), conf * ocr, ctx.number, box)
+
+
+# --------------------------------------------------------------------------------------------
+# value parsers
+# --------------------------------------------------------------------------------------------
+
+def _text(text: str) -> str | None:
+    t = text.strip().lstrip(":").strip()
+    return t or None
+
+
+def _code(text: str) -> str | None:
+    m = _CODE_RX.search(text.lstrip(":"))
+    return m.group(0) if m and any(ch.isdigit() for ch in m.group(0)) else None
+
+
+def _phone(text: str) -> str | None:
+    m = _PHONE_RX.search(text)
+    return m.group(0).strip() if m and sum(ch.isdigit() for ch in m.group(0)) >= 6 else None
+
+
+def _words_amount(text: str) -> Decimal | None:
+    """The value of a 大写 amount ('人民币壹仟元整' included), else None."""
+    core = re.sub(rf"[{_MARKS}]", "", text.replace("人民币", "")).strip(":")
+    if not core or any(ch.isdigit() for ch in core):
+        return None
+    return amount_in_words_to_decimal(core)
+
+
+def _number(text: str) -> Decimal | None:
+    return parse_number(text.lstrip(":"))
+
+
+_PARSERS = {
+    "document_number": _code, "po_number": _code, "document_date": parse_date,
+    "buyer_name": _text, "supplier_name": _text, "supplier_address": _text, "buyer_address": _text,
+    "supplier_phone": _phone, "buyer_phone": _phone, "deliverer": _text, "receiver": _text,
+    "remarks": _text, "total_quantity": _number,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# header fields
+# --------------------------------------------------------------------------------------------
+
+def _labelled(ctx: _Ctx, hit: _Hit, parse, *, below: bool) -> Field | None:
+    """The value of a label: right of it, else (when allowed) below it; unparsed text kept weakly."""
+    people = hit.kind in _PEOPLE
+    right = _value_right(ctx, hit, (0.2 if people else 0.4) * ctx.width)
+    tries = [(right, CONF_CLEAR)] + ([(_value_below(ctx, hit), CONF_BELOW)] if below else [])
+    for toks, conf in tries:
+        value = parse(_join(toks, ctx.h)) if toks else None
+        if value is not None:
+            return _field(value, toks, conf, ctx)
+    return _field(None, right, CONF_UNPARSED, ctx) if right else None
+
+
+def _party_kind(ctx: _Ctx, hit: _Hit) -> str:
+    """A plain 地址/电话 on the same row as the customer's label is the customer's."""
+    if hit.kind in ("supplier_address", "supplier_phone") and hit.label in ("地址", "电话", "联系电话") \
+            and any(x.kind == "buyer_name" and x.row == hit.row for x in ctx.hits):
+        return hit.kind.replace("supplier_", "buyer_")
+    return hit.kind
+
+
+def _header_fields(ctx: _Ctx, skip_rows: set[int]) -> dict[str, Field]:
+    """Every labelled header value outside the item table; the first well-formed one per name wins."""
+    out: dict[str, Field] = {}
+    for hit in sorted(ctx.hits, key=lambda x: (x.row, x.bbox.x0)):
+        if hit.row in skip_rows or hit.kind not in _PARSERS:
+            continue
+        name = _party_kind(ctx, hit)
+        if name in out and out[name].value is not None:
+            continue
+        f = _labelled(ctx, hit, _PARSERS[hit.kind], below=hit.kind not in _PEOPLE + ("remarks",))
+        if f is not None and (name not in out or f.value is not None):
+            out[name] = f
+    return out
+
+
+def _title_supplier(ctx: _Ctx) -> Field | None:
+    """The company named in the title: 'XX有限公司送货单', or a company line right above '送货单'."""
+    for i, row in enumerate(ctx.rows[:8]):
+        if any(x.row == i for x in ctx.hits):
+            continue
+        text = "".join(t.text for t in row)
+        m = _TITLE_RX.match(text)
+        if m:
+            toks = _toks_within(row, len(m.group("name")))
+            return _field(m.group("name"), toks, CONF_TITLE, ctx)
+        if _DOC_TITLE_RX.match(text) and i > 0 and not any(x.row == i - 1 for x in ctx.hits):
+            above = "".join(t.text for t in ctx.rows[i - 1])
+            if _COMPANY_RX.search(above):
+                return _field(above, list(ctx.rows[i - 1]), CONF_TITLE, ctx)
+    return None
+
+
+def _toks_within(row: tuple[_Tok, ...], n: int) -> list[_Tok]:
+    """The tokens holding the first n characters of a row (the last one cut where needed)."""
+    out: list[_Tok] = []
+    for tok in row:
+        if n <= 0:
+            break
+        out.append(tok if len(tok.text) <= n else _split_tok(tok, [n])[0])
+        n -= len(tok.text)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# item table
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    kind: str
+    x0: float
+    x1: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    columns: tuple[_Column, ...]
+    header_row: int
+    body: tuple[int, ...]      # row indexes under the title row, up to the first labelled row
+    end_row: int | None        # the first labelled row after the body (合计 ...), None at page end
+
+
+def _column_kind(hit: _Hit) -> str | None:
+    if hit.kind in _COLUMN_KINDS:
+        return hit.kind
+    return "line_no" if hit.kind == "document_number" and hit.label[0] == "N" else None
+
+
+def _columns(hits: list[_Hit]) -> tuple[_Column, ...]:
+    spans: dict[str, BBox] = {}
+    for hit in hits:
+        kind = _column_kind(hit)
+        if kind:
+            spans[kind] = spans[kind].union(hit.bbox) if kind in spans else hit.bbox
+    return tuple(sorted((_Column(k, b.x0, b.x1) for k, b in spans.items()), key=lambda c: c.x0))
+
+
+def _find_table(ctx: _Ctx) -> _Table | None:
+    """The first row naming three columns or more (quantity or description among them)."""
+    for i in range(len(ctx.rows)):
+        hits = [x for x in ctx.hits if x.row == i]
+        kinds = {_column_kind(x) for x in hits} - {None}
+        if len(kinds) >= 3 and kinds & {"quantity", "description"}:
+            body, end = _body(ctx, i)
+            return _Table(_columns(hits), i, tuple(body), end)
+    return None
+
+
+def _body(ctx: _Ctx, header_row: int) -> tuple[list[int], int | None]:
+    """Rows under the title row up to the first row with a label, or a gap of six lines."""
+    labelled = {x.row for x in ctx.hits}
+    body: list[int] = []
+    for i in range(header_row + 1, len(ctx.rows)):
+        if i in labelled:
+            return body, i
+        prev = ctx.rows[body[-1] if body else header_row]
+        if min(t.bbox.y0 for t in ctx.rows[i]) - max(t.bbox.y1 for t in prev) > 6 * ctx.h:
+            return body, None
+        body.append(i)
+    return body, None
+
+
+def _column_of(cols: tuple[_Column, ...], box: BBox) -> str:
+    """The column whose span, widened halfway to its neighbours, holds the box's centre."""
+    for i, col in enumerate(cols):
+        right = (col.x1 + cols[i + 1].x0) / 2 if i + 1 < len(cols) else float("inf")
+        if box.cx < right:
+            return col.kind
+    return cols[-1].kind
+
+
+def _cells(ctx: _Ctx, row: int, cols: tuple[_Column, ...]) -> dict[str, list[_Tok]]:
+    cells: dict[str, list[_Tok]] = {}
+    for tok in ctx.rows[row]:
+        cells.setdefault(_column_of(cols, tok.bbox), []).append(tok)
+    return cells
+
+
+def _leading_number(toks: list[_Tok]) -> tuple[Decimal, str | None] | None:
+    """'12' -> (12, None); '10箱' -> (10, '箱'); anything else -> None."""
+    m = _QTY_RX.match("".join(t.text for t in toks))
+    if not m:
+        return None
+    value = parse_number(m.group("num"))
+    return (value, m.group("unit")) if value is not None else None
+
+
+def _is_anchor(cells: dict[str, list[_Tok]], cols: tuple[_Column, ...]) -> bool:
+    kinds = {c.kind for c in cols}
+    key = "quantity" if "quantity" in kinds else "amount"
+    return bool(cells.get(key)) and _leading_number(cells[key]) is not None
+
+
+def _group_items(ctx: _Ctx, table: _Table) -> list[list[dict[str, list[_Tok]]]]:
+    """Body rows -> items: each anchor row takes the wrapped rows nearest to it."""
+    cells = {i: _cells(ctx, i, table.columns) for i in table.body}
+    rows = [i for i in table.body if set(cells[i]) - {"line_no"}]
+    anchors = [i for i in rows if _is_anchor(cells[i], table.columns)]
+    pitches = [ctx.row_cy(b) - ctx.row_cy(a) for a, b in zip(anchors, anchors[1:])]
+    reach = max(1.6 * statistics.median(pitches), 2.5 * ctx.h) if pitches else 2.5 * ctx.h
+    groups: dict[int, list[int]] = {a: [a] for a in anchors}
+    for i in rows:
+        if i in groups:
+            continue
+        target = _nearest_anchor(ctx, i, anchors)
+        if target is not None and min(abs(ctx.row_cy(i) - ctx.row_cy(j)) for j in groups[target]) <= reach:
+            groups[target].append(i)
+    return [[cells[i] for i in sorted(groups[a])] for a in anchors]
+
+
+def _nearest_anchor(ctx: _Ctx, i: int, anchors: list[int]) -> int | None:
+    """The anchor above a wrapped row, or the one below when that is clearly closer."""
+    above = [a for a in anchors if a < i]
+    below = [a for a in anchors if a > i]
+    d_above = ctx.row_cy(i) - ctx.row_cy(above[-1]) if above else float("inf")
+    d_below = ctx.row_cy(below[0]) - ctx.row_cy(i) if below else float("inf")
+    if not above and not below:
+        return None
+    return below[0] if d_below < 0.75 * d_above else above[-1]
