@@ -33,12 +33,15 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Callable
 
 from extractors.cn_checks import amount_in_words_to_decimal
 from extractors.layout import BBox, Layout, Page, merge_bboxes
 from extractors.parsing import parse_date
 from extractors.result import Field, FieldValue, LineItem
 from extractors.vat_cn import parse_number
+
+Parser = Callable[[str], FieldValue]
 
 CONF_CLEAR = 0.92      # label found, value beside it and well-formed
 CONF_BELOW = 0.82      # value found under its label
@@ -92,8 +95,10 @@ _COLUMN_LABELS: dict[str, tuple[str, ...]] = {
 }
 _KIND_OF: dict[str, str] = {w: k for table in (_HEADER_LABELS, _COLUMN_LABELS) for k, ws in table.items()
                             for w in ws}
-_LABEL_RX = re.compile("(" + "|".join(re.escape(w) for w in sorted(_KIND_OF, key=len, reverse=True))
-                       + "):?")
+_BY_FIRST: dict[str, tuple[str, ...]] = {   # first character -> labels, longest first
+    ch: tuple(sorted((w for w in _KIND_OF if w[0] == ch), key=len, reverse=True))
+    for ch in {w[0] for w in _KIND_OF}}
+_DIGIT_LABELS = frozenset({"No", "NO", "No.", "NO.", "TEL", "Tel"})
 _COLUMN_KINDS = frozenset(_COLUMN_LABELS)
 _TEXT_COLUMNS = ("description", "supplier_sku", "barcode", "spec", "unit", "batch_no", "po_line_ref",
                  "remarks")
@@ -184,36 +189,78 @@ def _split_tok(tok: _Tok, cuts: list[int]) -> list[_Tok]:
     return out
 
 
-def _accept(text: str, s: int, e: int, bounds: set[int], colon: bool) -> bool:
-    """A label counts when a colon follows it or it fills whole words; ASCII ones ('No', 'TEL') also
-    when a digit follows, never inside a longer word."""
+@dataclass(frozen=True, slots=True)
+class _RowText:
+    """A row's token texts run together, with each token's start offset."""
+
+    text: str
+    toks: tuple[_Tok, ...]
+    starts: tuple[int, ...]
+    h: float
+
+    def covered(self, s: int, e: int) -> list[_Tok]:
+        return [t for t, a in zip(self.toks, self.starts) if a < e and a + len(t.text) > s]
+
+
+def _accept(row: _RowText, s: int, e: int, colon: bool) -> bool:
+    """A label counts when a colon follows it or it fills whole words; ASCII ones also when a digit
+    follows ('No123', 'TEL0571'), never inside a longer word."""
+    text, bounds = row.text, set(row.starts) | {len(row.text)}
     label, nxt, prev = text[s:e], text[e:e + 1], text[s - 1:s]
+    if not _letter_spaced_ok(row, s, e):
+        return False
     if label[0].isascii() and label[0].isalpha():
         if (prev.isascii() and prev.isalpha()) or (nxt.isascii() and nxt.isalpha()):
             return False
-        return colon or e in bounds or nxt.isdigit() or label[-1] in ".#"
+        return colon or e in bounds or label[-1] in ".#" or (nxt.isdigit() and label in _DIGIT_LABELS)
     if colon:
         return True
     return s in bounds and (e in bounds or (_KIND_OF[label] in _COLUMN_KINDS and nxt in "(/"))
 
 
-def _find_labels(text: str, bounds: set[int]) -> list[tuple[str, str, int, int]]:
-    """(kind, label, start, end including colon) of every label accepted in a row's text."""
-    out = []
-    for m in _LABEL_RX.finditer(text):
-        label = m.group(1)
-        if _accept(text, m.start(1), m.end(1), bounds, colon=m.end() > m.end(1)):
-            out.append((_KIND_OF[label], label, m.start(), m.end()))
+def _letter_spaced_ok(row: _RowText, s: int, e: int) -> bool:
+    """A label spread over several words: close together, none of them a label on its own
+    (so that the cells '合计' '大写' stay two labels)."""
+    toks = row.covered(s, e)
+    if len(toks) < 2:
+        return True
+    if any(b.bbox.x0 - a.bbox.x1 > 2 * row.h for a, b in zip(toks, toks[1:])):
+        return False
+    return not any(t.text.rstrip(":") in _KIND_OF for t in toks)
+
+
+def _match_at(row: _RowText, p: int) -> tuple[str, str, int, int] | None:
+    """The longest acceptable label starting at offset p: (kind, label, start, end with colon)."""
+    for label in _BY_FIRST.get(row.text[p], ()):
+        if row.text.startswith(label, p):
+            e = p + len(label)
+            colon = row.text[e:e + 1] == ":"
+            if _accept(row, p, e, colon):
+                return _KIND_OF[label], label, p, e + colon
+    return None
+
+
+def _find_labels(row: _RowText) -> list[tuple[str, str, int, int]]:
+    """Every label of a row, left to right; a label right after one of its own kind ('单号:NO123')
+    is part of the value."""
+    out: list[tuple[str, str, int, int]] = []
+    p = 0
+    while p < len(row.text):
+        found = _match_at(row, p)
+        if found is None or (out and out[-1][3] == p and out[-1][0] == found[0]):
+            p += 1
+            continue
+        out.append(found)
+        p = found[3]
     return out
 
 
-def _label_row(row: list[_Tok], index: int) -> tuple[list[_Tok], list[_Hit]]:
+def _label_row(row: list[_Tok], index: int, h: float) -> tuple[list[_Tok], list[_Hit]]:
     """Find the labels of one row; cut tokens so that every label covers whole tokens."""
-    text = "".join(t.text for t in row)
     offsets = [0]
     for tok in row:
         offsets.append(offsets[-1] + len(tok.text))
-    found = _find_labels(text, set(offsets))
+    found = _find_labels(_RowText("".join(t.text for t in row), tuple(row), tuple(offsets[:-1]), h))
     cuts = sorted({p for _, _, s, e in found for p in (s, e)})
     pieces: list[tuple[_Tok, int, int]] = []
     for tok, pos in zip(row, offsets):
@@ -235,7 +282,7 @@ def _build_ctx(page: Page) -> _Ctx:
     rows: list[tuple[_Tok, ...]] = []
     hits: list[_Hit] = []
     for row in _group_rows(toks, h):
-        pieces, row_hits = _label_row(row, len(rows))
+        pieces, row_hits = _label_row(row, len(rows), h)
         rows.append(tuple(pieces))
         hits.extend(row_hits)
     stoppers = frozenset(id(t) for x in hits for t in x.toks)
@@ -284,12 +331,13 @@ def _is_cjk(ch: str) -> bool:
 
 
 def _join(toks: list[_Tok] | tuple[_Tok, ...], h: float, *, raw: bool = False) -> str:
-    """Token texts joined: no space between close tokens or next to CJK, one space across a gap."""
+    """Token texts joined: no space between close tokens, one space across a gap; values take no
+    space next to CJK either, raw text keeps it as printed."""
     parts: list[str] = []
     for i, tok in enumerate(toks):
         text = tok.raw.strip() if raw else tok.text
-        if i and parts[-1] and text and tok.bbox.x0 - toks[i - 1].bbox.x1 > 0.5 * h \
-                and not (_is_cjk(parts[-1][-1]) or _is_cjk(text[0])):
+        if i and parts[-1] and text and tok.bbox.x0 - toks[i - 1].bbox.x1 > 0.15 * h \
+                and (raw or not (_is_cjk(parts[-1][-1]) or _is_cjk(text[0]))):
             parts.append(" ")
         parts.append(text)
     return "".join(parts)
@@ -332,7 +380,7 @@ def _number(text: str) -> Decimal | None:
     return parse_number(text.lstrip(":"))
 
 
-_PARSERS = {
+_PARSERS: dict[str, Parser] = {
     "document_number": _code, "po_number": _code, "document_date": parse_date,
     "buyer_name": _text, "supplier_name": _text, "supplier_address": _text, "buyer_address": _text,
     "supplier_phone": _phone, "buyer_phone": _phone, "deliverer": _text, "receiver": _text,
@@ -344,7 +392,7 @@ _PARSERS = {
 # header fields
 # --------------------------------------------------------------------------------------------
 
-def _labelled(ctx: _Ctx, hit: _Hit, parse, *, below: bool) -> Field | None:
+def _labelled(ctx: _Ctx, hit: _Hit, parse: Parser, *, below: bool) -> Field | None:
     """The value of a label: right of it, else (when allowed) below it; unparsed text kept weakly."""
     people = hit.kind in _PEOPLE
     right = _value_right(ctx, hit, (0.2 if people else 0.4) * ctx.width)
@@ -381,9 +429,8 @@ def _header_fields(ctx: _Ctx, skip_rows: set[int]) -> dict[str, Field]:
 
 def _title_supplier(ctx: _Ctx) -> Field | None:
     """The company named in the title: 'XX有限公司送货单', or a company line right above '送货单'."""
-    for i, row in enumerate(ctx.rows[:8]):
-        if any(x.row == i for x in ctx.hits):
-            continue
+    for i, full in enumerate(ctx.rows[:8]):
+        row = _before_labels(ctx, full)
         text = "".join(t.text for t in row)
         m = _TITLE_RX.match(text)
         if m:
@@ -394,6 +441,14 @@ def _title_supplier(ctx: _Ctx) -> Field | None:
             if _COMPANY_RX.search(above):
                 return _field(above, list(ctx.rows[i - 1]), CONF_TITLE, ctx)
     return None
+
+
+def _before_labels(ctx: _Ctx, row: tuple[_Tok, ...]) -> tuple[_Tok, ...]:
+    """The tokens of a row left of its first label."""
+    for k, tok in enumerate(row):
+        if ctx.is_stopper(tok):
+            return row[:k]
+    return row
 
 
 def _toks_within(row: tuple[_Tok, ...], n: int) -> list[_Tok]:
@@ -476,9 +531,19 @@ def _column_of(cols: tuple[_Column, ...], box: BBox) -> str:
 
 
 def _cells(ctx: _Ctx, row: int, cols: tuple[_Column, ...]) -> dict[str, list[_Tok]]:
+    """A body row's tokens by column; a word one space after another, starting before the next
+    column's title, runs on in the same cell (long left-aligned text)."""
     cells: dict[str, list[_Tok]] = {}
+    kinds = [c.kind for c in cols]
+    prev: tuple[_Tok, str] | None = None
     for tok in ctx.rows[row]:
-        cells.setdefault(_column_of(cols, tok.bbox), []).append(tok)
+        kind = _column_of(cols, tok.bbox)
+        if prev is not None and tok.bbox.x0 - prev[0].bbox.x1 < 0.35 * ctx.h:
+            k = kinds.index(prev[1])
+            if k + 1 == len(cols) or tok.bbox.x0 < cols[k + 1].x0:
+                kind = prev[1]
+        cells.setdefault(kind, []).append(tok)
+        prev = (tok, kind)
     return cells
 
 
@@ -523,3 +588,222 @@ def _nearest_anchor(ctx: _Ctx, i: int, anchors: list[int]) -> int | None:
     if not above and not below:
         return None
     return below[0] if d_below < 0.75 * d_above else above[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# item fields
+# --------------------------------------------------------------------------------------------
+
+def _column_toks(item: list[dict[str, list[_Tok]]], kind: str) -> list[list[_Tok]]:
+    return [cells[kind] for cells in item if cells.get(kind)]
+
+
+def _join_rows(rows: list[list[_Tok]], h: float) -> str:
+    """Wrapped cell text joined: no space at a CJK edge, else one."""
+    text = ""
+    for row in rows:
+        part = _join(row, h)
+        text = text + part if not text or _is_cjk(text[-1]) or _is_cjk(part[0]) else f"{text} {part}"
+    return text
+
+
+def _text_fields(ctx: _Ctx, item: list[dict[str, list[_Tok]]]) -> dict[str, Field]:
+    out: dict[str, Field] = {}
+    for kind in _TEXT_COLUMNS:
+        rows = _column_toks(item, kind)
+        if rows:
+            toks = [t for r in rows for t in r]
+            raw = "\n".join(_join(r, ctx.h, raw=True) for r in rows)
+            f = _field(_join_rows(rows, ctx.h), toks, CONF_CLEAR, ctx)
+            out[kind] = Field(f.value, raw, f.confidence, f.page, f.bbox)
+    return out
+
+
+def _number_fields(ctx: _Ctx, anchor: dict[str, list[_Tok]]) -> dict[str, Field]:
+    """Quantity, unit price and amount from the anchor row; a unit glued to the quantity ('10箱')."""
+    out: dict[str, Field] = {}
+    for kind in _NUMBER_COLUMNS:
+        toks = anchor.get(kind)
+        if not toks:
+            continue
+        found = _leading_number(toks) if kind in ("quantity", "ordered_quantity") else None
+        value = found[0] if found else _number(_join(toks, ctx.h))
+        out[kind] = _field(value, toks, CONF_CLEAR if value is not None else CONF_UNPARSED, ctx)
+        if kind == "quantity" and found and found[1]:
+            out["unit"] = _field(found[1], toks, CONF_BELOW, ctx)
+    return out
+
+
+def _date_fields(ctx: _Ctx, item: list[dict[str, list[_Tok]]]) -> dict[str, Field]:
+    """生产日期, 有效期至 as dates; 保质期 (or a shelf life printed under 有效期) as text."""
+    out: dict[str, Field] = {}
+    for kind in ("production_date", "expiry_date", "shelf_life"):
+        rows = _column_toks(item, kind)
+        if not rows:
+            continue
+        toks = [t for r in rows for t in r]
+        text = _join_rows(rows, ctx.h)
+        if kind != "shelf_life" and parse_date(text) is not None:
+            out[kind] = _field(parse_date(text), toks, CONF_CLEAR, ctx)
+        elif _SHELF_RX.search(text):
+            out.setdefault("shelf_life", _field(text, toks, CONF_CLEAR, ctx))
+        else:
+            out[kind] = _field(None if kind != "shelf_life" else text, toks, CONF_UNPARSED, ctx)
+    return out
+
+
+def _add_months(d: date, months: int) -> date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def shelf_life_end(produced: date, shelf_life: str) -> date | None:
+    """produced + a printed shelf life ('12个月', '180天', '1年', '2周'); None when not understood."""
+    m = _SHELF_RX.search(unicodedata.normalize("NFKC", shelf_life))
+    if not m:
+        return None
+    n, unit = Decimal(m.group(1)), m.group(2)
+    if unit in ("天", "日"):
+        return produced + timedelta(days=int(n))
+    if unit == "周":
+        return produced + timedelta(weeks=int(n))
+    months = n * 12 if unit == "年" else n
+    return _add_months(produced, int(months)) if months == int(months) else None
+
+
+def _derive_expiry(out: dict[str, Field]) -> None:
+    """expiry_date = production_date + shelf_life where only those two are printed (in place)."""
+    prod, shelf = out.get("production_date"), out.get("shelf_life")
+    if "expiry_date" in out and out["expiry_date"].value is not None:
+        return
+    if prod is None or shelf is None or not isinstance(prod.value, date):
+        return
+    end = shelf_life_end(prod.value, str(shelf.value))
+    if end is not None:
+        boxes = [b for b in (prod.bbox, shelf.bbox) if b is not None]
+        conf = min(prod.confidence, shelf.confidence) * CONF_DERIVED / CONF_CLEAR
+        out["expiry_date"] = Field(end, "", conf, prod.page, merge_bboxes(boxes) if boxes else None)
+
+
+def _check_arithmetic(out: dict[str, Field]) -> None:
+    """Quantity x unit price ~ amount raises all three; a clear mismatch lowers them (in place)."""
+    q, p, a = (out.get(k) for k in ("quantity", "unit_price", "amount"))
+    if not (q and p and a) or not all(isinstance(f.value, Decimal) for f in (q, p, a)):
+        return
+    ok = abs(q.value * p.value - a.value) <= Decimal("0.011") + abs(q.value) * Decimal("0.005")
+    for k in ("quantity", "unit_price", "amount"):
+        out[k] = out[k].with_confidence(0.95 if ok else 0.7)
+
+
+def _item_fields(ctx: _Ctx, item: list[dict[str, list[_Tok]]], cols: tuple[_Column, ...]) -> dict[str, Field]:
+    anchor = next(cells for cells in item if _is_anchor(cells, cols))
+    out = _text_fields(ctx, item)
+    numbers = _number_fields(ctx, anchor)
+    if "unit" in numbers and "unit" in out:
+        del numbers["unit"]
+    out.update(numbers)
+    out.update(_date_fields(ctx, item))
+    _derive_expiry(out)
+    _check_arithmetic(out)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# totals
+# --------------------------------------------------------------------------------------------
+
+def _words_run(toks: list[_Tok]) -> list[_Tok]:
+    """The first run of tokens that reads as a 大写 amount (split words joined)."""
+    for i in range(len(toks)):
+        for j in range(len(toks), i, -1):
+            if _words_amount("".join(t.text for t in toks[i:j])) is not None:
+                return toks[i:j]
+    return []
+
+
+def _sum_numbers(ctx: _Ctx, hit: _Hit, toks: list[_Tok], table: _Table | None) -> dict[str, Field]:
+    """Figures of a 合计 row: by column in the table's own 合计 row, else the last figure is the total."""
+    nums = [t for t in toks if _number(t.text) is not None]
+    out: dict[str, Field] = {}
+    if table is not None and hit.row == table.end_row and hit.label in ("合计", "总计"):
+        for tok in nums:
+            kind = _column_of(table.columns, tok.bbox)
+            name = {"amount": "total_amount", "quantity": "total_quantity"}.get(kind)
+            if name and name not in out:
+                out[name] = _field(_number(tok.text), [tok], CONF_CLEAR, ctx)
+        kinds = {c.kind for c in table.columns}
+        if out or ("quantity" in kinds and "amount" not in kinds):
+            return out
+    if hit.kind == "total_amount" and nums:
+        return {"total_amount": _field(_number(nums[-1].text), [nums[-1]], CONF_CLEAR, ctx)}
+    return {}
+
+
+def _totals(ctx: _Ctx, table: _Table | None) -> dict[str, Field]:
+    """合计 / 总计 / 小写 figures and 大写 words, top to bottom; the first of each wins."""
+    out: dict[str, Field] = {}
+    kinds = ("total_amount", "total_amount_in_words")
+    for hit in sorted((x for x in ctx.hits if x.kind in kinds), key=lambda x: (x.row, x.bbox.x0)):
+        if table is not None and hit.row == table.header_row:
+            continue
+        toks = _row_after(ctx, hit)
+        words = _words_run(toks)
+        if words and "total_amount_in_words" not in out:
+            text = re.sub(rf"[{_MARKS}]", "", _join(words, ctx.h).replace("人民币", ""))
+            out["total_amount_in_words"] = _field(text, words, CONF_CLEAR, ctx)
+        rest = [t for t in toks if t not in words]
+        for name, f in _sum_numbers(ctx, hit, rest, table).items():
+            out.setdefault(name, f)
+    return out
+
+
+def _cross_check(fields: dict[str, Field], items: list[dict[str, Field]]) -> None:
+    """大写 against 小写, and the line amounts against the total (in place)."""
+    total, words = fields.get("total_amount"), fields.get("total_amount_in_words")
+    in_words = amount_in_words_to_decimal(str(words.value)) if words else None
+    if total is not None and in_words is not None:
+        conf = CONF_CHECKED if in_words == total.value else CONF_MISMATCH
+        fields["total_amount"] = total.with_confidence(max(total.confidence, conf) if conf > 0.9 else conf)
+        fields["total_amount_in_words"] = words.with_confidence(conf)
+    elif total is None and words is not None and in_words is not None:
+        fields["total_amount"] = Field(in_words, words.raw, CONF_DERIVED, words.page, words.bbox)
+    total = fields.get("total_amount")
+    amounts = [it["amount"].value for it in items if "amount" in it]
+    if total is not None and amounts and all(isinstance(a, Decimal) for a in amounts) \
+            and sum(amounts) == total.value and total.confidence < CONF_CHECKED:
+        fields["total_amount"] = total.with_confidence(0.95)
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------------------------
+
+def _page_extract(page: Page, first: bool) -> tuple[dict[str, Field], list[dict[str, Field]]]:
+    ctx = _build_ctx(page)
+    table = _find_table(ctx)
+    skip = {table.header_row, *table.body} if table else set()
+    fields = _header_fields(ctx, skip)
+    fields.update(_totals(ctx, table))
+    if first and (fields.get("supplier_name") is None or fields["supplier_name"].value is None):
+        title = _title_supplier(ctx)
+        if title is not None:
+            fields["supplier_name"] = title
+    items = [_item_fields(ctx, item, table.columns) for item in _group_items(ctx, table)] if table else []
+    return fields, items
+
+
+def extract_delivery_note(layout: Layout) -> tuple[dict[str, Field], list[LineItem]]:
+    """Header fields and item lines of a Chinese delivery note, from the layout alone."""
+    fields: dict[str, Field] = {}
+    items: list[dict[str, Field]] = []
+    for k, page in enumerate(layout.pages):
+        page_fields, page_items = _page_extract(page, k == 0)
+        for name, f in page_fields.items():
+            if name not in fields or (fields[name].value is None and f.value is not None):
+                fields[name] = f
+        items.extend(page_items)
+    _cross_check(fields, items)
+    if "currency" not in fields and ("total_amount" in fields or any("amount" in it for it in items)):
+        fields["currency"] = Field("CNY", "", 0.8)
+    return fields, [LineItem(i + 1, item) for i, item in enumerate(items) if item]

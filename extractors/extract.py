@@ -79,6 +79,11 @@ def extract_from_layout(layout: Layout) -> Extraction:
     text = layout.text()
     doc_type = classify(layout, text=text)
     language = detect_language(text)
+    if language == "zh" and doc_type is DocumentType.DELIVERY_NOTE:
+        from extractors.delivery_cn import extract_delivery_note
+        fields, lines = extract_delivery_note(layout)
+        return Extraction(DocumentType.DELIVERY_NOTE, "zh", fields, tuple(lines), pages=len(layout.pages),
+                          reader=layout.source)
     if doc_type is DocumentType.VAT_INVOICE or (language == "zh" and doc_type is DocumentType.INVOICE):
         from extractors.vat_cn import extract_vat_invoice
         fields, lines = extract_vat_invoice(layout)
