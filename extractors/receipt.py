@@ -97,18 +97,25 @@ def _joins(above: Line, row: Line) -> bool:
 
 
 def shop_address(rows: list[Line], after: int) -> list[Line]:
-    """The rows under the name up to the phone, tax-id or title row (registration numbers skipped)."""
+    """The rows under the name up to the phone, tax-id or title row.  Registration numbers and rows
+    without a digit before the first street row (an outlet's name: 'IKEA Cheras') are skipped; a
+    'Label: value' row after the address has started ends it."""
     picked: list[Line] = []
     for row in rows[after + 1: after + 9]:
         text = row.text.strip()
-        if not picked and (_REG_NO.match(text) or _PREAMBLE.search(text)):
+        if not picked and (_REG_NO.match(text) or _PREAMBLE.search(text) or _ENDS_WITH_REG_NO.search(text)
+                           or not any(ch.isdigit() for ch in text)):
             continue
-        if _END_OF_ADDRESS.search(text):
+        if _END_OF_ADDRESS.search(text) or (picked and _LABELLED.match(text)):
             break
         picked.append(row)
         if len(picked) >= 5:
             break
     return picked
+
+
+_ENDS_WITH_REG_NO = re.compile(r"\b\d{5,}-[A-Z]\)?$")
+_LABELLED = re.compile(r"^[A-Za-z][A-Za-z .]{1,14}\s?:\s?\S")
 
 
 def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate],
