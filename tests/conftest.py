@@ -71,7 +71,7 @@ def bad_inputs(tmp_path_factory, demo_pdf_bytes) -> dict[str, Path]:
     write("billion-laughs.xml", b'<?xml version="1.0"?><!DOCTYPE r [' + lol + b']><r>&a9;</r>')
     write("zip-bomb.ofd", _zip_bomb())
     write("pixel-bomb.png", _pixel_bomb())
-    # a PNG named .pdf: must be read as the image it is, not rejected by its name
+    # a JPEG named .pdf: must be read as the image it is, not rejected by its name
     write("png-named.pdf", (ROOT / "fixtures" / "demo" / "RE-2026-0412-scan.jpg").read_bytes())
     return files
 

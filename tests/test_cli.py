@@ -90,3 +90,10 @@ def test_eval_prints_table_and_final_line(tmp_path):
     assert last.startswith("fields F1: ") and "lines F1: " in last
     data = json.loads(report.read_text())
     assert data["fields_f1"] >= 0.9 and "document_number" in data["fields"]
+
+
+def test_a_file_is_read_by_what_it_is_not_by_its_name(bad_inputs):
+    result = run_inbound("extract", str(bad_inputs["png-named.pdf"]), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert "ppocr" in data["reader"].lower() and data["fields"]["document_number"]["value"] == "RE-2026-0412"
