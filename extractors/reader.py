@@ -85,7 +85,7 @@ def read_image_layout(data: bytes, options: ReadOptions) -> Layout:
     for i, image in enumerate(images):
         dpi = image.info.get("dpi", (72, 72))[0] or 72
         pages.append(ocr_page(image, page_number=i + 1, points_per_pixel=72.0 / float(dpi)))
-    return Layout(pages=tuple(pages), source=ocr_engine_name())
+    return Layout(pages=tuple(pages), source=f"ppocr:{ocr_engine_name()}")
 
 
 _CHAR_W, _LINE_H = 6.0, 12.0
