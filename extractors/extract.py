@@ -87,10 +87,23 @@ def extract_from_layout(layout: Layout) -> Extraction:
     if doc_type is DocumentType.VAT_INVOICE or (language == "zh" and doc_type is DocumentType.INVOICE):
         from extractors.vat_cn import extract_vat_invoice
         fields, lines = extract_vat_invoice(layout)
-        return Extraction(DocumentType.VAT_INVOICE, "zh", fields, tuple(lines), pages=len(layout.pages),
-                          reader=layout.source)
+        fields, issues = with_qr(fields, layout.meta.get("qr_codes", []))
+        return Extraction(DocumentType.VAT_INVOICE, "zh", fields, tuple(lines), tuple(issues),
+                          pages=len(layout.pages), reader=layout.source)
     fields, lines = _western(layout, text, doc_type, language)
     return Extraction(doc_type, language, fields, tuple(lines), pages=max(1, len(layout.pages)), reader=layout.source)
+
+
+def with_qr(fields: dict[str, Field], codes: list) -> tuple[dict[str, Field], list[Issue]]:
+    """The printed QR code's exact values over what was read, with a `qr_mismatch` issue per field
+    where the print was read differently.  Codes that are not VAT-invoice payloads are ignored."""
+    from extractors.qr import cross_check, merge_qr, parse_vat_qr, qr_fields
+    for page, text, box in codes:
+        qr = parse_vat_qr(text)
+        if qr is not None:
+            exact = qr_fields(qr, page=page, bbox=box)
+            return merge_qr(fields, exact), cross_check(exact, fields)
+    return fields, []
 
 
 def _western(layout: Layout, text: str, doc_type: DocumentType,

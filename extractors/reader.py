@@ -72,20 +72,41 @@ def read_pdf_layout(data: bytes, options: ReadOptions) -> Layout:
                 page = ocr_page(image, page_number=i + 1, points_per_pixel=ppp)
             pages.append(page)
             sources.add(page.source)
+        codes = _invoice_qr_codes(pdf, pages)
     finally:
         pdf.close()
-    return Layout(pages=tuple(pages), source="+".join(sorted(sources)))
+    return Layout(pages=tuple(pages), source="+".join(sorted(sources)), meta={"qr_codes": codes})
+
+
+_QR_DPI = 150
+
+
+def _invoice_qr_codes(pdf, pages: list[Page]) -> list[tuple[int, str, BBox]]:
+    """QR codes of the first page of a Chinese invoice (发票): rendered only when the text says so."""
+    from extractors.pdf_text import render_page
+    if not pages or "发票" not in pages[0].text():
+        return []
+    image, ppp = render_page(pdf, 0, dpi=_QR_DPI)
+    return page_qr_codes(image, page=1, points_per_pixel=ppp)
 
 
 def read_image_layout(data: bytes, options: ReadOptions) -> Layout:
-    from extractors.images import load_images
+    """OCR of every image page; QR codes found on the pages go to `layout.meta["qr_codes"]`."""
+    from extractors.images import image_points_per_pixel, load_images
     from extractors.ocr import ocr_engine_name, ocr_page
     images = load_images(data, options)
-    pages = []
+    pages, codes = [], []
     for i, image in enumerate(images):
-        dpi = image.info.get("dpi", (72, 72))[0] or 72
-        pages.append(ocr_page(image, page_number=i + 1, points_per_pixel=72.0 / float(dpi)))
-    return Layout(pages=tuple(pages), source=f"ppocr:{ocr_engine_name()}")
+        ppp = image_points_per_pixel(image)
+        pages.append(ocr_page(image, page_number=i + 1, points_per_pixel=ppp))
+        codes += page_qr_codes(image, page=i + 1, points_per_pixel=ppp)
+    return Layout(pages=tuple(pages), source=f"ppocr:{ocr_engine_name()}", meta={"qr_codes": codes})
+
+
+def page_qr_codes(image, *, page: int, points_per_pixel: float) -> list[tuple[int, str, BBox]]:
+    """(page, payload, box in page points) of every QR code on a page image."""
+    from extractors.qr import decode_qr_codes, qr_bbox_points
+    return [(page, code.text, qr_bbox_points(code, points_per_pixel)) for code in decode_qr_codes(image)]
 
 
 _CHAR_W, _LINE_H = 6.0, 12.0
