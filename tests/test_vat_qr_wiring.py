@@ -11,8 +11,6 @@ from PIL import Image, ImageDraw
 
 from extractors.extract import with_qr
 from extractors.layout import BBox
-from extractors.options import ReadOptions
-from extractors.reader import read_document
 from extractors.result import Field
 
 PAYLOAD = "01,10,050001700111,99999951,300.00,20201010,14754822929856772523,E400,"
@@ -29,8 +27,8 @@ def _page_with_qr() -> bytes:
 
 
 def test_qr_codes_on_an_image_are_kept_with_the_layout():
-    layout = read_document(_page_with_qr(), ReadOptions()).layout
-    codes = layout.meta["qr_codes"]
+    from extractors.reader import page_qr_codes
+    codes = page_qr_codes(Image.open(io.BytesIO(_page_with_qr())), page=1, points_per_pixel=72 / 150)
     assert [(page, text) for page, text, _ in codes] == [(1, PAYLOAD)]
     box = codes[0][2]
     assert 30 < box.x0 < box.x1 < 170 and 30 < box.y0 < box.y1 < 170  # points at 150 dpi
