@@ -47,12 +47,20 @@ _TYPE_CUES: list[tuple[DocumentType, re.Pattern[str], float]] = [
 ]
 
 
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])[ \t]+(?=[\u4e00-\u9fff])")
+
+
+def _close_cjk(text: str) -> str:
+    """'送 货 单' -> '送货单': titles are often letter-spaced."""
+    return _CJK_GAP.sub("", text)
+
+
 def classify(layout: Layout, *, text: str | None = None) -> DocumentType:
     """The document type whose cues score highest; a tall narrow page with till words is a receipt."""
-    text = (layout.text() if text is None else text)[:8000].lower()  # the title and first page decide
+    text = _close_cjk((layout.text() if text is None else text)[:8000].lower())  # title and first page decide
     if not text.strip():
         return DocumentType.OTHER
-    head = "\n".join(ln.text for p in layout.pages[:1] for ln in p.lines[:25]).lower()
+    head = _close_cjk("\n".join(ln.text for p in layout.pages[:1] for ln in p.lines[:25]).lower())
     scores: dict[DocumentType, float] = {}
     for kind, rx, weight in _TYPE_CUES:
         hits = len(rx.findall(text)) + 2 * len(rx.findall(head))

@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 bash scripts/services.sh
+bash scripts/fonts.sh
 .venv/bin/lint-imports --config pyproject.toml
 .venv/bin/python -m pytest -q "$@"

@@ -59,3 +59,7 @@ def test_classify_and_language():
     assert classify(_layout("增值税电子普通发票", "发票代码")) is DocumentType.VAT_INVOICE
     till = _layout("SHOP SDN BHD", "CASH 10.00", "CHANGE 0.00", "THANK YOU", width=300, height=900)
     assert classify(till) is DocumentType.RECEIPT
+
+
+def test_letter_spaced_chinese_titles_classify():
+    assert classify(_layout("送 货 单", "客户：某某餐饮", "采购订单号：PO1")) is DocumentType.DELIVERY_NOTE
