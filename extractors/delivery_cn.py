@@ -36,7 +36,7 @@ from decimal import Decimal
 from typing import Callable
 
 from extractors.cn_checks import amount_in_words_to_decimal
-from extractors.layout import BBox, Layout, Page, merge_bboxes
+from extractors.layout import BBox, Layout, Page, merge_bboxes, split_box_by_chars
 from extractors.parsing import parse_date
 from extractors.result import Field, FieldValue, LineItem
 from extractors.vat_cn import parse_number
@@ -177,16 +177,7 @@ def _split_tok(tok: _Tok, cuts: list[int]) -> list[_Tok]:
     """Cut a token at character offsets, sharing its box out by character widths."""
     if not cuts:
         return [tok]
-    weights = [1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in tok.text]
-    total = sum(weights) or 1.0
-    out, start = [], 0
-    for end in cuts + [len(tok.text)]:
-        x0 = tok.bbox.x0 + tok.bbox.width * sum(weights[:start]) / total
-        x1 = tok.bbox.x0 + tok.bbox.width * sum(weights[:end]) / total
-        piece = tok.text[start:end]
-        out.append(_Tok(piece, piece, BBox(x0, tok.bbox.y0, x1, tok.bbox.y1), tok.confidence))
-        start = end
-    return out
+    return [_Tok(piece, piece, box, tok.confidence) for piece, box in split_box_by_chars(tok.bbox, tok.text, cuts)]
 
 
 @dataclass(frozen=True, slots=True)

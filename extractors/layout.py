@@ -161,6 +161,21 @@ class Layout:
         return cls(pages=pages, source=data["source"])
 
 
+def split_box_by_chars(box: BBox, text: str, cuts: list[int]) -> list[tuple[str, BBox]]:
+    """Cut `text` at character offsets and share `box` out by character widths (full-width CJK
+    characters count 1, others 0.55): for a word that holds a label and its value glued together."""
+    import unicodedata
+    weights = [1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text]
+    total = sum(weights) or 1.0
+    out, start = [], 0
+    for end in [*cuts, len(text)]:
+        x0 = box.x0 + box.width * sum(weights[:start]) / total
+        x1 = box.x0 + box.width * sum(weights[:end]) / total
+        out.append((text[start:end], BBox(x0, box.y0, x1, box.y1)))
+        start = end
+    return out
+
+
 def _same_row(a: BBox, ref: BBox, y_tolerance: float) -> bool:
     """Overlapping vertically and sitting on nearly the same bottom line (so that a big title does not
     swallow the small lines beside it)."""

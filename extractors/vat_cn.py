@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Callable
 
 from extractors.cn_checks import amount_in_words_to_decimal
-from extractors.layout import BBox, Layout, Page, Word, merge_bboxes
+from extractors.layout import BBox, Layout, Page, Word, merge_bboxes, split_box_by_chars
 from extractors.ofd import group_units_into_lines
 from extractors.result import Field, FieldValue, LineItem
 
@@ -140,16 +140,7 @@ def _split_tok(tok: _Tok, cuts: list[int]) -> list[_Tok]:
     """Cut a token at character offsets, sharing its box out by character widths."""
     if not cuts:
         return [tok]
-    weights = [1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in tok.text]
-    total = sum(weights) or 1.0
-    out, start = [], 0
-    for end in cuts + [len(tok.text)]:
-        x0 = tok.bbox.x0 + tok.bbox.width * sum(weights[:start]) / total
-        x1 = tok.bbox.x0 + tok.bbox.width * sum(weights[:end]) / total
-        piece = tok.text[start:end]
-        out.append(_Tok(piece, piece, BBox(x0, tok.bbox.y0, x1, tok.bbox.y1)))
-        start = end
-    return out
+    return [_Tok(piece, piece, box) for piece, box in split_box_by_chars(tok.bbox, tok.text, cuts)]
 
 
 def _matches(text: str) -> list[tuple[str, int, int, str | None, bool]]:
