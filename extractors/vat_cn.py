@@ -344,8 +344,16 @@ def parse_rate(text: str) -> Decimal | None:
     return Decimal(m.group(1)) / 100 if m else None
 
 
+_SEAL_TAIL_RX = re.compile(r"(?:发票|业务|财务|合同)专用章$")
+
+
+def _strip_seal(text: str) -> str:
+    """Drop seal text (发票专用章 and the like) that OCR glued onto the end of a value."""
+    return _SEAL_TAIL_RX.sub("", text).rstrip()
+
+
 def _text_value(text: str) -> str | None:
-    t = text.strip().lstrip(":").strip()
+    t = _strip_seal(text.strip().lstrip(":").strip())
     return t or None
 
 
@@ -411,10 +419,22 @@ def _party_of(ctx: _Ctx, hit: _Hit) -> str | None:
     return None
 
 
+def _reading_order(hits: list[_Hit], h: float) -> list[_Hit]:
+    """Buyer-first order of party labels: side-by-side labels (same row) left to right, stacked
+    ones top to bottom; the buyer block is left of (数电) or above (older forms) the seller block."""
+    rows: list[list[_Hit]] = []
+    for hit in sorted(hits, key=lambda x: x.bbox.cy):
+        if rows and abs(hit.bbox.cy - rows[-1][0].bbox.cy) <= h:
+            rows[-1].append(hit)
+        else:
+            rows.append([hit])
+    return [hit for row in rows for hit in sorted(row, key=lambda x: x.bbox.x0)]
+
+
 def _party_fields(ctx: _Ctx) -> dict[str, Field]:
     out: dict[str, Field] = {}
     for kind in _PARTY_KINDS:
-        assigned = [(hit, _party_of(ctx, hit)) for hit in ctx.hits_of(kind)]
+        assigned = [(hit, _party_of(ctx, hit)) for hit in _reading_order(ctx.hits_of(kind), ctx.h)]
         free = [p for p in ("buyer", "supplier") if p not in {p for _, p in assigned}]
         for hit, party in assigned:
             guessed = party is None
@@ -603,6 +623,30 @@ def _sum_row(ctx: _Ctx, cols: list[_Column] | None, header: BBox | None) -> dict
     return out
 
 
+def _is_unlabelled_sum(item: dict[str, Field], others: list[dict[str, Field]]) -> bool:
+    """A goods row that is really the 合计 row whose label OCR lost: amounts only (no description,
+    quantity or price), marked with ¥ or adding up to the amounts of the rows above it."""
+    amount = item.get("amount")
+    if amount is None or not isinstance(amount.value, Decimal) or any(
+            k in item for k in ("description", "spec", "quantity", "unit_price")):
+        return False
+    if "¥" in unicodedata.normalize("NFKC", amount.raw).replace("￥", "¥"):
+        return True
+    amounts = [o["amount"].value for o in others if "amount" in o and isinstance(o["amount"].value, Decimal)]
+    return len(amounts) >= 2 and sum(amounts) == amount.value
+
+
+def _split_unlabelled_sum(items: list[dict[str, Field]]) -> tuple[list[dict[str, Field]], dict[str, Field]]:
+    """Goods rows less a trailing label-less 合计 row, and the subtotal / tax read from it."""
+    if not items or not _is_unlabelled_sum(items[-1], items[:-1]):
+        return items, {}
+    last = items[-1]
+    sums = {"subtotal": last["amount"].with_confidence(CONF_GUESS)}
+    if "tax_amount" in last and last["tax_amount"].value is not None:
+        sums["tax_amount"] = last["tax_amount"].with_confidence(CONF_GUESS)
+    return items[:-1], sums
+
+
 def _strip_marks(text: str) -> str:
     """Drop the anti-tamper mark printed before 大写 amounts (⊗ / ⓧ, "x" after NFKC)."""
     return re.sub(r"[⊗ⓧ⨂×xX]", "", text)
@@ -627,6 +671,35 @@ def _grand_total(ctx: _Ctx) -> dict[str, Field]:
             if "¥" in figures[-1].text or any(t.text == "¥" for t in row):
                 out["currency"] = Field("CNY", "¥", CONF_CLEAR, ctx.page.number, figures[-1].bbox)
     return out
+
+
+_WORD_CONFUSIONS = str.maketrans({"方": "万", "任": "仟", "伯": "佰", "什": "仟", "圓": "圆", "抬": "拾"})
+_WORD_START_RX = re.compile(r"[负零壹贰叁肆伍陆柒捌玖拾佰仟万亿]")
+
+
+def _repair_words(text: str) -> str | None:
+    """An OCR'd 大写 amount with common misreadings mended and leading noise (a misread ⓧ mark,
+    seal ink) cut off; None when nothing that looks like one is left."""
+    fixed = _strip_marks(text).translate(_WORD_CONFUSIONS)
+    negative = re.search(r"\(?负数?\)?", fixed)
+    m = _WORD_START_RX.search(fixed, negative.end() if negative else 0)
+    if m is None:
+        return None
+    core = fixed[m.start():]
+    return ("负" if negative else "") + core if _is_words_amount(core) else None
+
+
+def _words_near_total(ctx: _Ctx, total: Decimal) -> Field | None:
+    """A 大写 amount read off the label's row (rotation, a lost label): any non-label token within
+    about a row of a 价税合计 / (大写) / (小写) label that, mended, reads as the same total."""
+    anchors = ctx.hits_of("total") + ctx.hits_of("in_words") + ctx.hits_of("in_figures")
+    for tok in ctx.toks:
+        if ctx.is_stopper(tok) or not any(abs(tok.bbox.cy - a.bbox.cy) <= 1.6 * ctx.h for a in anchors):
+            continue
+        words = _repair_words(tok.text)
+        if words is not None and amount_in_words_to_decimal(words) == total:
+            return _field(words, [tok], CONF_BELOW, ctx)
+    return None
 
 
 def _cross_check(fields: dict[str, Field]) -> None:
@@ -660,10 +733,18 @@ def _page_extract(page: Page) -> tuple[dict[str, Field], list[dict[str, Field]]]
     cols, header = table if table else (None, None)
     fields.update(_sum_row(ctx, cols, header))
     fields.update(_grand_total(ctx))
+    total = fields.get("total_amount")
+    if "total_amount_in_words" not in fields and total is not None and isinstance(total.value, Decimal):
+        words = _words_near_total(ctx, total.value)
+        if words is not None:
+            fields["total_amount_in_words"] = words
     remarks = _remarks(ctx)
     if remarks is not None:
         fields["remarks"] = remarks
     items = _line_items(ctx, cols, header) if table else []
+    if "subtotal" not in fields:
+        items, sums = _split_unlabelled_sum(items)
+        fields.update(sums)
     return fields, items
 
 

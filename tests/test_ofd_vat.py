@@ -249,6 +249,70 @@ def test_red_letter_invoice_keeps_negative_amounts() -> None:
     assert [li.fields["amount"].value for li in lines] == [Decimal("-10000.00")] * 2
 
 
+def _page(words: list[Word]) -> Layout:
+    lines = tuple(Line((w,)) for w in words)
+    return Layout(pages=(Page(1, 595.0, 396.0, lines, source="ocr"),), source="ocr")
+
+
+def test_side_by_side_parties_without_block_labels_buyer_is_left() -> None:
+    # OCR lost the stacked 购买方信息 / 销售方信息 labels; the seller's row sits a little higher
+    words = [
+        _w("名称：", 318, 88), _w("深圳市样例贸易有限公司", 348, 88),
+        _w("名称：", 40, 91), _w("广州市示例科技有限公司", 70, 91),
+        _w("统一社会信用代码/纳税人识别号：", 318, 113), _w("91440300MA5FXKQ1RP", 461, 113),
+        _w("统一社会信用代码/纳税人识别号：", 40, 116), _w("91440101MA59ABCDEM", 183, 116),
+    ]
+    v = _values(extract_vat_invoice(_page(words))[0])
+    assert v["buyer_name"] == "广州市示例科技有限公司" and v["supplier_name"] == "深圳市样例贸易有限公司"
+    assert v["buyer_tax_id"] == "91440101MA59ABCDEM" and v["supplier_tax_id"] == "91440300MA5FXKQ1RP"
+
+
+def test_stacked_parties_without_block_labels_buyer_is_top() -> None:
+    words = [
+        _w("名称：", 40, 60), _w("广州市示例科技有限公司", 70, 60),
+        _w("名称：", 40, 300), _w("深圳市样例贸易有限公司", 70, 300),
+    ]
+    v = _values(extract_vat_invoice(_page(words))[0])
+    assert v["buyer_name"] == "广州市示例科技有限公司" and v["supplier_name"] == "深圳市样例贸易有限公司"
+
+
+def test_seal_text_is_stripped_from_party_values() -> None:
+    words = [
+        *_vertical("销售方", 22, 80),
+        _w("地址、电话：", 40, 90), _w("苏州市虎丘区长江路317号业务专用章", 100, 90),
+        _w("名称：", 40, 104), _w("苏州示例有限公司发票专用章", 70, 104),
+    ]
+    v = _values(extract_vat_invoice(_page(words))[0])
+    assert v["supplier_address_phone"] == "苏州市虎丘区长江路317号"
+    assert v["supplier_name"] == "苏州示例有限公司"
+
+
+@pytest.mark.parametrize("read", ["禾叁仟伍佰玖拾陆圆肆角壹分", "大的叁仟伍伯玖拾陆圆肆角壹分", "⊗叁仟伍佰玖拾陆圆肆角壹分"])
+def test_words_total_off_the_label_row_is_accepted_when_it_agrees(read: str) -> None:
+    words = [
+        _w("价税合计（大写）", 20, 280), _w(read, 150, 291),   # a row lower, noise in front
+        _w("（小写）", 420, 280), _w("¥3596.41", 460, 280),
+    ]
+    v = _values(extract_vat_invoice(_page(words))[0])
+    assert v["total_amount"] == "3596.41"
+    assert v["total_amount_in_words"] == "叁仟伍佰玖拾陆圆肆角壹分"
+
+
+def test_words_total_that_disagrees_is_not_taken() -> None:
+    words = [_w("价税合计（大写）", 20, 280), _w("叁仟圆整", 150, 291), _w("（小写）¥3596.41", 420, 280)]
+    v = _values(extract_vat_invoice(_page(words))[0])
+    assert "total_amount_in_words" not in v
+
+
+def test_sum_row_without_its_label_gives_subtotal_not_a_line() -> None:
+    layout = _shudian_layout()
+    words = [w for ln in layout.pages[0].lines for w in ln.words if w.text not in ("合", "计")]
+    fields, lines = extract_vat_invoice(_page(words))
+    v = _values(fields)
+    assert len(lines) == 2
+    assert v["subtotal"] == "20000.00" and v["tax_amount"] == "1900.00"
+
+
 def test_zero_rates() -> None:
     assert parse_rate("免税") == Decimal("0") and parse_rate("不征税") == Decimal("0")
     assert parse_rate("13%") == Decimal("0.13") and parse_rate("6%") == Decimal("0.06")
