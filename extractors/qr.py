@@ -53,6 +53,7 @@ from PIL import Image, ImageOps
 
 from extractors.errors import ReadError
 from extractors.layout import BBox
+from extractors.parsing import parse_date
 from extractors.result import Field, FieldValue, Issue, Severity
 
 __all__ = [
@@ -352,13 +353,7 @@ def _to_decimal(text: str) -> Decimal | None:
 
 
 def _to_date(text: str) -> date | None:
-    m = re.search(r"(\d{4})\D{0,2}(\d{1,2})\D{0,2}(\d{1,2})", unicodedata.normalize("NFKC", text))
-    if not m:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
+    return parse_date(text)  # 2020年10月10日, 2020-10-10, 20201010
 
 
 def merge_qr(read_fields: Mapping[str, Field], qr_fields: Mapping[str, Field]) -> dict[str, Field]:
