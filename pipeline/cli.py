@@ -2,7 +2,7 @@
 
     inbound extract FILE [--json] [--no-embedded]    one document -> contract JSON or a readable table
     inbound eval DIR [--no-embedded] [--json REPORT] score a folder against NAME.json ground truth
-    inbound bench [--quick]                          medians per page, ratios, peak memory
+    inbound bench [reading|ledger|matching] [--quick] medians, ratios, peak memory
     inbound demo                                     extract the demo documents in fixtures/
 
 Bad input never prints a traceback: one line on stderr, exit code 2 (3 for a time-out), and with --json
@@ -76,17 +76,29 @@ def eval_cmd(
     typer.echo(result.summary_line())
 
 
+BENCH_SUITES = ("reading", "ledger", "matching")
+
+
 @app.command()
 def bench(
+    suite: Annotated[str, typer.Argument(help="reading (default), ledger or matching")] = "reading",
     quick: Annotated[bool, typer.Option(help="fewer documents and rounds")] = False,
     realdocs: Annotated[Optional[Path], typer.Option(help="the realdocs folder")] = None,
     report: Annotated[Optional[Path], typer.Option("--json", help="write the figures here")] = None,
 ) -> None:
-    """Medians per page: text-layer path vs bare pypdfium2, OCR path vs bare rapidocr; CER; peak memory."""
-    from pipeline.bench import run_bench
-    figures = run_bench(realdocs=realdocs, quick=quick)
+    """Benchmarks. reading: medians per page, text layer vs bare pypdfium2, OCR vs bare rapidocr, CER, memory.
+    ledger: posting rate and stock queries. matching: accuracy, learning curve, ms per line."""
+    if suite not in BENCH_SUITES:
+        typer.echo(f"error: unknown bench suite {suite!r} (one of {', '.join(BENCH_SUITES)})", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if suite == "reading":
+        from pipeline.bench import run_bench
+        figures = run_bench(realdocs=realdocs, quick=quick)
+    else:
+        import importlib
+        figures = importlib.import_module(f"pipeline.bench_{suite}").run_bench(quick=quick)
     if report is not None:
-        report.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+        report.write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
 
 
 @app.command()
