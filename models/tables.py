@@ -172,8 +172,8 @@ class Posting(Base):
     __tablename__ = "postings"
     __table_args__ = (UniqueConstraint("document_id", "kind"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
-    kind: Mapped[str] = mapped_column(String(16))                       # receipt | reversal
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))  # None for a stock issue
+    kind: Mapped[str] = mapped_column(String(16))                       # receipt | reversal | issue
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id"), unique=True)
     posted_by: Mapped[str] = mapped_column(String(255))
@@ -188,7 +188,7 @@ class StockMove(Base):
     __table_args__ = (Index("ix_stock_moves_product_location", "product_id", "location_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"), index=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
     line_no: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)

@@ -182,7 +182,7 @@ def upgrade() -> None:
 
     op.create_table('postings',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('idempotency_key', sa.String(length=255), nullable=True),
     sa.Column('reverses_id', sa.Integer(), nullable=True),
@@ -237,7 +237,7 @@ def upgrade() -> None:
     op.create_table('stock_moves',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('posting_id', sa.Integer(), nullable=False),
-    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=True),
     sa.Column('line_no', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
     sa.Column('location_id', sa.Integer(), nullable=False),
@@ -262,6 +262,7 @@ def upgrade() -> None:
     with op.batch_alter_table('stock_moves', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stock_moves_location_id'), ['location_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stock_moves_posting_id'), ['posting_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stock_moves_document_id'), ['document_id'], unique=False)
         batch_op.create_index('ix_stock_moves_product_location', ['product_id', 'location_id'], unique=False)
 
     _append_only_triggers()
@@ -303,6 +304,7 @@ def downgrade() -> None:
     _drop_append_only_triggers()
     with op.batch_alter_table('stock_moves', schema=None) as batch_op:
         batch_op.drop_index('ix_stock_moves_product_location')
+        batch_op.drop_index(batch_op.f('ix_stock_moves_document_id'))
         batch_op.drop_index(batch_op.f('ix_stock_moves_posting_id'))
         batch_op.drop_index(batch_op.f('ix_stock_moves_location_id'))
 

@@ -1,0 +1,149 @@
+"""Stock queries: on-hand, value and moves, per product, location, batch, and per warehouse.
+
+They read the balance cache (`stock_balances`, `product_costs`), which posting keeps equal to the sum of the
+moves in the same transaction (`models.invariants` checks that).  `moves_*` functions read the moves
+themselves.  Decimals come back exact; `StockReport.to_json()` is the `GET /api/v1/stock` shape of DESIGN.md
+with decimals as strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.errors import NotFound
+from models.tables import Location, Product, ProductCost, StockBalance, StockMove, Warehouse
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationStock:
+    location_id: int
+    warehouse: str        # warehouse code
+    location: str         # location code
+    batch: str            # "" when none
+    expiry: date | None
+    quantity: Decimal     # base units
+    value: Decimal
+
+    def to_json(self) -> dict:
+        return {"location_id": self.location_id, "warehouse": self.warehouse, "location": self.location,
+                "batch": self.batch or None, "expiry": self.expiry.isoformat() if self.expiry else None,
+                "on_hand": _s(self.quantity), "value": _s(self.value)}
+
+
+@dataclass(frozen=True, slots=True)
+class MoveView:
+    id: int
+    posted_at: datetime
+    document_id: int | None
+    line_no: int
+    location_id: int
+    batch: str
+    quantity: Decimal
+    unit_cost: Decimal
+    value: Decimal
+    posted_by: str
+    reverses_move_id: int | None
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "posted_at": self.posted_at.isoformat(), "document_id": self.document_id,
+                "line_no": self.line_no, "location_id": self.location_id, "batch": self.batch or None,
+                "quantity": _s(self.quantity), "unit_cost": _s(self.unit_cost), "value": _s(self.value),
+                "posted_by": self.posted_by, "reverses_move_id": self.reverses_move_id}
+
+
+@dataclass(frozen=True, slots=True)
+class StockReport:
+    product_id: int
+    sku: str
+    unit: str             # the base unit
+    on_hand: Decimal
+    value: Decimal
+    average_cost: Decimal
+    locations: tuple[LocationStock, ...]
+    moves: tuple[MoveView, ...]   # newest first, at most `move_limit`
+
+    def to_json(self) -> dict:
+        return {"product_id": self.product_id, "sku": self.sku, "on_hand": _s(self.on_hand), "unit": self.unit,
+                "value": _s(self.value), "average_cost": _s(self.average_cost),
+                "locations": [loc.to_json() for loc in self.locations], "moves": [m.to_json() for m in self.moves]}
+
+
+def _s(number: Decimal) -> str:
+    """A decimal as a plain string without trailing zeros ("12.5", "0", "-3")."""
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def on_hand(session: Session, product_id: int, *, location_id: int | None = None, batch: str | None = None) -> Decimal:
+    """Base units on hand of a product, in all locations or one, all batches or one."""
+    query = select(StockBalance.quantity).where(StockBalance.product_id == product_id)
+    if location_id is not None:
+        query = query.where(StockBalance.location_id == location_id)
+    if batch is not None:
+        query = query.where(StockBalance.batch == batch)
+    return sum(session.scalars(query), ZERO)
+
+
+def stock_value(session: Session, product_id: int) -> Decimal:
+    """The product's stock value (sum of its move values)."""
+    cost = session.get(ProductCost, product_id)
+    return ZERO if cost is None else cost.value
+
+
+def average_cost(session: Session, product_id: int) -> Decimal:
+    cost = session.get(ProductCost, product_id)
+    return ZERO if cost is None else cost.average_cost
+
+
+def stock_report(session: Session, product_id: int, *, move_limit: int = 50) -> StockReport:
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"No product {product_id}.")
+    rows = session.execute(
+        select(StockBalance, Location.code, Warehouse.code)
+        .join(Location, Location.id == StockBalance.location_id)
+        .join(Warehouse, Warehouse.id == Location.warehouse_id)
+        .where(StockBalance.product_id == product_id)
+        .order_by(Warehouse.code, Location.code, StockBalance.batch)).all()
+    locations = tuple(LocationStock(b.location_id, wh, loc, b.batch, b.expiry, b.quantity, b.value)
+                      for b, loc, wh in rows if b.quantity != 0 or b.value != 0)
+    moves = session.scalars(select(StockMove).where(StockMove.product_id == product_id)
+                            .order_by(StockMove.id.desc()).limit(move_limit))
+    views = tuple(MoveView(m.id, m.posted_at, m.document_id, m.line_no, m.location_id, m.batch, m.quantity,
+                           m.unit_cost, m.value, m.posted_by, m.reverses_move_id) for m in moves)
+    return StockReport(product.id, product.sku, product.unit, on_hand(session, product_id),
+                       stock_value(session, product_id), average_cost(session, product_id), locations, views)
+
+
+def warehouse_stock(session: Session, warehouse_id: int) -> dict[int, tuple[Decimal, Decimal]]:
+    """{product id: (on-hand, value)} over every location of a warehouse, from the balances."""
+    query = (select(StockBalance.product_id, StockBalance.quantity, StockBalance.value)
+             .join(Location, Location.id == StockBalance.location_id)
+             .where(Location.warehouse_id == warehouse_id))
+    if session.get_bind().dialect.name == "postgresql":
+        grouped = query.with_only_columns(StockBalance.product_id, func.sum(StockBalance.quantity),
+                                          func.sum(StockBalance.value)).group_by(StockBalance.product_id)
+        return {pid: (Decimal(q), Decimal(v)) for pid, q, v in session.execute(grouped)}
+    out: dict[int, tuple[Decimal, Decimal]] = {}
+    for pid, quantity, value in session.execute(query):
+        q, v = out.get(pid, (ZERO, ZERO))
+        out[pid] = (q + quantity, v + value)
+    return out
+
+
+def moves_totals(session: Session, product_id: int) -> tuple[Decimal, Decimal]:
+    """(quantity, value) of a product summed over its moves, not the cache (what the cache must equal)."""
+    query = select(StockMove.quantity, StockMove.value).where(StockMove.product_id == product_id)
+    if session.get_bind().dialect.name == "postgresql":
+        q, v = session.execute(query.with_only_columns(func.coalesce(func.sum(StockMove.quantity), 0),
+                                                       func.coalesce(func.sum(StockMove.value), 0))).one()
+        return Decimal(q), Decimal(v)
+    rows = session.execute(query).all()
+    return sum((r[0] for r in rows), ZERO), sum((r[1] for r in rows), ZERO)
