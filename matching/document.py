@@ -1,0 +1,126 @@
+"""`match_document`: an Extraction and a MasterData snapshot in, a `DocumentMatch` out.
+
+The order of work:
+    supplier  = match_supplier(printed party)                      -> Match (+ proposal when new)
+    each line = match_product(printed line, supplier)              -> Match with candidates
+                convert_unit(printed unit -> product base unit)    -> UnitConversion or unit_unknown
+    PO        = find_purchase_order(...); check_against_po(...)    -> PO line per line, PO issues
+    duplicate = find_duplicate(document key, known keys)           -> duplicate_document
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Mapping, Sequence
+
+from extractors import DocumentType, Extraction, Field, Issue, LineItem, Severity
+from matching.duplicates import DocumentKey, find_duplicate
+from matching.master import MasterData
+from matching.orders import ReceivedLine, check_against_po, find_purchase_order
+from matching.products import PrintedLine, match_product
+from matching.result import DocumentMatch, LineMatch, Match, MatchOptions
+from matching.suppliers import PrintedSupplier, match_supplier
+from matching.units import convert_unit
+
+__all__ = ["document_key", "match_document", "printed_lines", "printed_supplier"]
+
+
+def _text(fields: Mapping[str, Field], name: str) -> str:
+    f = fields.get(name)
+    if f is None:
+        return ""
+    return str(f.value) if isinstance(f.value, str) else (f.raw or "")
+
+
+def _decimal(fields: Mapping[str, Field], name: str) -> Decimal | None:
+    f = fields.get(name)
+    return f.value if f is not None and isinstance(f.value, Decimal) else None
+
+
+def printed_supplier(extraction: Extraction) -> PrintedSupplier:
+    f = extraction.fields
+    return PrintedSupplier(_text(f, "supplier_name"), _text(f, "supplier_tax_id"), _text(f, "supplier_address"),
+                           _text(f, "supplier_phone"), _text(f, "supplier_bank_account"))
+
+
+def _printed_line(item: LineItem) -> PrintedLine:
+    f = item.fields
+    return PrintedLine(item.line_no, _text(f, "description"), _text(f, "spec"), _text(f, "supplier_sku"),
+                       _text(f, "barcode"), _text(f, "unit"), _decimal(f, "quantity"), _decimal(f, "unit_price"))
+
+
+def printed_lines(extraction: Extraction) -> list[PrintedLine]:
+    return [_printed_line(item) for item in extraction.lines]
+
+
+def document_key(extraction: Extraction, *, document_id: str, supplier_id: str) -> DocumentKey:
+    return DocumentKey(document_id, extraction.sha256, supplier_id, _text(extraction.fields, "document_number"),
+                       _decimal(extraction.fields, "total_amount"))
+
+
+def _product_issue(line: PrintedLine, match: Match) -> list[Issue]:
+    if match.id is None:
+        return [Issue("product_unmatched", Severity.WARNING,
+                      f"Line {line.line_no}: no product matches '{line.text}'; pick one or create it.",
+                      field="description", line_no=line.line_no)]
+    if not match.auto_accepted:
+        return [Issue("product_needs_review", Severity.INFO,
+                      f"Line {line.line_no}: '{line.text}' is probably {match.name} ({match.score:.2f}); please check.",
+                      field="description", line_no=line.line_no)]
+    return []
+
+
+def _match_line(line: PrintedLine, supplier_id: str, master: MasterData,
+                options: MatchOptions) -> tuple[LineMatch, list[Issue]]:
+    match = match_product(line, supplier_id, master, options)
+    issues = _product_issue(line, match)
+    product = master.product(match.id) if match.id else None
+    if product is None:
+        return LineMatch(line.line_no, match, None), issues
+    unit, unit_issues = convert_unit(printed_unit=line.unit, quantity=line.quantity, unit_price=line.unit_price,
+                                     product=product, supplier_id=supplier_id, master=master,
+                                     description=line.text, line_no=line.line_no)
+    return LineMatch(line.line_no, match, unit), issues + unit_issues
+
+
+def _with_po(extraction: Extraction, supplier_id: str, lines: list[LineMatch], master: MasterData,
+             options: MatchOptions) -> tuple[list[LineMatch], str, list[Issue]]:
+    when = extraction.fields.get("document_date")
+    po, issues = find_purchase_order(
+        printed_number=_text(extraction.fields, "po_number"), supplier_id=supplier_id,
+        product_ids={lm.product.id for lm in lines if lm.product.id}, master=master, options=options,
+        document_date=when.value if when is not None and isinstance(when.value, date) else None)
+    if po is None:
+        return lines, "", issues
+    received = [ReceivedLine(lm.line_no, lm.product.id, lm.unit.quantity if lm.unit else None,
+                             lm.unit.unit_cost if lm.unit else None) for lm in lines if lm.product.id]
+    three_way = extraction.document_type in (DocumentType.INVOICE, DocumentType.VAT_INVOICE)
+    refs, po_issues = check_against_po(po, received, three_way=three_way, options=options)
+    out = [LineMatch(lm.line_no, lm.product, lm.unit, refs.get(lm.line_no)) for lm in lines]
+    return out, po.po_number, issues + po_issues
+
+
+def match_document(extraction: Extraction, master: MasterData, *, options: MatchOptions = MatchOptions(),
+                   known_documents: Sequence[DocumentKey] = (), document_id: str = "") -> DocumentMatch:
+    """Supplier, every line (product, unit, PO line) and the issues, for one extracted document.
+
+    known_documents: keys of documents already received, oldest first, for the duplicate check;
+    document_id: this document's id (skipped among the known ones)."""
+    supplier, proposal = match_supplier(printed_supplier(extraction), master, options)
+    supplier_id = supplier.id or ""
+    lines, issues = [], []
+    for printed in printed_lines(extraction):
+        line_match, line_issues = _match_line(printed, supplier_id, master, options)
+        lines.append(line_match)
+        issues += line_issues
+    if supplier.id is None:
+        issues.insert(0, Issue("supplier_new" if proposal else "supplier_unmatched", Severity.WARNING,
+                               "The supplier is not in the master data; check the proposed new supplier.",
+                               field="supplier_name"))
+    lines, po_number, po_issues = _with_po(extraction, supplier_id, lines, master, options)
+    duplicate = find_duplicate(document_key(extraction, document_id=document_id, supplier_id=supplier_id),
+                               known_documents)
+    if duplicate is not None:
+        issues.insert(0, duplicate.issue())
+    return DocumentMatch(supplier, tuple(lines), po_number, tuple(issues + po_issues), proposal)

@@ -1,0 +1,145 @@
+"""Line -> product: exact keys first, then the learned alias, then fuzzy; each result says its method.
+
+Order (the first that finds a product wins):
+  supplier_sku  the supplier's code, or its own item name, via the supplier-product link;
+  barcode       a GTIN with a valid check digit (from the barcode column, or a GTIN printed in the code/name);
+  code          our own SKU printed on the line (OCR confusions folded);
+  alias         a reviewer's earlier correction for this supplier and this printed code or text;
+  fuzzy         the n-gram index's shortlist re-scored with rapidfuzz and the spec tokens (see `_rich`).
+Exact keys score 1.0 (alias 0.99) and are auto-accepted.  A fuzzy match is auto-accepted only when its
+score reaches `options.auto_accept` and leads the runner-up by `options.auto_margin` (both chosen on the
+matching benchmark); otherwise it goes to review with its candidates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rapidfuzz import fuzz
+
+from matching.master import LearnedKind, MasterData
+from matching.normalize import fold_code, gtin_key, normalize_name
+from matching.result import Candidate, Match, MatchMethod, MatchOptions
+from matching.specs import read_specs, spec_agreement
+
+__all__ = ["PrintedLine", "alias_keys", "match_product"]
+
+_GTIN_IN_TEXT = re.compile(r"(?<!\d)(\d{8}|\d{12,14})(?!\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class PrintedLine:
+    """One line as printed; "" or None where the document has nothing."""
+
+    line_no: int
+    description: str = ""
+    spec: str = ""
+    supplier_sku: str = ""
+    barcode: str = ""
+    unit: str = ""
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.description} {self.spec}".strip()
+
+
+def alias_keys(line: PrintedLine) -> list[str]:
+    """The keys a learned product alias is stored under for this line: its code, then its text."""
+    keys = []
+    if fold_code(line.supplier_sku):
+        keys.append("sku:" + fold_code(line.supplier_sku))
+    if normalize_name(line.text):
+        keys.append("text:" + normalize_name(line.text))
+    return keys
+
+
+def _exact(master: MasterData, pos: int, method: MatchMethod, score: float = 1.0) -> Match:
+    p = master.products[pos]
+    return Match(p.id, p.label, score, method, (Candidate(p.id, p.label, score),), auto_accepted=True)
+
+
+def _by_supplier_link(line: PrintedLine, supplier_id: str, master: MasterData) -> int | None:
+    if not supplier_id:
+        return None
+    sp = master.sp_by_code.get((supplier_id, fold_code(line.supplier_sku))) if line.supplier_sku else None
+    if sp is None and line.description:
+        sp = master.sp_by_name.get((supplier_id, normalize_name(line.description)))
+    return None if sp is None else master.product_pos.get(sp.product_id)
+
+
+def _by_barcode(line: PrintedLine, master: MasterData) -> int | None:
+    for text in (line.barcode, line.supplier_sku):
+        key = gtin_key(text) if text else None
+        if key and key in master.by_barcode:
+            return master.by_barcode[key]
+    for digits in _GTIN_IN_TEXT.findall(line.text):
+        key = gtin_key(digits)
+        if key and key in master.by_barcode:
+            return master.by_barcode[key]
+    return None
+
+
+def _by_code(line: PrintedLine, master: MasterData) -> int | None:
+    codes = [line.supplier_sku] + [t for t in line.description.split() if len(t) >= 5 and any(c.isdigit() for c in t)]
+    for code in codes:
+        key = fold_code(code)
+        if key and key in master.by_sku:
+            return master.by_sku[key]
+    return None
+
+
+def _by_alias(line: PrintedLine, supplier_id: str, master: MasterData) -> int | None:
+    for key in alias_keys(line):
+        fact = master.learned.get(LearnedKind.PRODUCT_ALIAS, supplier_id, key)
+        if fact is not None and fact.target_id in master.product_pos:
+            return master.product_pos[fact.target_id]
+    return None
+
+
+def _rich(query_norm: str, query_spec, cos: float, pos: int, master: MasterData, in_catalogue: bool) -> float:
+    """The short-list score: n-gram cosine and rapidfuzz token-set ratio, times spec agreement, with a
+    small lift for products this supplier is known to sell."""
+    name = master.product_norm[pos]
+    ratio = max(fuzz.token_set_ratio(query_norm, name), fuzz.ratio(query_norm, name)) / 100
+    score = (0.5 * cos + 0.5 * ratio) * spec_agreement(query_spec, master.product_specs[pos])
+    return min(1.0, score + (0.03 if in_catalogue else 0.0))
+
+
+def _fuzzy(line: PrintedLine, supplier_id: str, master: MasterData, options: MatchOptions) -> Match:
+    text = line.text
+    best_cos: dict[int, float] = {}
+    for row, cos in master.index.shortlist(text, options.shortlist):
+        pos = int(master.row_product[row])
+        best_cos[pos] = max(cos, best_cos.get(pos, 0.0))
+    if not best_cos:
+        return Match(None, "", 0.0, MatchMethod.NONE)
+    qn, qs = normalize_name(text), read_specs(text)
+    catalogue = master.supplier_catalogue.get(supplier_id, frozenset())
+    scored = sorted(((_rich(qn, qs, cos, pos, master, pos in catalogue), pos) for pos, cos in best_cos.items()),
+                    key=lambda t: (-t[0], t[1]))
+    cands = tuple(Candidate(master.products[pos].id, master.products[pos].label, round(score, 4))
+                  for score, pos in scored[: options.top_k])
+    top = cands[0]
+    if top.score < options.min_score:
+        return Match(None, "", top.score, MatchMethod.NONE, cands)
+    margin = top.score - (cands[1].score if len(cands) > 1 else 0.0)
+    auto = top.score >= options.auto_accept and margin >= options.auto_margin
+    return Match(top.id, top.name, top.score, MatchMethod.FUZZY, cands, auto_accepted=auto)
+
+
+def match_product(line: PrintedLine, supplier_id: str, master: MasterData,
+                  options: MatchOptions = MatchOptions()) -> Match:
+    """The product for one printed line (see the module docstring); `supplier_id` "" when unknown."""
+    if (pos := _by_supplier_link(line, supplier_id, master)) is not None:
+        return _exact(master, pos, MatchMethod.SUPPLIER_SKU)
+    if (pos := _by_barcode(line, master)) is not None:
+        return _exact(master, pos, MatchMethod.BARCODE)
+    if (pos := _by_code(line, master)) is not None:
+        return _exact(master, pos, MatchMethod.CODE)
+    if (pos := _by_alias(line, supplier_id, master)) is not None:
+        return _exact(master, pos, MatchMethod.ALIAS, 0.99)
+    return _fuzzy(line, supplier_id, master, options)

@@ -1,0 +1,111 @@
+"""Printed unit -> the product's base unit, with the converted quantity and unit cost as Decimal.
+
+The factor (base units per printed unit) comes from the first of:
+  same     the printed unit is the base unit (or a spelling of it: 个/pcs/pc/ea when the base counts pieces);
+  learned  a reviewer's factor for this supplier, product and unit (a `unit_factor` LearnedFact);
+  supplier_product  the supplier-product link for that printed unit (1 箱 = 24 瓶);
+  product  the product's own conversions;
+  standard kg, g, 斤 (0.5 kg), 公斤, t, L, mL, 打 (12), within one dimension;
+  pack_size the description's pack ("24瓶/箱", "330ml×24") when the printed unit is the outer one.
+Nothing found is `factor=None` and a `unit_unknown` issue: a wrong factor silently corrupts stock.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from decimal import Decimal
+
+from extractors import Issue, Severity
+from matching.master import LearnedKind, MasterData, Product
+from matching.result import UnitConversion
+from matching.specs import pack_size, read_specs
+
+__all__ = ["convert_unit", "unit_key"]
+
+_SPELLINGS = {
+    "pcs": "pcs", "pc": "pcs", "piece": "pcs", "pieces": "pcs", "ea": "pcs", "each": "pcs", "个": "pcs",
+    "只": "pcs", "件": "pcs", "枚": "pcs", "颗": "pcs", "unit": "pcs", "units": "pcs", "stk": "pcs", "st": "pcs",
+    "kg": "kg", "kgs": "kg", "公斤": "kg", "千克": "kg", "g": "g", "克": "g", "gram": "g", "斤": "斤", "t": "t",
+    "吨": "t", "ton": "t", "l": "l", "ltr": "l", "litre": "l", "liter": "l", "升": "l", "ml": "ml", "毫升": "ml",
+    "打": "dozen", "dozen": "dozen", "dz": "dozen", "doz": "dozen", "lb": "lb", "lbs": "lb",
+    "m": "m", "米": "m", "mm": "mm", "cm": "cm", "箱": "箱", "case": "箱", "ctn": "箱", "carton": "箱",
+    "cs": "箱", "box": "盒", "bx": "盒", "盒": "盒", "bottle": "瓶", "btl": "瓶", "瓶": "瓶", "can": "罐", "罐": "罐",
+    "听": "罐", "bag": "袋", "袋": "袋", "pack": "包", "pk": "包", "包": "包", "roll": "卷", "卷": "卷", "reel": "卷",
+    "set": "套", "套": "套", "pair": "对", "对": "对", "双": "对", "桶": "桶", "支": "支", "条": "条",
+}
+_STANDARD: dict[str, tuple[str, Decimal]] = {
+    "kg": ("mass", Decimal(1)), "g": ("mass", Decimal("0.001")), "斤": ("mass", Decimal("0.5")),
+    "t": ("mass", Decimal(1000)), "lb": ("mass", Decimal("0.45359237")),
+    "l": ("volume", Decimal(1)), "ml": ("volume", Decimal("0.001")),
+    "m": ("length", Decimal(1)), "cm": ("length", Decimal("0.01")), "mm": ("length", Decimal("0.001")),
+    "pcs": ("count", Decimal(1)), "dozen": ("count", Decimal(12)),
+}
+_OUTER = {"箱", "盒", "包", "提", "件", "桶", "袋"}
+_CONTAINERS = {"瓶", "罐", "袋", "包", "支", "盒", "桶", "条", "卷"}
+
+
+def unit_key(unit: str) -> str:
+    """A printed unit in one spelling: NFKC, lower case, no dots or spaces, synonyms folded (PCS. -> pcs)."""
+    text = unicodedata.normalize("NFKC", unit or "").lower().strip().strip(".")
+    text = text.replace(" ", "")
+    return _SPELLINGS.get(text, text)
+
+
+def _standard(printed: str, base: str) -> Decimal | None:
+    a, b = _STANDARD.get(printed), _STANDARD.get(base)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    return a[1] / b[1]
+
+
+def _from_pack(printed: str, base: str, description: str) -> Decimal | None:
+    pack = pack_size(description)
+    if pack is not None and printed in _OUTER | {pack.outer and unit_key(pack.outer)} and pack.count > 0:
+        inner = unit_key(pack.inner)
+        if not inner or inner == base or (base == "pcs" and inner in _CONTAINERS | {"pcs"}):
+            return pack.count
+    if printed in _CONTAINERS and base in ("l", "ml", "kg", "g"):
+        dims = dict(read_specs(description))
+        size = dims.get("volume_ml") if base in ("l", "ml") else dims.get("mass_g")
+        if size is not None:
+            per = Decimal(size) / (Decimal(1000) if base in ("l", "kg") else Decimal(1))
+            return per * (pack.count if pack is not None and printed in _OUTER else 1)
+    return None
+
+
+def _factor(printed: str, product: Product, supplier_id: str, master: MasterData,
+            description: str) -> tuple[Decimal | None, str]:
+    base = unit_key(product.unit)
+    if printed == base:
+        return Decimal(1), "same"
+    fact = master.learned.get(LearnedKind.UNIT_FACTOR, supplier_id, f"{product.id}|{printed}")
+    if fact is not None and fact.factor is not None:
+        return fact.factor, "learned"
+    for sp in master.sp_by_product.get((supplier_id, product.id), ()):
+        if sp.factor is not None and unit_key(sp.unit) == printed:
+            return sp.factor, "supplier_product"
+    for unit, factor in product.conversions.items():
+        if unit_key(unit) == printed:
+            return Decimal(factor), "product"
+    if (std := _standard(printed, base)) is not None:
+        return std, "standard"
+    if (packed := _from_pack(printed, base, description)) is not None:
+        return packed, "pack_size"
+    return None, "unknown"
+
+
+def convert_unit(*, printed_unit: str, quantity: Decimal | None, unit_price: Decimal | None, product: Product,
+                 supplier_id: str, master: MasterData, description: str = "",
+                 line_no: int | None = None) -> tuple[UnitConversion, list[Issue]]:
+    """The conversion for one line (see the module docstring) and a `unit_unknown` issue when no factor."""
+    printed = unit_key(printed_unit)
+    factor, source = _factor(printed, product, supplier_id, master, description)
+    if factor is None:
+        issue = Issue("unit_unknown", Severity.WARNING,
+                      f"How many {product.unit} of {product.name} are in one '{printed_unit}' is not known; "
+                      "enter the factor once and it is remembered for this supplier.", field="unit",
+                      line_no=line_no)
+        return UnitConversion(printed_unit, product.unit, None, source), [issue]
+    qty = None if quantity is None else quantity * factor
+    cost = None if unit_price is None or factor == 0 else (unit_price / factor).quantize(Decimal("0.000001"))
+    return UnitConversion(printed_unit, product.unit, factor, source, qty, cost), []
