@@ -4,6 +4,10 @@
     inbound eval DIR [--no-embedded] [--json REPORT] score a folder against NAME.json ground truth
     inbound bench [reading|ledger|matching] [--quick] medians, ratios, peak memory
     inbound demo                                     extract the demo documents in fixtures/
+    inbound db upgrade|downgrade|current             the database schema (pipeline/cli_store.py)
+    inbound master import FILE|DIR / export KIND     master data CSV/XLSX
+    inbound export receipts --format kingdee|yonyou|json   posted receipts for the ERP
+    inbound check                                    the ledger's invariants
 
 Bad input never prints a traceback: one line on stderr, exit code 2 (3 for a time-out), and with --json
 the contract object whose `issues` carries the stable code.
@@ -19,8 +23,13 @@ from typing import Annotated, Optional
 import typer
 
 from extractors.options import ReadOptions
+from pipeline import cli_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inbound: supplier documents to goods receipts.")
+app.add_typer(cli_store.db_app, name="db")
+app.add_typer(cli_store.master_app, name="master")
+app.add_typer(cli_store.export_app, name="export")
+app.command("check")(cli_store.check)
 
 _DEFAULTS = ReadOptions()
 EXIT_BAD_INPUT = 2
