@@ -67,9 +67,8 @@ def read_pdf_layout(data: bytes, options: ReadOptions) -> Layout:
         for i in range(len(pdf)):
             page = read_text_page(pdf, i)
             if not text_layer_is_usable(page):
-                from extractors.ocr import ocr_page
                 image, ppp = render_page(pdf, i, dpi=options.ocr_dpi)
-                page = ocr_page(image, page_number=i + 1, points_per_pixel=ppp)
+                page, _ = ocr_page_image(image, page_number=i + 1, points_per_pixel=ppp)
             pages.append(page)
             sources.add(page.source)
         codes = _invoice_qr_codes(pdf, pages)
@@ -94,16 +93,28 @@ def read_image_layout(data: bytes, options: ReadOptions) -> Layout:
     """OCR of every image page; QR codes on pages of Chinese invoices (发票) go to `layout.meta["qr_codes"]`
     (looked for only there: a search costs up to 0.2 s on an A4 scan without one)."""
     from extractors.images import image_points_per_pixel, load_images
-    from extractors.ocr import ocr_engine_name, ocr_page
+    from extractors.ocr import ocr_engine_name
     images = load_images(data, options)
     pages, codes = [], []
     for i, image in enumerate(images):
         ppp = image_points_per_pixel(image)
-        page = ocr_page(image, page_number=i + 1, points_per_pixel=ppp)
+        page, clean = ocr_page_image(image, page_number=i + 1, points_per_pixel=ppp)
         pages.append(page)
         if "发票" in page.text():
-            codes += page_qr_codes(image, page=i + 1, points_per_pixel=ppp)
+            from PIL import Image
+            codes += page_qr_codes(Image.fromarray(clean), page=i + 1, points_per_pixel=ppp)
     return Layout(pages=tuple(pages), source=f"ppocr:{ocr_engine_name()}", meta={"qr_codes": codes})
+
+
+def ocr_page_image(image, *, page_number: int, points_per_pixel: float):
+    """OCR of one page image after `extractors.photo.prepare_page` (sheet flattened, seals lifted);
+    returns (Page, the cleaned RGB array the page's coordinates refer to)."""
+    import numpy as np
+    from extractors.ocr import ocr_page
+    from extractors.photo import prepare_page
+    rgb = np.asarray(image.convert("RGB")) if hasattr(image, "convert") else np.asarray(image)
+    clean, _ = prepare_page(rgb, dpi=72.0 / points_per_pixel)
+    return ocr_page(clean, page_number=page_number, points_per_pixel=points_per_pixel), clean
 
 
 def page_qr_codes(image, *, page: int, points_per_pixel: float) -> list[tuple[int, str, BBox]]:

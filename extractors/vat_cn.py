@@ -269,7 +269,7 @@ def _join(toks: list[_Tok], h: float, *, raw: bool = False) -> str:
     parts: list[str] = []
     for i, tok in enumerate(toks):
         text = tok.raw.strip() if raw else tok.text
-        if i and tok.bbox.x0 - toks[i - 1].bbox.x1 > 0.5 * h and not _cjk_edge(parts[-1], text):
+        if i and tok.bbox.x0 - toks[i - 1].bbox.x1 > 0.2 * h and not _cjk_edge(parts[-1], text):
             parts.append(" ")
         parts.append(text)
     return "".join(parts)

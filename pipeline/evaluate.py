@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -38,7 +39,8 @@ def field_value(v: object) -> str | None:
 def values_equal(name: str, truth: str, predicted: str | None) -> bool:
     if predicted is None:
         return False
-    t, p = truth.strip(), predicted.strip()
+    # full-width and half-width forms are the same text to a reader: '：' = ':', '（' = '('
+    t, p = unicodedata.normalize("NFKC", truth).strip(), unicodedata.normalize("NFKC", predicted).strip()
     if _NUMBER.match(t) and _NUMBER.match(p):
         try:
             return Decimal(t) == Decimal(p)
