@@ -197,7 +197,7 @@ class MasterData:
             supplier_by_name=_supplier_names(suppliers),
             supplier_norm=tuple(normalize_company(s.name) for s in suppliers),
             sp_by_code={(sp.supplier_id, fold_code(sp.supplier_sku)): sp for sp in sps if sp.supplier_sku},
-            sp_by_name={(sp.supplier_id, normalize_name(sp.supplier_name)): sp for sp in sps if sp.supplier_name},
+            sp_by_name=_unique_names(sps),
             sp_by_product=_group_sp(sps), supplier_catalogue=_catalogues(sps, product_pos),
             po_by_number={fold_code(po.po_number): po for po in pos}, learned=LearnedIndex.build(facts))
 
@@ -232,6 +232,20 @@ def _index_rows(products: tuple[Product, ...]) -> tuple[list[str], list[int]]:
 
 def _sku_index(products: tuple[Product, ...]) -> dict[str, int]:
     return {fold_code(p.sku): i for i, p in enumerate(products) if fold_code(p.sku)}
+
+
+def _unique_names(sps: tuple[SupplierProduct, ...]) -> dict[tuple[str, str], SupplierProduct]:
+    """Supplier's own item names that name one product only (a name without its size may name several)."""
+    out: dict[tuple[str, str], SupplierProduct] = {}
+    clashes: set[tuple[str, str]] = set()
+    for sp in sps:
+        key = (sp.supplier_id, normalize_name(sp.supplier_name))
+        if not key[1]:
+            continue
+        if key in out and out[key].product_id != sp.product_id:
+            clashes.add(key)
+        out.setdefault(key, sp)
+    return {k: v for k, v in out.items() if k not in clashes}
 
 
 def _supplier_names(suppliers: tuple[Supplier, ...]) -> dict[str, int]:

@@ -67,7 +67,7 @@ def _by_supplier_link(line: PrintedLine, supplier_id: str, master: MasterData) -
         return None
     sp = master.sp_by_code.get((supplier_id, fold_code(line.supplier_sku))) if line.supplier_sku else None
     if sp is None and line.description:
-        sp = master.sp_by_name.get((supplier_id, normalize_name(line.description)))
+        sp = master.sp_by_name.get((supplier_id, normalize_name(line.text)))
     return None if sp is None else master.product_pos.get(sp.product_id)
 
 
@@ -106,7 +106,7 @@ def _rich(query_norm: str, query_spec, cos: float, pos: int, master: MasterData,
     name = master.product_norm[pos]
     ratio = max(fuzz.token_set_ratio(query_norm, name), fuzz.ratio(query_norm, name)) / 100
     score = (0.5 * cos + 0.5 * ratio) * spec_agreement(query_spec, master.product_specs[pos])
-    return min(1.0, score + (0.03 if in_catalogue else 0.0))
+    return score + (0.02 if in_catalogue else 0.0)
 
 
 def _fuzzy(line: PrintedLine, supplier_id: str, master: MasterData, options: MatchOptions) -> Match:
@@ -121,12 +121,12 @@ def _fuzzy(line: PrintedLine, supplier_id: str, master: MasterData, options: Mat
     catalogue = master.supplier_catalogue.get(supplier_id, frozenset())
     scored = sorted(((_rich(qn, qs, cos, pos, master, pos in catalogue), pos) for pos, cos in best_cos.items()),
                     key=lambda t: (-t[0], t[1]))
-    cands = tuple(Candidate(master.products[pos].id, master.products[pos].label, round(score, 4))
+    cands = tuple(Candidate(master.products[pos].id, master.products[pos].label, round(min(1.0, score), 4))
                   for score, pos in scored[: options.top_k])
     top = cands[0]
     if top.score < options.min_score:
         return Match(None, "", top.score, MatchMethod.NONE, cands)
-    margin = top.score - (cands[1].score if len(cands) > 1 else 0.0)
+    margin = scored[0][0] - (scored[1][0] if len(scored) > 1 else 0.0)  # before the cap at 1
     auto = top.score >= options.auto_accept and margin >= options.auto_margin
     return Match(top.id, top.name, top.score, MatchMethod.FUZZY, cands, auto_accepted=auto)
 

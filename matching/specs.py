@@ -38,7 +38,8 @@ _UNIT_SCALE: dict[str, tuple[str, Decimal]] = {
 _UNITS_RE = "|".join(sorted((re.escape(u) for u in _UNIT_SCALE), key=len, reverse=True))
 _MEASURE = re.compile(rf"(?<![a-z0-9./]){_NUM}\s*({_UNITS_RE})(?![a-z])")
 _FRACTION_W = re.compile(r"(?<![a-z0-9.])(\d+)/(\d+)\s*w(?![a-z])")
-_OHMS = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)([rkm]?)(\d*)\s*(?:ω|ohms?|欧姆?)|(?<![a-z0-9.])(\d+)([rk])(\d+)(?![a-z0-9])")
+_OHMS = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)([rkm]?)(\d*)\s*(?:ω|ohms?|欧姆?)|"
+                   r"(?<![a-z0-9.])(\d+)([rk]|m(?=\d))(\d*)(?![a-z0-9])")
 _THREAD = re.compile(r"(?<![a-z0-9])m(\d+(?:\.\d+)?)(?:\s*[x×]\s*(\d+(?:\.\d+)?))?(?![\d.])")
 _PACKAGE = re.compile(r"(?<!\d)(0201|0402|0603|0805|1206|1210|1812|2010|2512)(?!\d)|"
                       r"\b((?:sot|sop|soic|tssop|qfn|lqfp|dip|to|sod|msop|dfn|bga)-?\d{1,3}[a-z]?)\b")
