@@ -14,7 +14,7 @@ matching benchmark); otherwise it goes to review with its candidates.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from rapidfuzz import fuzz
@@ -22,7 +22,7 @@ from rapidfuzz import fuzz
 from matching.master import LearnedKind, MasterData
 from matching.normalize import fold_code, gtin_key, normalize_name
 from matching.result import Candidate, Match, MatchMethod, MatchOptions
-from matching.specs import read_specs, spec_agreement
+from matching.specs import read_specs, spec_agreement, undecided_dims
 
 __all__ = ["PrintedLine", "alias_keys", "match_product"]
 
@@ -62,13 +62,22 @@ def _exact(master: MasterData, pos: int, method: MatchMethod, score: float = 1.0
     return Match(p.id, p.label, score, method, (Candidate(p.id, p.label, score),), auto_accepted=True)
 
 
-def _by_supplier_link(line: PrintedLine, supplier_id: str, master: MasterData) -> int | None:
+def _by_supplier_link(line: PrintedLine, supplier_id: str, master: MasterData) -> Match | None:
+    """By the supplier's code; else by its own item name, trusted blindly only when the name carries the
+    sizes the product has (a bare "Hex Nut" link may be one of several sizes the supplier sells)."""
     if not supplier_id:
         return None
     sp = master.sp_by_code.get((supplier_id, fold_code(line.supplier_sku))) if line.supplier_sku else None
-    if sp is None and line.description:
-        sp = master.sp_by_name.get((supplier_id, normalize_name(line.text)))
-    return None if sp is None else master.product_pos.get(sp.product_id)
+    if sp is not None and sp.product_id in master.product_pos:
+        return _exact(master, master.product_pos[sp.product_id], MatchMethod.SUPPLIER_SKU)
+    sp = master.sp_by_name.get((supplier_id, normalize_name(line.text))) if line.description else None
+    if sp is None or sp.product_id not in master.product_pos:
+        return None
+    pos = master.product_pos[sp.product_id]
+    match = _exact(master, pos, MatchMethod.SUPPLIER_SKU)
+    if master.product_specs[pos] and not read_specs(line.text):
+        return replace(match, score=0.9, auto_accepted=False)
+    return match
 
 
 def _by_barcode(line: PrintedLine, master: MasterData) -> int | None:
@@ -128,14 +137,17 @@ def _fuzzy(line: PrintedLine, supplier_id: str, master: MasterData, options: Mat
         return Match(None, "", top.score, MatchMethod.NONE, cands)
     margin = scored[0][0] - (scored[1][0] if len(scored) > 1 else 0.0)  # before the cap at 1
     auto = top.score >= options.auto_accept and margin >= options.auto_margin
+    if auto and len(scored) > 1:
+        first, second = master.product_specs[scored[0][1]], master.product_specs[scored[1][1]]
+        auto = not undecided_dims(qs, first, second)
     return Match(top.id, top.name, top.score, MatchMethod.FUZZY, cands, auto_accepted=auto)
 
 
 def match_product(line: PrintedLine, supplier_id: str, master: MasterData,
                   options: MatchOptions = MatchOptions()) -> Match:
     """The product for one printed line (see the module docstring); `supplier_id` "" when unknown."""
-    if (pos := _by_supplier_link(line, supplier_id, master)) is not None:
-        return _exact(master, pos, MatchMethod.SUPPLIER_SKU)
+    if (linked := _by_supplier_link(line, supplier_id, master)) is not None:
+        return linked
     if (pos := _by_barcode(line, master)) is not None:
         return _exact(master, pos, MatchMethod.BARCODE)
     if (pos := _by_code(line, master)) is not None:

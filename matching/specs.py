@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["PackSize", "Spec", "pack_size", "read_specs", "spec_agreement", "spec_text"]
+__all__ = ["PackSize", "Spec", "pack_size", "read_specs", "spec_agreement", "spec_text", "undecided_dims"]
 
 Spec = frozenset[tuple[str, str]]
 
@@ -32,6 +32,7 @@ _UNIT_SCALE: dict[str, tuple[str, Decimal]] = {
     "ma": ("current_ma", Decimal(1)), "a": ("current_ma", Decimal(1000)),
     "mw": ("power_w", Decimal("0.001")), "w": ("power_w", Decimal(1)), "kw": ("power_w", Decimal(1000)),
     "mm": ("length_mm", Decimal(1)), "cm": ("length_mm", Decimal(10)), "米": ("length_mm", Decimal(1000)),
+    "m": ("length_mm", Decimal(1000)), "寸": ("length_mm", Decimal("25.4")), "英寸": ("length_mm", Decimal("25.4")),
     "mah": ("charge_mah", Decimal(1)), "mhz": ("freq_hz", Decimal(1000000)), "khz": ("freq_hz", Decimal(1000)),
     "hz": ("freq_hz", Decimal(1)),
 }
@@ -60,9 +61,21 @@ class PackSize:
     outer: str
 
 
+_OCR_ZERO = re.compile(r"(?<=\d)o+(?!z)|(?<=\d\.)o+")
+_OCR_ONE = re.compile(r"(?<![a-ln-z])[li](?=\.?\d)")
+_OCR_RN = re.compile(r"(?<=\d)(?:rn|m)(?:rn|m)?(?:l)?")
+
+
+def _unslip(text: str) -> str:
+    """OCR slips inside numbers only: 5O -> 50, l.5 -> 1.5, Ml0 -> M10, 4rnrn -> 4mm."""
+    text = _OCR_ONE.sub("1", text)
+    text = _OCR_ZERO.sub(lambda m: "0" * len(m.group(0)), text)
+    return _OCR_RN.sub(lambda m: m.group(0).replace("rn", "m"), text)
+
+
 def _prepare(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "").lower()
-    return text.replace("µ", "u").replace("μ", "u").replace("Ω", "ω")
+    return _unslip(text.replace("µ", "u").replace("μ", "u").replace("Ω", "ω"))
 
 
 def _canon(value: Decimal) -> str:
@@ -153,6 +166,7 @@ def spec_agreement(printed: Spec, master: Spec) -> float:
     factor, agreed = 1.0, 0
     for dim, values in p.items():
         if dim not in m:
+            factor *= 0.92 if dim in _HARD else 1.0
             continue
         if values & m[dim]:
             agreed += 1
@@ -161,6 +175,13 @@ def spec_agreement(printed: Spec, master: Spec) -> float:
     if agreed and factor == 1.0:
         factor += min(0.1, 0.04 * agreed)
     return factor
+
+
+def undecided_dims(printed: Spec, first: Spec, second: Spec) -> set[str]:
+    """Hard dimensions on which two candidates differ but the printed line says nothing: a choice between
+    them by the rest of the name is a guess (可口可乐 without its size)."""
+    a, b, p = _by_dim(first), _by_dim(second), _by_dim(printed)
+    return {d for d in a.keys() & b.keys() if d in _HARD and not a[d] & b[d] and d not in p}
 
 
 def spec_text(spec: Spec) -> str:
