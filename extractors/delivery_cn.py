@@ -54,29 +54,31 @@ CONF_UNPARSED = 0.3    # label found, value not understood
 # Header labels: kind -> printed wordings (NFKC, no spaces).  Longest wording wins where several match.
 _HEADER_LABELS: dict[str, tuple[str, ...]] = {
     "document_number": ("送货单号", "出库单号", "发货单号", "配送单号", "单据编号", "单据号码", "单据号",
-                        "单号", "No.", "NO.", "No", "NO"),
+                        "单号", "流水号", "小票号", "交易号", "No.", "NO.", "No", "NO"),
     "document_date": ("送货日期", "发货日期", "出库日期", "配送日期", "开单日期", "制单日期", "单据日期",
-                      "日期"),
+                      "交易时间", "销售日期", "日期", "时间"),
     "buyer_name": ("客户名称", "客户", "收货单位", "购货单位", "购买单位", "收货客户"),
-    "supplier_name": ("供货单位", "供应商", "供货商", "发货单位", "销售单位"),
+    "supplier_name": ("供货单位", "供应商", "供货商", "发货单位", "销售单位", "门店", "店名", "商户名称"),
     "supplier_phone": ("联系电话", "电话", "TEL", "Tel", "手机"),
     "supplier_address": ("地址", "发货地址"),
     "buyer_address": ("收货地址", "送货地址", "客户地址"),
     "buyer_phone": ("收货电话", "客户电话", "收货人电话"),
     "po_number": ("采购订单号", "采购单号", "订单号", "订单编号", "PO号", "PONo.", "PO#", "PO"),
-    "total_amount": ("合计金额", "合计", "总计", "总金额", "小写", "(小写)", "合计(小写)", "合计金额(小写)"),
+    "total_amount": ("合计金额", "合计", "总计", "总金额", "小写", "(小写)", "合计(小写)", "合计金额(小写)",
+                     "应收", "应收金额", "应付", "应付金额", "总额"),
     "total_amount_in_words": ("合计大写", "金额大写", "大写", "(大写)", "合计(大写)", "合计金额(大写)",
                               "人民币(大写)", "人民币大写"),
     "total_quantity": ("合计数量", "总数量"),
     "deliverer": ("送货人", "发货人", "送货员"),
     "receiver": ("收货人", "签收人", "收货人签字", "收货人签名", "签收"),
     "other": ("签收日期", "打印日期", "打印时间", "制单人", "制单", "审核人", "审核", "仓管员", "经办人",
-              "业务员", "联系人", "司机", "车牌号"),
+              "业务员", "联系人", "司机", "车牌号", "收银员", "收银", "实收", "找零", "支付方式", "付款方式",
+              "支付", "会员", "积分"),
 }
 # Item-table column titles: line field -> printed wordings.  备注 is both a column and a header label.
 _COLUMN_LABELS: dict[str, tuple[str, ...]] = {
     "line_no": ("序号", "行号"),
-    "description": ("品名", "商品名称", "货物名称", "产品名称", "物料名称", "存货名称", "名称"),
+    "description": ("品名", "商品名称", "货物名称", "产品名称", "物料名称", "存货名称", "名称", "商品"),
     "supplier_sku": ("编码", "货号", "商品编码", "物料编码", "产品编码", "存货编码", "物料号", "料号",
                      "商品编号", "产品编号"),
     "barcode": ("条码", "条形码", "商品条码"),
@@ -84,8 +86,8 @@ _COLUMN_LABELS: dict[str, tuple[str, ...]] = {
     "unit": ("单位", "计量单位"),
     "quantity": ("数量", "实收数量", "实发数量", "发货数量", "送货数量", "出库数量", "实送数量"),
     "ordered_quantity": ("应发数量", "订货数量", "订单数量", "应收数量"),
-    "unit_price": ("单价", "含税单价"),
-    "amount": ("金额", "含税金额"),
+    "unit_price": ("单价", "含税单价", "售价"),
+    "amount": ("金额", "含税金额", "小计"),
     "batch_no": ("批号", "批次", "批次号", "生产批号"),
     "production_date": ("生产日期",),
     "shelf_life": ("保质期",),
@@ -109,6 +111,8 @@ _COMPANY = r"有限责任公司|股份有限公司|有限公司|公司|厂|商�
 _TITLE_RX = re.compile(rf"^(?P<name>.{{2,40}}?(?:{_COMPANY}))(?:{_DOC_WORDS})")
 _DOC_TITLE_RX = re.compile(rf"^(?:{_DOC_WORDS})$")
 _COMPANY_RX = re.compile(rf"(?:{_COMPANY})$")
+# a shop's name heading a till receipt: 'XX生鲜超市（天河店）'
+_SHOP_RX = re.compile(rf"(?:{_COMPANY}|超市|商场|便利店|商店|药房|餐厅|酒家)(?:[(][^()]{{1,12}}[)])?$")
 _QTY_RX = re.compile(r"^(?P<num>[-−]?\d[\d,]*(?:\.\d+)?)(?P<unit>[^\d.,:]{1,4})?$")
 _SHELF_RX = re.compile(r"(\d+(?:\.\d+)?)(个月|月|天|日|年|周)")
 _CODE_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_/.]*[A-Za-z0-9]|[0-9]")
@@ -431,6 +435,9 @@ def _title_supplier(ctx: _Ctx) -> Field | None:
             above = "".join(t.text for t in ctx.rows[i - 1])
             if _COMPANY_RX.search(above):
                 return _field(above, list(ctx.rows[i - 1]), CONF_TITLE, ctx)
+    top = ctx.rows[0] if ctx.rows else ()
+    if top and not any(x.row == 0 for x in ctx.hits) and _SHOP_RX.search("".join(t.text for t in top)):
+        return _field(_join(top, ctx.h, raw=True), list(top), CONF_TITLE, ctx)
     return None
 
 

@@ -26,7 +26,7 @@ from extractors.receipt import first_date
 from extractors.lines import extract_lines
 from extractors.names import address_after, find_names, segments_address, sender_address
 from extractors.options import ReadOptions
-from extractors.parsing import document_conventions
+from extractors.parsing import chinese_punctuation, document_conventions
 from extractors.parties import bank_account, choose_tax_ids, contact_phone, party_zones, tax_ids
 from extractors.reader import ReadResult, read_document
 from extractors.result import DocumentType, Extraction, Field, Issue, LineItem, Severity, failed_extraction
@@ -74,24 +74,37 @@ def extract_from_read(read: ReadResult, options: ReadOptions) -> Extraction:
     return extract_from_layout(read.layout)
 
 
+_CN_LABELLED = (DocumentType.DELIVERY_NOTE, DocumentType.RECEIPT, DocumentType.PURCHASE_ORDER, DocumentType.OTHER)
+
+
 def extract_from_layout(layout: Layout) -> Extraction:
     """Template-free extraction from the printed layout alone."""
     text = layout.text()
     doc_type = classify(layout, text=text)
     language = detect_language(text)
-    if language == "zh" and doc_type is DocumentType.DELIVERY_NOTE:
+    if language == "zh" and doc_type in _CN_LABELLED:
         from extractors.delivery_cn import extract_delivery_note
-        fields, lines = extract_delivery_note(layout)
-        return Extraction(DocumentType.DELIVERY_NOTE, "zh", fields, tuple(lines), pages=len(layout.pages),
-                          reader=layout.source)
+        fields, lines = extract_delivery_note(layout)  # 送货单, 小票, 装箱单: labelled fields, titled columns
+        fields, lines = chinese_typography(fields, lines)
+        return Extraction(doc_type, "zh", fields, tuple(lines), pages=len(layout.pages), reader=layout.source)
     if doc_type is DocumentType.VAT_INVOICE or (language == "zh" and doc_type is DocumentType.INVOICE):
         from extractors.vat_cn import extract_vat_invoice
-        fields, lines = extract_vat_invoice(layout)
+        fields, lines = chinese_typography(*extract_vat_invoice(layout))
         fields, issues = with_qr(fields, layout.meta.get("qr_codes", []))
         return Extraction(DocumentType.VAT_INVOICE, "zh", fields, tuple(lines), tuple(issues),
                           pages=len(layout.pages), reader=layout.source)
     fields, lines = _western(layout, text, doc_type, language)
     return Extraction(doc_type, language, fields, tuple(lines), pages=max(1, len(layout.pages)), reader=layout.source)
+
+
+def chinese_typography(fields: dict[str, Field],
+                       lines: list[LineItem]) -> tuple[dict[str, Field], list[LineItem]]:
+    """Text values with the punctuation Chinese print uses next to Chinese characters (（）：，), whether
+    the text layer or OCR gave the half-width form: see `extractors.parsing.chinese_punctuation`."""
+    def fix(fs: dict[str, Field]) -> dict[str, Field]:
+        return {k: replace(f, value=chinese_punctuation(f.value)) if isinstance(f.value, str) else f
+                for k, f in fs.items()}
+    return fix(fields), [replace(li, fields=fix(li.fields)) for li in lines]
 
 
 def with_qr(fields: dict[str, Field], codes: list) -> tuple[dict[str, Field], list[Issue]]:

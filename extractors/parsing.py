@@ -241,3 +241,35 @@ def currency_in(text: str) -> str | None:
         if sym in norm and (len(sym) == 1 or re.search(rf"\b{re.escape(sym)}\b", norm)):
             return code
     return None
+
+
+_HALF_TO_FULL = {"(": "（", ")": "）", ":": "：", ";": "；", ",": "，"}
+
+
+def _cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+def chinese_punctuation(text: str) -> str:
+    """Punctuation next to Chinese characters in its full-width form, as Chinese print sets it:
+    '华为技术(深圳)有限公司' -> '华为技术（深圳）有限公司', '订单号:PO1' -> '订单号：PO1'. Brackets change in pairs
+    ('可乐(330ml)' -> '可乐（330ml）'); punctuation between Latin letters or digits stays as it is."""
+    chars = list(text)
+    for i, ch in enumerate(chars):
+        if ch not in _HALF_TO_FULL or ch == ")":
+            continue
+        near_cjk = (i > 0 and _cjk(chars[i - 1])) or (i + 1 < len(chars) and _cjk(chars[i + 1]))
+        if ch == "(":
+            close = text.find(")", i + 1)
+            if close < 0:
+                continue
+            near_cjk = near_cjk or (close + 1 < len(chars) and _cjk(chars[close + 1])) or _cjk(chars[close - 1])
+            if near_cjk:
+                chars[i], chars[close] = "（", "）"
+        elif near_cjk and not (ch == "," and _between_digits(chars, i)):
+            chars[i] = _HALF_TO_FULL[ch]
+    return "".join(chars)
+
+
+def _between_digits(chars: list[str], i: int) -> bool:
+    return 0 < i < len(chars) - 1 and chars[i - 1].isdigit() and chars[i + 1].isdigit()

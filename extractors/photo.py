@@ -7,10 +7,11 @@ Two steps, each a pure function of an RGB array that returns a new array (never 
   four-cornered contour) and warped to an upright rectangle whose sides are the quadrilateral's mean
   side lengths, so rows become straight and columns parallel again. Images where no such outline
   stands out (flat scans, crops to the page) come back unchanged.
-- `lift_seals`: company seals (发票专用章, 业务专用章) are stamped in saturated red over the print. Pixels of
-  that red, inside seal-sized blobs (15-75 mm each side at the page's resolution), are set to the paper's
-  colour; dark print under the seal stays dark. Brown pre-printed form text (VAT invoice labels) has
-  another hue and survives; thin red rules or long red text runs are not seal-sized and are left alone.
+- `lift_seals`: company seals (发票专用章, 业务专用章) are stamped in saturated red over the print. Blobs of
+  that red of a seal's size (15-75 mm each side at the page's resolution) are found, and every reddish
+  pixel inside their outline is set to the paper's colour; dark print under the seal stays dark. Brown
+  pre-printed form text (VAT invoice labels) has another hue and survives; thin red rules or long red
+  text runs are not seal-sized and are left alone.
 
 `prepare_page` runs both and reports what it did in a `PageCleanup`.
 """
@@ -139,8 +140,13 @@ def lift_seals(rgb: np.ndarray, *, dpi: float) -> tuple[np.ndarray, int]:
              if low <= stats[i, cv2.CC_STAT_WIDTH] <= high and low <= stats[i, cv2.CC_STAT_HEIGHT] <= high]
     if not seals:
         return rgb, 0
-    # inside a seal its faint edges count too (ink thinning out, JPEG smearing the colour)
-    lift = seal_red_mask(rgb, min_saturation=30) & np.isin(labels, seals)
+    # everything red inside a seal's outline goes (the text in its middle is not joined to the ring),
+    # its faint edges too (ink thinning out, JPEG smearing the colour)
+    inside = np.zeros(red.shape, bool)
+    for i in seals:
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        inside[y:y + h, x:x + w] = True
+    lift = seal_red_mask(rgb, min_saturation=30) & inside
     paper = np.median(rgb[~red].reshape(-1, 3), axis=0) if (~red).any() else np.array([255, 255, 255])
     out = rgb.copy()
     out[lift] = paper.astype(np.uint8)

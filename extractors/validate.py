@@ -126,6 +126,18 @@ def check_confidence(ex: Extraction) -> list[Issue]:
             for name, f in ex.fields.items() if f.confidence < 0.5]
 
 
+def check_document_kind(ex: Extraction) -> list[Issue]:
+    """A page with no text, or one that is none of the paperwork Inbound receives (a photo of something
+    else): said plainly, so that a person decides; whatever fields were read are kept."""
+    if ex.document_type is not DocumentType.OTHER or any(i.severity is Severity.ERROR for i in ex.issues):
+        return []
+    if not ex.fields and not ex.lines:
+        return [Issue("no_document_found", Severity.WARNING,
+                      "No invoice, delivery note or receipt was recognised on this file.")]
+    return [Issue("unknown_document_type", Severity.INFO,
+                  "The kind of document was not recognised; the fields found are shown for review.")]
+
+
 def check_required(ex: Extraction) -> list[Issue]:
     if ex.document_type is DocumentType.OTHER:
         return []
@@ -137,7 +149,7 @@ def check_required(ex: Extraction) -> list[Issue]:
 
 CHECKS: list[Callable[[Extraction], list[Issue]]] = [
     check_line_arithmetic, check_lines_sum, check_totals, check_tax_ids, check_gtins, check_dates,
-    check_confidence, check_required,
+    check_confidence, check_required, check_document_kind,
 ]
 
 
