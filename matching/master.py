@@ -130,13 +130,18 @@ class LearnedIndex:
     """Latest fact per (kind, supplier, key)."""
 
     latest: Mapping[tuple[str, str, str], LearnedFact]
+    texts: Mapping[str, tuple[tuple[str, LearnedFact], ...]]   # supplier -> (printed text, product alias)
 
     @classmethod
     def build(cls, facts: Iterable[LearnedFact]) -> LearnedIndex:
         latest: dict[tuple[str, str, str], LearnedFact] = {}
         for fact in sorted(facts, key=lambda f: f.created_at):
             latest[(str(fact.kind), fact.supplier_id, fact.key)] = fact
-        return cls(latest=latest)
+        texts: dict[str, list[tuple[str, LearnedFact]]] = {}
+        for (kind, supplier, key), fact in latest.items():
+            if kind == LearnedKind.PRODUCT_ALIAS and key.startswith("text:"):
+                texts.setdefault(supplier, []).append((key[5:], fact))
+        return cls(latest=latest, texts={k: tuple(v) for k, v in texts.items()})
 
     def get(self, kind: LearnedKind, supplier_id: str, key: str) -> LearnedFact | None:
         return self.latest.get((str(kind), supplier_id, key))
@@ -249,13 +254,19 @@ def _unique_names(sps: tuple[SupplierProduct, ...]) -> dict[tuple[str, str], Sup
 
 
 def _supplier_names(suppliers: tuple[Supplier, ...]) -> dict[str, int]:
+    """Full names (legal form kept) and names without the legal form, each only where it names one
+    supplier: "Wayne Wholesale B.V." and "Wayne Wholesale S.A.S." are two companies."""
     out: dict[str, int] = {}
+    clashes: set[str] = set()
     for i, s in enumerate(suppliers):
         for name in (s.name, *s.aliases):
-            key = normalize_company(name)
-            if key:
+            for key in {"=" + normalize_name(name), normalize_company(name)}:
+                if key in ("=", ""):
+                    continue
+                if out.get(key, i) != i:
+                    clashes.add(key)
                 out.setdefault(key, i)
-    return out
+    return {k: v for k, v in out.items() if k not in clashes}
 
 
 def _group_sp(sps: tuple[SupplierProduct, ...]) -> dict[tuple[str, str], tuple[SupplierProduct, ...]]:

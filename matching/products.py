@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from matching.master import LearnedKind, MasterData
 from matching.normalize import fold_code, gtin_key, normalize_name
@@ -101,12 +101,27 @@ def _by_code(line: PrintedLine, master: MasterData) -> int | None:
     return None
 
 
-def _by_alias(line: PrintedLine, supplier_id: str, master: MasterData) -> int | None:
+def _by_alias(line: PrintedLine, supplier_id: str, master: MasterData) -> Match | None:
+    """A learned alias under the line's code or text; else one whose text differs from this line's only by
+    an OCR slip or two (same sizes, clearly closer than any other alias of this supplier)."""
     for key in alias_keys(line):
         fact = master.learned.get(LearnedKind.PRODUCT_ALIAS, supplier_id, key)
         if fact is not None and fact.target_id in master.product_pos:
-            return master.product_pos[fact.target_id]
-    return None
+            return _exact(master, master.product_pos[fact.target_id], MatchMethod.ALIAS, 0.99)
+    known = master.learned.texts.get(supplier_id, ())
+    text = normalize_name(line.text)
+    if not known or not text:
+        return None
+    hits = process.extract(text, [t for t, _ in known], scorer=fuzz.ratio, limit=2, score_cutoff=85)
+    if not hits or (len(hits) > 1 and hits[1][1] > hits[0][1] - 5):
+        return None
+    printed, score, i = hits[0]
+    fact = known[i][1]
+    if fact.target_id not in master.product_pos or read_specs(fact.payload.get("printed", printed)) != read_specs(
+            line.text):
+        return None
+    match = _exact(master, master.product_pos[fact.target_id], MatchMethod.ALIAS, round(score / 100 * 0.99, 4))
+    return match if score >= 90 else replace(match, auto_accepted=False)
 
 
 def _rich(query_norm: str, query_spec, cos: float, pos: int, master: MasterData, in_catalogue: bool) -> float:
@@ -152,6 +167,6 @@ def match_product(line: PrintedLine, supplier_id: str, master: MasterData,
         return _exact(master, pos, MatchMethod.BARCODE)
     if (pos := _by_code(line, master)) is not None:
         return _exact(master, pos, MatchMethod.CODE)
-    if (pos := _by_alias(line, supplier_id, master)) is not None:
-        return _exact(master, pos, MatchMethod.ALIAS, 0.99)
+    if (aliased := _by_alias(line, supplier_id, master)) is not None:
+        return aliased
     return _fuzzy(line, supplier_id, master, options)

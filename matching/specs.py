@@ -37,7 +37,7 @@ _UNIT_SCALE: dict[str, tuple[str, Decimal]] = {
     "hz": ("freq_hz", Decimal(1)),
 }
 _UNITS_RE = "|".join(sorted((re.escape(u) for u in _UNIT_SCALE), key=len, reverse=True))
-_MEASURE = re.compile(rf"(?<![a-z0-9./]){_NUM}\s*({_UNITS_RE})(?![a-z])")
+_MEASURE = re.compile(rf"(?<![a-z0-9./]){_NUM}\s*({_UNITS_RE})(?![a-z0-9ω])")
 _FRACTION_W = re.compile(r"(?<![a-z0-9.])(\d+)/(\d+)\s*w(?![a-z])")
 _OHMS = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)([rkm]?)(\d*)\s*(?:ω|ohms?|欧姆?)|"
                    r"(?<![a-z0-9.])(\d+)([rk]|m(?=\d))(\d*)(?![a-z0-9])")
@@ -61,14 +61,16 @@ class PackSize:
     outer: str
 
 
-_OCR_ZERO = re.compile(r"(?<=\d)o+(?!z)|(?<=\d\.)o+")
+_OCR_ZERO = re.compile(r"(?<=\d)o+(?!z)|(?<=\d\.)o+|(?<![a-z])o(?=\d{2,})")
 _OCR_ONE = re.compile(r"(?<![a-ln-z])[li](?=\.?\d)")
+_OCR_FIVE_EIGHT = re.compile(r"(?<=\d)[sb](?=\d)")
 _OCR_RN = re.compile(r"(?<=\d)(?:rn|m)(?:rn|m)?(?:l)?")
 
 
 def _unslip(text: str) -> str:
-    """OCR slips inside numbers only: 5O -> 50, l.5 -> 1.5, Ml0 -> M10, 4rnrn -> 4mm."""
+    """OCR slips inside numbers only: 5O -> 50, l.5 -> 1.5, Ml0 -> M10, 7S0 -> 750, 4rnrn -> 4mm."""
     text = _OCR_ONE.sub("1", text)
+    text = _OCR_FIVE_EIGHT.sub(lambda m: "5" if m.group(0) == "s" else "8", text)
     text = _OCR_ZERO.sub(lambda m: "0" * len(m.group(0)), text)
     return _OCR_RN.sub(lambda m: m.group(0).replace("rn", "m"), text)
 

@@ -11,7 +11,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from matching.master import LearnedKind, MasterData, Supplier
-from matching.normalize import fold_code, normalize_company
+from matching.normalize import fold_code, normalize_company, normalize_name
 from matching.result import Candidate, Match, MatchMethod, MatchOptions, SupplierProposal
 
 __all__ = ["PrintedSupplier", "match_supplier"]
@@ -58,9 +58,11 @@ def _fuzzy(printed: PrintedSupplier, master: MasterData, options: MatchOptions) 
     scores = (process.cdist([key], master.supplier_norm, scorer=fuzz.WRatio)[0]
               + process.cdist([key], master.supplier_norm, scorer=fuzz.ratio)[0]) / 200
     out = []
+    full = normalize_name(printed.name)
     for i in np.argsort(-scores)[: max(10, options.top_k)]:
         s = master.suppliers[int(i)]
-        out.append(Candidate(s.id, s.name, min(1.0, float(scores[i]) + _tie_break(printed, s))))
+        legal_form = 0.03 * fuzz.ratio(full, normalize_name(s.name)) / 100   # B.V. vs S.A.S. of one name
+        out.append(Candidate(s.id, s.name, min(1.0, float(scores[i]) * 0.97 + legal_form + _tie_break(printed, s))))
     return sorted(out, key=lambda c: -c.score)[: options.top_k]
 
 
@@ -79,8 +81,9 @@ def match_supplier(printed: PrintedSupplier, master: MasterData,
     fact = master.learned.get(LearnedKind.SUPPLIER_ALIAS, "", key) if key else None
     if fact is not None and (s := master.supplier(fact.target_id)) is not None:
         return _exact(s, MatchMethod.ALIAS, 0.99), None
-    if key in master.supplier_by_name:
-        return _exact(master.suppliers[master.supplier_by_name[key]], MatchMethod.NAME, 0.98), None
+    for name_key in ("=" + normalize_name(printed.name), key):
+        if name_key in master.supplier_by_name:
+            return _exact(master.suppliers[master.supplier_by_name[name_key]], MatchMethod.NAME, 0.98), None
     cands = _fuzzy(printed, master, options)
     if not cands or cands[0].score < options.supplier_min:
         return Match(None, "", cands[0].score if cands else 0.0, MatchMethod.NONE, tuple(cands)), _proposal(printed)

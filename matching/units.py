@@ -48,6 +48,8 @@ def unit_key(unit: str) -> str:
     """A printed unit in one spelling: NFKC, lower case, no dots or spaces, synonyms folded (PCS. -> pcs)."""
     text = unicodedata.normalize("NFKC", unit or "").lower().strip().strip(".")
     text = text.replace(" ", "")
+    if text not in _SPELLINGS and text.endswith("s") and text[:-1] in _SPELLINGS:
+        text = text[:-1]                                  # bottles -> bottle
     return _SPELLINGS.get(text, text)
 
 
