@@ -86,6 +86,8 @@ def posted_lines(session: Session, *, since: datetime | None = None, until: date
     documents: dict[int, tuple[str, str, str]] = {}
     out = []
     for move, posting, product, location, warehouse in session.execute(query):
+        if move.line_no == 0:
+            continue  # a revaluation (cost difference), not a receipt line
         if move.document_id not in documents:
             documents[move.document_id] = _document_parties(session, move.document_id)
         number, code, supplier = documents[move.document_id]

@@ -15,8 +15,11 @@ Rules
 - Moving average cost per product, kept in `product_costs`:
       new average = (old qty x old average + in qty x in cost) / (old qty + in qty)
   which is value / quantity, since value is the sum of move values.  While on-hand <= 0 the average keeps
-  its last value (there is nothing to average); value stays the sum of move values, so a reversal after the
-  stock went out can leave a negative or zero quantity with a non-zero value until stock comes back.
+  its last value (there is nothing to average).  A reversal after some stock went out at the average moves
+  out at its own (different) cost, so value can be left over: when a posting leaves a product's on-hand at
+  exactly 0, the same posting adds zero-quantity revaluation moves (line_no 0, one per balance row) that
+  take its value to 0; their value is the cost difference an accountant books as a price variance.  With
+  stock left, the difference stays in the average (it can even drive it to 0 or below; a rare case).
   An issue (stock out) goes out at the current average: value = quantity x value / on-hand, rounded to 12
   places (quantity x last average while on-hand <= 0); issuing the whole on-hand takes the whole value, so
   nothing is left behind by rounding.
@@ -46,6 +49,7 @@ from models.tables import (Document, Location, Posting, Product, ProductCost, Pu
 from models.types import QTY_SCALE, VALUE_SCALE, to_decimal, utcnow
 
 ZERO = Decimal(0)
+REVALUATION_LINE = 0   # line_no of the zero-quantity moves that clear value left at zero on-hand
 _Q_VALUE = Decimal(1).scaleb(-VALUE_SCALE)
 _Q_QTY = Decimal(1).scaleb(-QTY_SCALE)
 
@@ -317,16 +321,33 @@ def _write_moves(session: Session, posting_id: int, document_id: int | None, mov
                  products: dict[int, Product], posted_by: str) -> None:
     """Moves, then balances and costs from them, in this transaction (product rows are locked)."""
     now = utcnow()
+    written = list(moves)
     for product_id in sorted({m.product_id for m in moves}):
         mine = [m for m in moves if m.product_id == product_id]
         _apply_balances(session, mine)
         _apply_cost(session, product_id, mine, now)
+        revaluation = _clear_leftover_value(session, product_id)
+        if revaluation:
+            _apply_balances(session, revaluation)
+            _apply_cost(session, product_id, revaluation, now)
+            written += revaluation
     session.execute(insert(StockMove), [
         dict(posting_id=posting_id, document_id=document_id, line_no=m.line_no, product_id=m.product_id,
              location_id=m.location_id, batch=m.batch, expiry=m.expiry, quantity=m.quantity,
              unit_cost=m.unit_cost, value=m.value, po_line_id=m.po_line_id,
              reverses_move_id=m.reverses_move_id, posted_by=posted_by, posted_at=now)
-        for m in moves])
+        for m in written])
+
+
+def _clear_leftover_value(session: Session, product_id: int) -> list[_Move]:
+    """Zero-quantity revaluation moves (line 0) that take a product's value to 0 when its on-hand is 0."""
+    cost = session.get(ProductCost, product_id)
+    if cost.quantity != 0 or cost.value == 0:
+        return []
+    rows = session.scalars(select(StockBalance).where(StockBalance.product_id == product_id)
+                           .order_by(StockBalance.id)).all()
+    return [_Move(REVALUATION_LINE, product_id, r.location_id, r.batch, None, ZERO, -r.value, ZERO)
+            for r in rows if r.value != 0]
 
 
 def _balance_row(session: Session, move: _Move) -> StockBalance | None:

@@ -252,3 +252,16 @@ def test_concurrent_posts_of_the_same_document_post_once(factory):
     with transaction(factory) as session:
         assert on_hand(session, pid) == D("1")
     _consistent(factory)
+
+
+def test_value_left_by_a_late_reversal_is_cleared_when_stock_reaches_zero(factory):
+    (pid,) = _setup(factory, "P")
+    a = _post(factory, "A", [ReceiptLine(1, pid, D("10"), D("1"))])
+    _post(factory, "B", [ReceiptLine(1, pid, D("10"), D("2"))])
+    with transaction(factory) as session:
+        issue_stock(session, product_id=pid, quantity=D("10"), posted_by="shop")   # out at 1.5: 15
+        reverse_receipt(session, document_id=a.document_id, posted_by="boss", reason="returned")  # out at 1: 10
+        assert (on_hand(session, pid), stock_value(session, pid)) == (D(0), D(0))
+        revaluation = session.scalars(select(StockMove).where(StockMove.line_no == 0)).one()
+        assert (revaluation.quantity, revaluation.value) == (D(0), D(-5))
+    _consistent(factory)
