@@ -158,3 +158,32 @@ def add_document(session, name: str, *, status: str = "ready", who: str = "test"
     if status == "confirmed":
         record_status(session, document, "confirmed", who=who)
     return document
+
+
+def post_many(url: str, worker: int, product_ids: list[int], receipts: int) -> list[tuple[int, str, str]]:
+    """One clerk: `receipts` receipts against the products (order rotated per worker), each its own transaction.
+    Returns (product id, base quantity, value) per line posted.  Runs in threads and in spawned processes."""
+    import hashlib
+    from decimal import Decimal
+
+    from models.db import transaction
+    from models.documents import create_document, record_status
+    from models.ledger import ReceiptLine, post_receipt
+    engine = make_engine(url, pool_size=2)
+    factory = session_factory(engine)
+    posted = []
+    try:
+        for n in range(receipts):
+            order = product_ids[worker % len(product_ids):] + product_ids[:worker % len(product_ids)]
+            lines = [ReceiptLine(i + 1, pid, Decimal(1 + (worker + n + i) % 5), Decimal(f"{1 + (worker * 7 + n) % 9}.25"))
+                     for i, pid in enumerate(order)]
+            with transaction(factory) as session:
+                name = f"w{worker}-r{n}"
+                document, _ = create_document(session, sha256=hashlib.sha256(name.encode()).hexdigest(), filename=name)
+                record_status(session, document, "processing", who="clerk")
+                record_status(session, document, "ready", who="clerk")
+                post_receipt(session, document_id=document.id, lines=lines, posted_by=f"clerk-{worker}")
+            posted += [(line.product_id, str(line.quantity), str(line.quantity * line.unit_price)) for line in lines]
+    finally:
+        engine.dispose()
+    return posted
