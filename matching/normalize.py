@@ -27,6 +27,8 @@ _OHM = re.compile(r"(?<=[0-9kmgμu])\s*(?:ohms?|Ω|ω)", re.IGNORECASE)
 _PUNCT = re.compile(r"[^\w.%/+\-×ω]+", re.UNICODE)
 _LOOSE_DOTS = re.compile(r"(?<!\d)[./+\-]|[./+\-](?!\w)")
 _SPACES = re.compile(r"\s+")
+_DIGIT_SLIP = re.compile(r"(?<=\d)[oli](?=\d)")     # 3l6 -> 316, 1O0 -> 100: only between digits
+_SLIP_DIGIT = {"o": "0", "l": "1", "i": "1"}
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # Longest first so that 股份有限公司 goes before 有限公司.
@@ -57,6 +59,7 @@ def normalize_name(text: str) -> str:
     """A product name or description as the matchers compare it (see the module docstring)."""
     text = unicodedata.normalize("NFKC", text or "")
     text = strip_item_prefix(text).lower()
+    text = _DIGIT_SLIP.sub(lambda m: _SLIP_DIGIT[m.group(0)], text)
     text = _OHM.sub("ω", text)
     text = text.replace("µ", "u").replace("μ", "u").replace("*", "×")
     text = _PUNCT.sub(" ", text)

@@ -40,8 +40,8 @@ _UNITS_RE = "|".join(sorted((re.escape(u) for u in _UNIT_SCALE), key=len, revers
 _MEASURE = re.compile(rf"(?<![a-z0-9./]){_NUM}\s*({_UNITS_RE})(?![a-z0-9ω])")
 _FRACTION_W = re.compile(r"(?<![a-z0-9.])(\d+)/(\d+)\s*w(?![a-z])")
 _OHMS = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)([rkm]?)(\d*)\s*(?:ω|ohms?|欧姆?)|"
-                   r"(?<![a-z0-9.])(\d+)([rk]|m(?=\d))(\d*)(?![a-z0-9])")
-_THREAD = re.compile(r"(?<![a-z0-9])m(\d+(?:\.\d+)?)(?:\s*[x×]\s*(\d+(?:\.\d+)?))?(?![\d.])")
+                   r"(?<![a-z0-9.])(\d+(?:\.\d+)?)([rk]|m(?=\d))(\d*)(?![a-z0-9])")
+_THREAD = re.compile(r"(?<![a-z0-9])m(\d+(?:\.\d+)?)(?:\s*[x×*]\s*(\d+(?:\.\d+)?))?(?![\d.])")
 _PACKAGE = re.compile(r"(?<!\d)(0201|0402|0603|0805|1206|1210|1812|2010|2512)(?!\d)|"
                       r"\b((?:sot|sop|soic|tssop|qfn|lqfp|dip|to|sod|msop|dfn|bga)-?\d{1,3}[a-z]?)\b")
 _TOLERANCE = re.compile(r"(?<![a-z0-9.])[±+]?\s*(\d+(?:\.\d+)?)\s*%")
@@ -63,7 +63,7 @@ class PackSize:
 
 _OCR_ZERO = re.compile(r"(?<=\d)o+(?!z)|(?<=\d\.)o+|(?<![a-z])o(?=\d{2,})")
 _OCR_ONE = re.compile(r"(?<![a-ln-z])[li](?=\.?\d)")
-_OCR_FIVE_EIGHT = re.compile(r"(?<=\d)[sb](?=\d)")
+_OCR_FIVE_EIGHT = re.compile(r"(?<=\d)[sb](?=\d)|(?<=\d\.)[sb]")
 _OCR_RN = re.compile(r"(?<=\d)(?:rn|m)(?:rn|m)?(?:l)?")
 
 

@@ -122,8 +122,11 @@ def accuracy(bench: BenchSet, master: MasterData, *, lines: int, calibration_lin
     calibration = [outcome(c, master, open_gate) for c in sample_lines(bench, calibration_lines, seed=1)]
     threshold, margin = calibrate(calibration)
     tuned = replace(base, auto_accept=threshold, auto_margin=margin)
-    test = [outcome(c, master, tuned) for c in sample_lines(bench, lines, seed=2)]
-    return {"auto_accept": threshold, "auto_margin": margin, **summarise(test)}
+    cases = sample_lines(bench, lines, seed=2)
+    test = [outcome(c, master, tuned) for c in cases]
+    shipped = summarise([outcome(c, master, base) for c in cases])
+    return {"auto_accept": threshold, "auto_margin": margin, **summarise(test),
+            "default_auto_share": shipped["auto_share"], "default_auto_precision": shipped["auto_precision"]}
 
 
 def suppliers(bench: BenchSet, master: MasterData, *, queries: int) -> dict:
@@ -242,6 +245,8 @@ def _rows(f: dict) -> list[tuple[str, str]]:
         ("auto-accepted share / precision", f"{a['auto_share']:.1%} / {a['auto_precision']:.2%}"),
         ("  of fuzzy-only lines", f"{a['fuzzy_auto_share']:.1%} / {a['fuzzy_auto_precision']:.2%}"),
         ("auto-accept threshold (calibrated)", f"score >= {a['auto_accept']}, lead >= {a['auto_margin']}"),
+        ("with the shipped defaults: auto share / prec.",
+         f"{a['default_auto_share']:.1%} / {a['default_auto_precision']:.2%}"),
         ("unit factor right / unknown / wrong", f"{a['unit_right']:.1%} / {a['unit_unknown']:.1%} / {a['unit_wrong']:.1%}"),
         ("suppliers top-1 / auto share / auto precision",
          f"{sup['top1']:.1%} / {sup['auto_share']:.1%} / {sup['auto_precision']:.2%}"),
