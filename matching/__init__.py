@@ -5,6 +5,7 @@ database, no network.  The door for callers:
     from matching import MasterData, match_document
     master = MasterData.build(products=..., suppliers=..., supplier_products=..., purchase_orders=...,
                               facts=...)                      # once; reuse for many documents
+    # or, from import rows with DESIGN.md's columns: master_from_rows(products=rows, ...).master
     result = match_document(extraction, master, known_documents=keys)
     result.to_json()                                          # supplier_match, lines[].product_match, issues
     facts = facts_from_review(review, result, at=now)         # store them; master.with_facts(all_facts)
@@ -22,6 +23,7 @@ from matching.master import (
 from matching.normalize import fold_code, gtin_is_valid, normalize_company, normalize_name, strip_item_prefix
 from matching.orders import ReceivedLine, check_against_po, find_purchase_order
 from matching.products import PrintedLine, match_product
+from matching.rows import RowsRead, master_from_rows, product_from_row, supplier_from_row
 from matching.result import (
     Candidate, DocumentMatch, LineMatch, Match, MatchMethod, MatchOptions, POLineRef, SupplierProposal,
     UnitConversion,
@@ -33,10 +35,10 @@ from matching.units import convert_unit, unit_key
 __all__ = [
     "Candidate", "DocumentKey", "DocumentMatch", "Duplicate", "LayoutHints", "LearnedFact", "LearnedKind",
     "LineCorrection", "LineMatch", "Match", "MatchMethod", "MatchOptions", "MasterData", "POLine", "POLineRef",
-    "PrintedLine", "PrintedSupplier", "Product", "PurchaseOrder", "ReceivedLine", "Review", "Supplier",
+    "PrintedLine", "PrintedSupplier", "Product", "PurchaseOrder", "ReceivedLine", "Review", "RowsRead", "Supplier",
     "SupplierProduct", "SupplierProposal", "UnitConversion", "check_against_po", "convert_unit", "document_key",
     "facts_from_line", "facts_from_review", "find_duplicate", "find_purchase_order", "fold_code", "gtin_is_valid",
-    "layout_hints", "layout_hints_from", "match_document", "match_product", "match_supplier", "normalize_company",
-    "normalize_name", "pack_size", "printed_lines", "printed_supplier", "read_specs", "spec_agreement",
-    "strip_item_prefix", "supplier_alias_fact", "unit_key",
+    "layout_hints", "layout_hints_from", "master_from_rows", "match_document", "match_product", "match_supplier", "normalize_company",
+    "normalize_name", "pack_size", "printed_lines", "printed_supplier", "product_from_row", "read_specs",
+    "spec_agreement", "strip_item_prefix", "supplier_alias_fact", "supplier_from_row", "unit_key",
 ]

@@ -145,10 +145,9 @@ class DocumentMatch:
 @dataclass(frozen=True, slots=True)
 class MatchOptions:
     """Thresholds.  auto_accept, auto_margin: a fuzzy product match scoring at least auto_accept and leading the
-    runner-up by auto_margin is taken without review.  The benchmark calibrates (score, lead) at (0.5, 0.02) on
-    10k products and (0.775, 0.04) on 100k; the defaults are a little stricter than both, and auto-accepted
-    100.00 % / 99.74 % right there
-    (chosen on the matching benchmark for >= 99.5 % precision; see pipeline/bench_matching.py).
+    runner-up by auto_margin is taken without review.  `inbound bench matching` calibrates them for >= 99.5 %
+    precision: (0.5, 0.02) at 10k products, (0.775, 0.04) at 100k; the defaults are a little stricter than
+    both (auto-accepted matches there 100.00 % and 99.74 % right).
     min_score: below it a product line gets no match, only candidates.  top_k: candidates kept.
     shortlist: rows the rich scorer sees.  supplier_accept / supplier_min: the same for suppliers.
     qty_tolerance / price_tolerance: fractions for PO checks (0.02 = 2 %)."""
