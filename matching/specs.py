@@ -75,8 +75,13 @@ def _unslip(text: str) -> str:
     return _OCR_RN.sub(lambda m: m.group(0).replace("rn", "m"), text)
 
 
+_DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d{1,2}(?!\d))")   # 2,5 kg -> 2.5 kg (not 1,000)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+
+
 def _prepare(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "").lower()
+    text = _THOUSANDS.sub("", _DECIMAL_COMMA.sub(".", text))
     return _unslip(text.replace("µ", "u").replace("μ", "u").replace("Ω", "ω"))
 
 

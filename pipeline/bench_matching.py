@@ -239,24 +239,23 @@ def run_bench(*, quick: bool) -> dict:
 def _rows(f: dict) -> list[tuple[str, str]]:
     a, s, b, sup = f["accuracy"], f["speed"], f["build"], f["suppliers"]
     return [
-        ("lines scored (test sample)", str(a["lines"])),
-        ("top-1 / top-5, all lines", f"{a['top1']:.1%} / {a['top5']:.1%}"),
-        ("top-1 / top-5, fuzzy-only lines", f"{a['fuzzy_top1']:.1%} / {a['fuzzy_top5']:.1%} ({a['fuzzy_lines']})"),
-        ("auto-accepted share / precision", f"{a['auto_share']:.1%} / {a['auto_precision']:.2%}"),
-        ("  of fuzzy-only lines", f"{a['fuzzy_auto_share']:.1%} / {a['fuzzy_auto_precision']:.2%}"),
-        ("auto-accept threshold (calibrated)", f"score >= {a['auto_accept']}, lead >= {a['auto_margin']}"),
-        ("with the shipped defaults: auto share / prec.",
-         f"{a['default_auto_share']:.1%} / {a['default_auto_precision']:.2%}"),
-        ("unit factor right / unknown / wrong", f"{a['unit_right']:.1%} / {a['unit_unknown']:.1%} / {a['unit_wrong']:.1%}"),
-        ("suppliers top-1 / auto share / auto precision",
-         f"{sup['top1']:.1%} / {sup['auto_share']:.1%} / {sup['auto_precision']:.2%}"),
+        ("lines (test sample)", str(a["lines"])),
+        ("top-1 / top-5", f"{a['top1']:.1%} / {a['top5']:.1%}"),
+        ("fuzzy-only: top-1 / top-5 (n)", f"{a['fuzzy_top1']:.1%} / {a['fuzzy_top5']:.1%} ({a['fuzzy_lines']})"),
+        ("auto-accepted: share / precision", f"{a['auto_share']:.1%} / {a['auto_precision']:.2%}"),
+        ("fuzzy-only: auto share / prec.", f"{a['fuzzy_auto_share']:.1%} / {a['fuzzy_auto_precision']:.2%}"),
+        ("calibrated: min score, min lead", f"{a['auto_accept']}, {a['auto_margin']}"),
+        ("shipped defaults: auto / prec.", f"{a['default_auto_share']:.1%} / {a['default_auto_precision']:.2%}"),
+        ("unit factor right/unknown/wrong", f"{a['unit_right']:.1%}/{a['unit_unknown']:.1%}/{a['unit_wrong']:.1%}"),
+        ("suppliers top-1 / auto / prec.", f"{sup['top1']:.1%} / {sup['auto_share']:.1%} / {sup['auto_precision']:.1%}"),
         ("ms per line p50 / p99 / mean", f"{s['p50_ms']:.2f} / {s['p99_ms']:.2f} / {s['mean_ms']:.2f}"),
-        ("index memory MB (traced) / build s", f"{b['index_mb']:.0f} / {b['build_s']:.1f}"),
+        ("index MB (traced) / build s", f"{b['index_mb']:.0f} / {b['build_s']:.1f}"),
     ]
 
 
 def _print(figures: dict) -> None:
-    table = Table("matching", *figures, show_edge=False)
+    table = Table("matching", *(f"{size} products" for size in figures), show_edge=False)
+    table.columns[0].no_wrap = True
     columns = [_rows(f) for f in figures.values()]
     for i, (label, _) in enumerate(columns[0]):
         table.add_row(label, *(col[i][1] for col in columns))

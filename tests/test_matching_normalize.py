@@ -81,3 +81,8 @@ def test_pack_sizes():
     assert pack_size("Cola 330ml x 24").count == Decimal(24)
     assert pack_size("24x330ml").count == Decimal(24)
     assert pack_size("MLCC 50V X7R") is None
+
+
+def test_decimal_comma_and_thousands():
+    assert ("mass_g", "2500") in read_specs("Tiefkühl-Erbsen 2,5 kg")
+    assert ("ohm", "5000") in read_specs("5,000Ω")
