@@ -61,8 +61,11 @@ def _standard(printed: str, base: str) -> Decimal | None:
 
 
 def _from_pack(printed: str, base: str, description: str) -> Decimal | None:
+    if not printed:
+        return None
     pack = pack_size(description)
-    if pack is not None and printed in _OUTER | {pack.outer and unit_key(pack.outer)} and pack.count > 0:
+    outer = _OUTER | ({unit_key(pack.outer)} if pack is not None and pack.outer else set())
+    if pack is not None and printed in outer and pack.count > 0:
         inner = unit_key(pack.inner)
         if not inner or inner == base or (base == "pcs" and inner in _CONTAINERS | {"pcs"}):
             return pack.count

@@ -216,3 +216,15 @@ def test_document_flags_its_duplicate(master):
     result = match_document(ex, master, known_documents=known, document_id="second")
     assert [i.code for i in result.issues] == ["duplicate_document"]
     assert "first" in result.issues[0].message
+
+
+def test_no_printed_unit_is_not_guessed_from_a_pack(master):
+    conv, issues = _convert(master, "", "P8", description="Heinz Ketchup 500g x 12")
+    assert conv.factor is None and [i.code for i in issues] == ["unit_unknown"]
+
+
+def test_partial_delivery_within_price_tolerance(master):
+    ex = _extraction([{"supplier_sku": "HQ-R0603-103", "unit": "盘", "quantity": D(1), "unit_price": D("50.5")}])
+    result = match_document(ex, master)
+    assert [(i.code, i.severity) for i in result.issues] == [("po_under_delivery", "info")]
+    assert result.lines[0].po_line.open_quantity == D(10000)
