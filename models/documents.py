@@ -102,7 +102,6 @@ def record_status(session: Session, document: Document, status: str, *, who: str
     document.status = status
     if status == "failed":
         document.failure_reason = reason or why
-    session.flush()
 
 
 def set_reading(session: Session, document_id: int, *, extraction: dict, matches: dict | None, who: str,

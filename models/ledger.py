@@ -38,20 +38,20 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from models.documents import POSTABLE, record_status
-from models.errors import IdempotencyConflict, NeedsApproval, NegativeStock, NotPostable
-from models.tables import (Document, Location, Posting, Product, ProductCost, PurchaseOrderLine, StockBalance,
-                           StockMove, Warehouse)
-from models.types import QTY_SCALE, VALUE_SCALE, to_decimal, utcnow
+from models.errors import IdempotencyConflict, NeedsApproval, NotPostable
+from models.ledger_state import REVALUATION_LINE, Move, check_negative, insert_posting, lock_products, write_moves
+from models.tables import Document, Location, Posting, Product, PurchaseOrderLine, StockMove, Warehouse
+from models.types import QTY_SCALE, VALUE_SCALE, to_decimal
 
 ZERO = Decimal(0)
-REVALUATION_LINE = 0   # line_no of the zero-quantity moves that clear value left at zero on-hand
 _Q_VALUE = Decimal(1).scaleb(-VALUE_SCALE)
 _Q_QTY = Decimal(1).scaleb(-QTY_SCALE)
+__all__ = ["ReceiptLine", "PostingResult", "post_receipt", "reverse_receipt", "issue_stock", "default_location_id",
+           "REVALUATION_LINE"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,80 +77,63 @@ class PostingResult:
     move_count: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Move:
-    line_no: int
-    product_id: int
-    location_id: int
-    batch: str
-    expiry: date | None
-    quantity: Decimal
-    value: Decimal
-    unit_cost: Decimal
-    po_line_id: int | None = None
-    reverses_move_id: int | None = None
-
-
 def post_receipt(session: Session, *, document_id: int, lines: list[ReceiptLine], posted_by: str,
                  idempotency_key: str | None = None, approved_by: str | None = None,
                  tolerance: Decimal = Decimal("0.05")) -> PostingResult:
     """Post a document's confirmed lines as stock.  Idempotent by document and by `idempotency_key`."""
-    done = _existing(session, document_id, "receipt", idempotency_key)
-    if done is not None:
-        return done
     document = _lock_document(session, document_id)
-    done = _existing(session, document_id, "receipt", idempotency_key)  # a concurrent post got there first
+    done = _existing(session, document_id, "receipt", idempotency_key)
     if done is not None:
         return done
     if document.status not in POSTABLE:
         raise NotPostable(f"Document {document_id} is {document.status}; only {', '.join(POSTABLE)} can be posted.")
     if not lines:
         raise NotPostable(f"Document {document_id} has no lines to post.")
-    products = _lock_products(session, {line.product_id for line in lines})
+    state = lock_products(session, {line.product_id for line in lines})
     default_location = default_location_id(session)
-    moves = [_receipt_move(line, products, default_location) for line in lines]
-    _check_locations(session, {m.location_id for m in moves})
+    moves = [_receipt_move(line, state.products, default_location) for line in lines]
+    _check_locations(session, {m.location_id for m in moves} - {default_location})
     over = _receive_on_po(session, moves, tolerance, approved=approved_by is not None)
     if over:
         raise NeedsApproval(f"Over-receipt beyond {tolerance:%} of the order on PO line(s) {over}: "
                             "an approver must confirm.")
-    posting_id = _insert_posting(session, document_id=document_id, kind="receipt", key=idempotency_key,
-                                 posted_by=posted_by, approved_by=approved_by)
+    posting_id = insert_posting(session, document_id=document_id, kind="receipt", idempotency_key=idempotency_key,
+                                posted_by=posted_by, approved_by=approved_by)
     if posting_id is None:
         return _existing(session, document_id, "receipt", idempotency_key) or _conflict(idempotency_key)
-    _write_moves(session, posting_id, document_id, moves, products, posted_by)
+    count = write_moves(session, state, posting_id=posting_id, document_id=document_id, moves=moves,
+                        posted_by=posted_by)
     record_status(session, document, "posted", who=posted_by, why=f"posting {posting_id}")
-    return PostingResult(posting_id, document_id, "receipt", True, len(moves))
+    return PostingResult(posting_id, document_id, "receipt", True, count)
 
 
 def reverse_receipt(session: Session, *, document_id: int, posted_by: str, reason: str,
                     idempotency_key: str | None = None) -> PostingResult:
     """Undo a posted receipt with mirror moves at the cost they came in at.  Idempotent like posting."""
+    document = _lock_document(session, document_id)
     done = _existing(session, document_id, "reversal", idempotency_key)
     if done is not None:
         return done
-    document = _lock_document(session, document_id)
     receipt = session.scalars(select(Posting).where(Posting.document_id == document_id,
                                                     Posting.kind == "receipt")).one_or_none()
     if receipt is None:
         raise NotPostable(f"Document {document_id} has no posted receipt to reverse.")
-    done = _existing(session, document_id, "reversal", idempotency_key)
-    if done is not None:
-        return done
-    originals = session.scalars(select(StockMove).where(StockMove.posting_id == receipt.id)
+    originals = session.scalars(select(StockMove).where(StockMove.posting_id == receipt.id,
+                                                        StockMove.line_no != REVALUATION_LINE)
                                 .order_by(StockMove.id)).all()
-    products = _lock_products(session, {m.product_id for m in originals})
-    moves = [_Move(m.line_no, m.product_id, m.location_id, m.batch, m.expiry, -m.quantity, -m.value,
-                   m.unit_cost, m.po_line_id, m.id) for m in originals]
-    _check_negative(session, moves, products)
+    state = lock_products(session, {m.product_id for m in originals})
+    moves = [Move(m.line_no, m.product_id, m.location_id, m.batch, m.expiry, -m.quantity, -m.value,
+                  m.unit_cost, m.po_line_id, m.id) for m in originals]
+    check_negative(session, state, moves)
     _receive_on_po(session, moves, Decimal(0), approved=True)
-    posting_id = _insert_posting(session, document_id=document_id, kind="reversal", key=idempotency_key,
-                                 posted_by=posted_by, reverses_id=receipt.id, reason=reason)
+    posting_id = insert_posting(session, document_id=document_id, kind="reversal", idempotency_key=idempotency_key,
+                                posted_by=posted_by, reverses_id=receipt.id, reason=reason)
     if posting_id is None:
         return _existing(session, document_id, "reversal", idempotency_key) or _conflict(idempotency_key)
-    _write_moves(session, posting_id, document_id, moves, products, posted_by)
+    count = write_moves(session, state, posting_id=posting_id, document_id=document_id, moves=moves,
+                        posted_by=posted_by)
     record_status(session, document, "reversed", who=posted_by, why=reason)
-    return PostingResult(posting_id, document_id, "reversal", True, len(moves))
+    return PostingResult(posting_id, document_id, "reversal", True, count)
 
 
 def issue_stock(session: Session, *, product_id: int, quantity: Decimal, posted_by: str,
@@ -158,30 +141,29 @@ def issue_stock(session: Session, *, product_id: int, quantity: Decimal, posted_
                 reason: str | None = None) -> PostingResult:
     """Take `quantity` base units out at the moving average cost (a delivery, a write-off)."""
     quantity = _positive(quantity, QTY_SCALE, "quantity")
+    state = lock_products(session, {product_id})
     if idempotency_key is not None:
         done = _existing(session, None, "issue", idempotency_key)
         if done is not None:
             return done
-    products = _lock_products(session, {product_id})
-    cost = session.get(ProductCost, product_id)
-    value = _issue_value(quantity, cost)
-    location = location_id or default_location_id(session)
-    move = _Move(1, product_id, location, batch, None, -quantity, -value, cost.average_cost)
-    _check_negative(session, [move], products)
-    posting_id = _insert_posting(session, document_id=None, kind="issue", key=idempotency_key,
-                                 posted_by=posted_by, reason=reason)
+    cost = state.costs[product_id]
+    move = Move(1, product_id, location_id or default_location_id(session), batch, None, -quantity,
+                -_issue_value(quantity, cost.quantity, cost.value, cost.average), cost.average)
+    check_negative(session, state, [move])
+    posting_id = insert_posting(session, document_id=None, kind="issue", idempotency_key=idempotency_key,
+                                posted_by=posted_by, reason=reason)
     if posting_id is None:
         return _existing(session, None, "issue", idempotency_key) or _conflict(idempotency_key)
-    _write_moves(session, posting_id, None, [move], products, posted_by)
-    return PostingResult(posting_id, None, "issue", True, 1)
+    count = write_moves(session, state, posting_id=posting_id, document_id=None, moves=[move], posted_by=posted_by)
+    return PostingResult(posting_id, None, "issue", True, count)
 
 
-def _issue_value(quantity: Decimal, cost: ProductCost) -> Decimal:
-    if quantity == cost.quantity:
-        return cost.value
-    if cost.quantity > 0:
-        return (quantity * cost.value / cost.quantity).quantize(_Q_VALUE, ROUND_HALF_EVEN)
-    return (quantity * cost.average_cost).quantize(_Q_VALUE, ROUND_HALF_EVEN)
+def _issue_value(quantity: Decimal, on_hand: Decimal, value: Decimal, average: Decimal) -> Decimal:
+    if quantity == on_hand:
+        return value
+    if on_hand > 0:
+        return (quantity * value / on_hand).quantize(_Q_VALUE, ROUND_HALF_EVEN)
+    return (quantity * average).quantize(_Q_VALUE, ROUND_HALF_EVEN)
 
 
 def default_location_id(session: Session) -> int:
@@ -195,22 +177,21 @@ def default_location_id(session: Session) -> int:
 
 def _existing(session: Session, document_id: int | None, kind: str, key: str | None) -> PostingResult | None:
     """The posting already made for this document (or this key), or None; a key used elsewhere is a conflict."""
+    conditions = []
     if key is not None:
-        found = session.scalars(select(Posting).where(Posting.idempotency_key == key)).one_or_none()
-        if found is not None:
-            if found.document_id != document_id or found.kind != kind:
-                _conflict(key)
-            return _result(session, found)
-    if document_id is None:
+        conditions.append(Posting.idempotency_key == key)
+    if document_id is not None:
+        conditions.append((Posting.document_id == document_id) & (Posting.kind == kind))
+    if not conditions:
         return None
-    found = session.scalars(select(Posting).where(Posting.document_id == document_id,
-                                                  Posting.kind == kind)).one_or_none()
-    return None if found is None else _result(session, found)
-
-
-def _result(session: Session, posting: Posting) -> PostingResult:
-    count = len(session.scalars(select(StockMove.id).where(StockMove.posting_id == posting.id)).all())
-    return PostingResult(posting.id, posting.document_id, posting.kind, False, count)
+    found = session.scalars(select(Posting).where(or_(*conditions)).order_by(Posting.id)).all()
+    for posting in found:
+        if key is not None and posting.idempotency_key == key and (posting.document_id, posting.kind) != (document_id, kind):
+            _conflict(key)
+    if not found:
+        return None
+    count = session.scalar(select(func.count()).select_from(StockMove).where(StockMove.posting_id == found[0].id))
+    return PostingResult(found[0].id, found[0].document_id, found[0].kind, False, count)
 
 
 def _conflict(key: str | None) -> PostingResult:
@@ -225,31 +206,6 @@ def _lock_document(session: Session, document_id: int) -> Document:
     return document
 
 
-def _lock_products(session: Session, product_ids: set[int]) -> dict[int, Product]:
-    """Lock each product's cost row, in id order (no deadlocks); create missing rows first."""
-    ids = sorted(product_ids)
-    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
-    missing = [i for i in ids if i not in products]
-    if missing:
-        raise NotPostable(f"No product with id {missing[0]}.")
-    have = set(session.scalars(select(ProductCost.product_id).where(ProductCost.product_id.in_(ids))))
-    for product_id in ids:
-        if product_id not in have:
-            _insert_cost_row(session, product_id)
-    session.execute(select(ProductCost.product_id).where(ProductCost.product_id.in_(ids))
-                    .order_by(ProductCost.product_id).with_for_update())
-    return products
-
-
-def _insert_cost_row(session: Session, product_id: int) -> None:
-    try:
-        with session.begin_nested():
-            session.execute(insert(ProductCost).values(product_id=product_id, quantity=ZERO, value=ZERO,
-                                                       average_cost=ZERO, updated_at=utcnow()))
-    except IntegrityError:
-        pass  # another transaction made it first; the lock below waits for it
-
-
 def _positive(value: Decimal, scale: int, name: str, *, allow_zero: bool = False) -> Decimal:
     try:
         number = to_decimal(value, scale=scale)
@@ -260,7 +216,7 @@ def _positive(value: Decimal, scale: int, name: str, *, allow_zero: bool = False
     return number
 
 
-def _receipt_move(line: ReceiptLine, products: dict[int, Product], default_location: int) -> _Move:
+def _receipt_move(line: ReceiptLine, products: dict[int, Product], default_location: int) -> Move:
     quantity = _positive(line.quantity, QTY_SCALE, f"line {line.line_no} quantity")
     price = _positive(line.unit_price, QTY_SCALE, f"line {line.line_no} unit price", allow_zero=True)
     factor = _positive(line.factor, QTY_SCALE, f"line {line.line_no} factor")
@@ -272,17 +228,19 @@ def _receipt_move(line: ReceiptLine, products: dict[int, Product], default_locat
         raise NotPostable(f"line {line.line_no}: {product.sku} is batch-tracked; give a batch number")
     value = (quantity * price).quantize(_Q_VALUE)
     unit_cost = (value / base).quantize(_Q_QTY, ROUND_HALF_EVEN)
-    return _Move(line.line_no, line.product_id, line.location_id or default_location, line.batch, line.expiry,
+    return Move(line.line_no, line.product_id, line.location_id or default_location, line.batch, line.expiry,
                  base.quantize(_Q_QTY), value, unit_cost, line.po_line_id)
 
 
 def _check_locations(session: Session, location_ids: set[int]) -> None:
+    if not location_ids:
+        return
     found = set(session.scalars(select(Location.id).where(Location.id.in_(location_ids))))
     if found != location_ids:
         raise NotPostable(f"No location with id {sorted(location_ids - found)[0]}.")
 
 
-def _receive_on_po(session: Session, moves: list[_Move], tolerance: Decimal, *, approved: bool) -> list[int]:
+def _receive_on_po(session: Session, moves: list[Move], tolerance: Decimal, *, approved: bool) -> list[int]:
     """Add each move's quantity to its PO line; return the PO line ids over tolerance (nothing kept if any)."""
     by_line: dict[int, Decimal] = {}
     for move in moves:
@@ -301,98 +259,3 @@ def _receive_on_po(session: Session, moves: list[_Move], tolerance: Decimal, *, 
     for line_id, qty in by_line.items():
         rows[line_id].received_base = rows[line_id].received_base + qty
     return []
-
-
-def _insert_posting(session: Session, *, document_id: int | None, kind: str, key: str | None, posted_by: str,
-                    approved_by: str | None = None, reverses_id: int | None = None,
-                    reason: str | None = None) -> int | None:
-    """The posting row, or None when a UNIQUE constraint says it exists already (a concurrent twin)."""
-    try:
-        with session.begin_nested():
-            return session.scalar(insert(Posting).values(
-                document_id=document_id, kind=kind, idempotency_key=key, posted_by=posted_by,
-                approved_by=approved_by, reverses_id=reverses_id, reason=reason, posted_at=utcnow(),
-            ).returning(Posting.id))
-    except IntegrityError:
-        return None
-
-
-def _write_moves(session: Session, posting_id: int, document_id: int | None, moves: list[_Move],
-                 products: dict[int, Product], posted_by: str) -> None:
-    """Moves, then balances and costs from them, in this transaction (product rows are locked)."""
-    now = utcnow()
-    written = list(moves)
-    for product_id in sorted({m.product_id for m in moves}):
-        mine = [m for m in moves if m.product_id == product_id]
-        _apply_balances(session, mine)
-        _apply_cost(session, product_id, mine, now)
-        revaluation = _clear_leftover_value(session, product_id)
-        if revaluation:
-            _apply_balances(session, revaluation)
-            _apply_cost(session, product_id, revaluation, now)
-            written += revaluation
-    session.execute(insert(StockMove), [
-        dict(posting_id=posting_id, document_id=document_id, line_no=m.line_no, product_id=m.product_id,
-             location_id=m.location_id, batch=m.batch, expiry=m.expiry, quantity=m.quantity,
-             unit_cost=m.unit_cost, value=m.value, po_line_id=m.po_line_id,
-             reverses_move_id=m.reverses_move_id, posted_by=posted_by, posted_at=now)
-        for m in written])
-
-
-def _clear_leftover_value(session: Session, product_id: int) -> list[_Move]:
-    """Zero-quantity revaluation moves (line 0) that take a product's value to 0 when its on-hand is 0."""
-    cost = session.get(ProductCost, product_id)
-    if cost.quantity != 0 or cost.value == 0:
-        return []
-    rows = session.scalars(select(StockBalance).where(StockBalance.product_id == product_id)
-                           .order_by(StockBalance.id)).all()
-    return [_Move(REVALUATION_LINE, product_id, r.location_id, r.batch, None, ZERO, -r.value, ZERO)
-            for r in rows if r.value != 0]
-
-
-def _balance_row(session: Session, move: _Move) -> StockBalance | None:
-    return session.scalars(select(StockBalance).where(
-        StockBalance.product_id == move.product_id, StockBalance.location_id == move.location_id,
-        StockBalance.batch == move.batch)).one_or_none()
-
-
-def _check_negative(session: Session, moves: list[_Move], products: dict[int, Product]) -> None:
-    """Refuse moves that would take a (product, location, batch) below zero, unless the product allows it."""
-    after: dict[tuple[int, int, str], Decimal] = {}
-    for move in moves:
-        key = (move.product_id, move.location_id, move.batch)
-        if key not in after:
-            row = _balance_row(session, move)
-            after[key] = ZERO if row is None else row.quantity
-        after[key] += move.quantity
-        product = products[move.product_id]
-        if after[key] < 0 and not product.allow_negative:
-            raise NegativeStock(f"{product.sku}: not enough on hand at location {move.location_id}"
-                                f"{' batch ' + move.batch if move.batch else ''} to take "
-                                f"{(-move.quantity).normalize():f} {product.unit}.")
-
-
-def _apply_balances(session: Session, moves: list[_Move]) -> None:
-    for move in moves:
-        row = _balance_row(session, move)
-        if row is None:
-            row = StockBalance(product_id=move.product_id, location_id=move.location_id, batch=move.batch,
-                               expiry=move.expiry, quantity=ZERO, value=ZERO)
-            session.add(row)
-        row.quantity = row.quantity + move.quantity
-        row.value = row.value + move.value
-        if move.expiry is not None and move.quantity > 0:
-            row.expiry = move.expiry
-    session.flush()
-
-
-def _apply_cost(session: Session, product_id: int, moves: list[_Move], now) -> None:
-    cost = session.get(ProductCost, product_id)
-    quantity = cost.quantity + sum((m.quantity for m in moves), ZERO)
-    value = cost.value + sum((m.value for m in moves), ZERO)
-    average = cost.average_cost
-    if quantity > 0:
-        average = (value / quantity).quantize(_Q_QTY, ROUND_HALF_EVEN)
-    session.execute(update(ProductCost).where(ProductCost.product_id == product_id)
-                    .values(quantity=quantity, value=value, average_cost=average, updated_at=now))
-    session.expire(cost)

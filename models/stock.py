@@ -93,13 +93,14 @@ def on_hand(session: Session, product_id: int, *, location_id: int | None = None
 
 def stock_value(session: Session, product_id: int) -> Decimal:
     """The product's stock value (sum of its move values)."""
-    cost = session.get(ProductCost, product_id)
-    return ZERO if cost is None else cost.value
+    value = session.scalar(select(ProductCost.value).where(ProductCost.product_id == product_id))
+    return ZERO if value is None else value
 
 
 def average_cost(session: Session, product_id: int) -> Decimal:
-    cost = session.get(ProductCost, product_id)
-    return ZERO if cost is None else cost.average_cost
+    """The product's moving-average cost per base unit (see models.ledger for the rule)."""
+    average = session.scalar(select(ProductCost.average_cost).where(ProductCost.product_id == product_id))
+    return ZERO if average is None else average
 
 
 def stock_report(session: Session, product_id: int, *, move_limit: int = 50) -> StockReport:

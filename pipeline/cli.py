@@ -100,12 +100,17 @@ def bench(
     if suite not in BENCH_SUITES:
         typer.echo(f"error: unknown bench suite {suite!r} (one of {', '.join(BENCH_SUITES)})", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
-    if suite == "reading":
-        from pipeline.bench import run_bench
-        figures = run_bench(realdocs=realdocs, quick=quick)
-    else:
-        import importlib
-        figures = importlib.import_module(f"pipeline.bench_{suite}").run_bench(quick=quick)
+    from extractors.errors import InboundError
+    try:
+        if suite == "reading":
+            from pipeline.bench import run_bench
+            figures = run_bench(realdocs=realdocs, quick=quick)
+        else:
+            import importlib
+            figures = importlib.import_module(f"pipeline.bench_{suite}").run_bench(quick=quick)
+    except InboundError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
     if report is not None:
         report.write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
 
