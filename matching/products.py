@@ -158,15 +158,30 @@ def _fuzzy(line: PrintedLine, supplier_id: str, master: MasterData, options: Mat
     return Match(top.id, top.name, top.score, MatchMethod.FUZZY, cands, auto_accepted=auto)
 
 
-def match_product(line: PrintedLine, supplier_id: str, master: MasterData,
-                  options: MatchOptions = MatchOptions()) -> Match:
-    """The product for one printed line (see the module docstring); `supplier_id` "" when unknown."""
+def _with_alternatives(match: Match, line: PrintedLine, supplier_id: str, master: MasterData,
+                       options: MatchOptions) -> Match:
+    """An exact match keeps its winner first and gains the fuzzy runners-up, so a reviewer who disagrees
+    with a key (a supplier re-using a code, a mislabelled barcode) still has candidates."""
+    if not line.text:
+        return match
+    others = [c for c in _fuzzy(line, supplier_id, master, options).candidates if c.id != match.id]
+    return replace(match, candidates=(match.candidates + tuple(others))[: options.top_k])
+
+
+def _exact_key(line: PrintedLine, supplier_id: str, master: MasterData) -> Match | None:
     if (linked := _by_supplier_link(line, supplier_id, master)) is not None:
         return linked
     if (pos := _by_barcode(line, master)) is not None:
         return _exact(master, pos, MatchMethod.BARCODE)
     if (pos := _by_code(line, master)) is not None:
         return _exact(master, pos, MatchMethod.CODE)
-    if (aliased := _by_alias(line, supplier_id, master)) is not None:
-        return aliased
-    return _fuzzy(line, supplier_id, master, options)
+    return _by_alias(line, supplier_id, master)
+
+
+def match_product(line: PrintedLine, supplier_id: str, master: MasterData,
+                  options: MatchOptions = MatchOptions()) -> Match:
+    """The product for one printed line (see the module docstring); `supplier_id` "" when unknown."""
+    found = _exact_key(line, supplier_id, master)
+    if found is None:
+        return _fuzzy(line, supplier_id, master, options)
+    return _with_alternatives(found, line, supplier_id, master, options)

@@ -32,8 +32,10 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text or "")
 
 
-def _exact(s: Supplier, method: MatchMethod, score: float) -> Match:
-    return Match(s.id, s.name, score, method, (Candidate(s.id, s.name, score),), auto_accepted=True)
+def _exact(s: Supplier, method: MatchMethod, score: float, others: list[Candidate]) -> Match:
+    """The winner first, then the fuzzy runners-up (never only the winner)."""
+    rest = tuple(c for c in others if c.id != s.id)
+    return Match(s.id, s.name, score, method, (Candidate(s.id, s.name, score), *rest), auto_accepted=True)
 
 
 def _tie_break(printed: PrintedSupplier, s: Supplier) -> float:
@@ -74,17 +76,18 @@ def _proposal(printed: PrintedSupplier) -> SupplierProposal:
 def match_supplier(printed: PrintedSupplier, master: MasterData,
                    options: MatchOptions = MatchOptions()) -> tuple[Match, SupplierProposal | None]:
     """The supplier for the printed party, and a proposal for a new one when none is good enough."""
+    cands = _fuzzy(printed, master, options)
+    others = cands[: options.top_k - 1]
     tax = fold_code(printed.tax_id)
     if tax and tax in master.supplier_by_tax:
-        return _exact(master.suppliers[master.supplier_by_tax[tax]], MatchMethod.TAX_ID, 1.0), None
+        return _exact(master.suppliers[master.supplier_by_tax[tax]], MatchMethod.TAX_ID, 1.0, others), None
     key = normalize_company(printed.name)
     fact = master.learned.get(LearnedKind.SUPPLIER_ALIAS, "", key) if key else None
     if fact is not None and (s := master.supplier(fact.target_id)) is not None:
-        return _exact(s, MatchMethod.ALIAS, 0.99), None
+        return _exact(s, MatchMethod.ALIAS, 0.99, others), None
     for name_key in ("=" + normalize_name(printed.name), key):
         if name_key in master.supplier_by_name:
-            return _exact(master.suppliers[master.supplier_by_name[name_key]], MatchMethod.NAME, 0.98), None
-    cands = _fuzzy(printed, master, options)
+            return _exact(master.suppliers[master.supplier_by_name[name_key]], MatchMethod.NAME, 0.98, others), None
     if not cands or cands[0].score < options.supplier_min:
         return Match(None, "", cands[0].score if cands else 0.0, MatchMethod.NONE, tuple(cands)), _proposal(printed)
     best = cands[0]
