@@ -2,8 +2,9 @@
 
 Each indexed row (a product's name + spec, or one of its aliases) becomes a set of features:
   - for runs of Chinese characters: each character and each pair of neighbours (`c:可`, `b:可口`);
-  - for Latin/digit tokens: the token itself (`w:resistor`) and, from 4 letters on, its letter trigrams
-    with word edges (`t: re`), which survive OCR slips and abbreviations;
+  - for Latin/digit tokens: the token itself (`w:resistor`), its first three letters (`p:res`, which is
+    what "Res" and "Resistor" share) and, from 4 letters on, its letter trigrams with word edges
+    (`t: re`), which survive OCR slips;
   - spec tokens from `matching.specs` (`s:volume_ml=330`), so 0.33L and 330ml meet.
 Weights are IDF, rows L2-normalised; a query scores every row with one `np.bincount` over the postings
 of its features (features in more than `max_df` of the rows are skipped: they carry no information and
@@ -38,6 +39,8 @@ def features(text: str) -> set[str]:
             out.update("b:" + run[i:i + 2] for i in range(len(run) - 1))
             continue
         out.add("w:" + run)
+        if len(run) >= 3 and run[:3].isalpha():
+            out.add("p:" + run[:3])                  # Scr, Skt, Choc: suppliers shorten by cutting
         if len(run) >= 4 and not run.isdigit():
             padded = f" {run} "
             out.update("t:" + padded[i:i + 3] for i in range(len(padded) - 2))

@@ -63,7 +63,7 @@ class PackSize:
 
 _OCR_ZERO = re.compile(r"(?<=\d)o+(?!z)|(?<=\d\.)o+|(?<![a-z])o(?=\d{2,})")
 _OCR_ONE = re.compile(r"(?<![a-ln-z])[li](?=\.?\d)")
-_OCR_FIVE_EIGHT = re.compile(r"(?<=\d)[sb](?=\d)|(?<=\d\.)[sb]")
+_OCR_FIVE_EIGHT = re.compile(r"(?<=\d)[sb](?=\d)|(?<=\d\.)[sb]|(?<=[x×*]\d)[sb](?![a-z])")
 _OCR_RN = re.compile(r"(?<=\d)(?:rn|m)(?:rn|m)?(?:l)?")
 
 
