@@ -22,6 +22,7 @@ import statistics
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
@@ -58,8 +59,26 @@ def _admin(url: str, sql: str) -> None:
         engine.dispose()
 
 
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    receipts: int      # posted by one clerk; a fifth of it again by 4 clerks
+    moves: int         # background moves bulk-inserted before the queries
+    rounds: int        # timed rounds per query (median)
+
+
+FULL, QUICK = Sizes(10_000, 1_000_000, 100), Sizes(500, 50_000, 20)
+
+
 def run_bench(*, quick: bool) -> dict:
     """Run the ledger bench on a fresh PostgreSQL database; returns the figures (also printed)."""
+    figures = run(QUICK if quick else FULL)
+    figures["quick"] = quick
+    _print(figures)
+    return figures
+
+
+def run(sizes: Sizes) -> dict:
+    """The bench at these sizes; the database is made and dropped here."""
     from models.db import make_engine, session_factory, upgrade
     server = _server_url()
     name = f"inbound_bench_{uuid.uuid4().hex[:8]}"
@@ -69,20 +88,19 @@ def run_bench(*, quick: bool) -> dict:
         raise BenchUnavailable(f"The ledger bench needs PostgreSQL ({make_url(server).render_as_string()}): "
                                f"{str(exc).splitlines()[0]}") from exc
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    receipts, moves, rounds = (500, 50_000, 20) if quick else (10_000, 1_000_000, 100)
+    receipts, moves, rounds = sizes.receipts, sizes.moves, sizes.rounds
     engine = make_engine(url, pool_size=8)
     try:
         upgrade(url)
         factory = session_factory(engine)
         with Progress(console=console, transient=False) as progress:
             products, warehouse = _seed(factory)
-            figures = {"database": "postgresql " + _server_version(engine), "quick": quick}
+            figures = {"database": "postgresql " + _server_version(engine), "quick": False}
             figures["posting"] = _bench_posting(factory, products, receipts, progress)
             figures["posting_4_clerks"] = _bench_parallel(factory, products, receipts // 5, progress)
             figures["background_moves"] = _bulk_moves(engine, products, warehouse, moves, progress)
             figures["queries_ms"] = _bench_queries(factory, products, warehouse, rounds, progress)
             figures["cache_equals_moves"] = _cache_equals_moves(engine)
-        _print(figures)
         return figures
     finally:
         engine.dispose()
