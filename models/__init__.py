@@ -6,7 +6,7 @@ The door other packages use (api, pipeline); each name's module says more:
     ledger      post_receipt, reverse_receipt, issue_stock, ReceiptLine, PostingResult
     stock       on_hand, stock_value, stock_report, warehouse_stock
     documents   create_document, set_reading, correct, record_status, history, Status
-    master_io   import_master, export_master, ImportReport
+    master_io   import_master, ImportReport;  master_export: export_master
     exports     export_receipts (Kingdee, Yonyou, JSON)
     learned     learn, current_facts, forget
     invariants  check_ledger
@@ -20,7 +20,8 @@ from models.exports import export_receipts
 from models.invariants import check_ledger
 from models.learned import current_facts, forget, learn
 from models.ledger import PostingResult, ReceiptLine, issue_stock, post_receipt, reverse_receipt
-from models.master_io import ImportReport, export_master, import_master
+from models.master_export import export_master
+from models.master_io import ImportReport, import_master
 from models.stock import on_hand, stock_report, stock_value, warehouse_stock
 
 __all__ = [

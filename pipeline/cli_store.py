@@ -157,7 +157,8 @@ def master_export(
 ) -> None:
     """Export one kind of master data in the import layout."""
     from models.db import transaction
-    from models.master_io import KINDS, export_master
+    from models.master_export import export_master
+    from models.master_io import KINDS
     if kind not in KINDS:
         raise _fail(f"unknown kind {kind!r} (one of {', '.join(KINDS)})")
     fmt = "xlsx" if output is not None and output.suffix.lower() == ".xlsx" else "csv"

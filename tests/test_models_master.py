@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from db_support import db_url, factory  # noqa: F401
 from models.db import transaction
 from models.errors import MasterImportError
-from models.master_io import export_master, guess_kind, import_master
+from models.master_export import export_master
+from models.master_io import guess_kind, import_master
 from models.tables import Product, PurchaseOrderLine, Supplier, SupplierProduct
 
 MASTER = Path(__file__).resolve().parents[1] / "fixtures" / "master"
