@@ -228,3 +228,9 @@ def test_partial_delivery_within_price_tolerance(master):
     result = match_document(ex, master)
     assert [(i.code, i.severity) for i in result.issues] == [("po_under_delivery", "info")]
     assert result.lines[0].po_line.open_quantity == D(10000)
+
+
+def test_snapshot_pickles_for_workers(master):
+    import pickle
+    again = pickle.loads(pickle.dumps(master))
+    assert match_product(PrintedLine(1, "可口可乐 0.5L"), "", again).id == "P2"
