@@ -72,6 +72,30 @@ class _RowProblem(Exception):
         self.column, self.reason = column, reason
 
 
+class _RowProblems(Exception):
+    """Several columns of one row are wrong; each is reported."""
+    def __init__(self, problems: list[_RowProblem]) -> None:
+        super().__init__(f"{len(problems)} problems")
+        self.problems = problems
+
+
+class _Cells:
+    """Reads a row's cells, collecting every column's problem instead of stopping at the first."""
+    def __init__(self, row: dict[str, str]) -> None:
+        self.row, self.problems = row, []
+
+    def take(self, read: Callable, *args, **kwargs):
+        try:
+            return read(self.row, *args, **kwargs)
+        except _RowProblem as problem:
+            self.problems.append(problem)
+            return None
+
+    def done(self) -> None:
+        if self.problems:
+            raise _RowProblems(self.problems)
+
+
 @dataclass
 class _Tally:
     created: int = 0
@@ -130,6 +154,8 @@ def _import_row(session: Session, handler: Callable, row: dict[str, str], number
             handler(session, row, number, tally)
     except _RowProblem as problem:
         tally.errors.append(RowError(number, problem.column, problem.reason))
+    except _RowProblems as problems:
+        tally.errors.extend(RowError(number, p.column, p.reason) for p in problems.problems)
     except IntegrityError as exc:
         tally.errors.append(RowError(number, "", f"conflicts with another record: {exc.orig}".splitlines()[0]))
 
@@ -223,14 +249,17 @@ def _once(tally: _Tally, key: tuple, number: int, column: str) -> None:
 # -- one handler per kind ------------------------------------------------------------------------------------
 
 def _product_row(session: Session, row: dict[str, str], number: int, tally: _Tally) -> None:
-    sku = _text(row, "sku", required=True)
-    _once(tally, ("sku", sku), number, "sku")
-    values = dict(name=_text(row, "name", required=True), unit=_text(row, "unit", required=True),
+    cells = _Cells(row)
+    sku = cells.take(_text, "sku", required=True)
+    values = dict(name=cells.take(_text, "name", required=True), unit=cells.take(_text, "unit", required=True),
                   barcodes=_split(row.get("barcode")), aliases=_split(row.get("aliases")),
-                  category=_text(row, "category"), tax_rate=_tax_rate(row), spec=_text(row, "spec"),
-                  batch_tracked=_bool(row, "batch_tracked"), shelf_life_days=_int(row, "shelf_life_days"),
-                  allow_negative=_bool(row, "allow_negative"), unit_conversions=_conversions(row),
+                  category=_text(row, "category"), tax_rate=cells.take(_tax_rate), spec=_text(row, "spec"),
+                  batch_tracked=cells.take(_bool, "batch_tracked"),
+                  shelf_life_days=cells.take(_int, "shelf_life_days"),
+                  allow_negative=cells.take(_bool, "allow_negative"), unit_conversions=cells.take(_conversions),
                   extra=_extra(row, "products"))
+    cells.done()
+    _once(tally, ("sku", sku), number, "sku")
     product = session.scalars(select(Product).where(Product.sku == sku)).one_or_none()
     _upsert(session, product, Product, dict(sku=sku, **values), tally)
 
@@ -269,21 +298,25 @@ def _supplier_product_row(session: Session, row: dict[str, str], number: int, ta
 
 
 def _po_row(session: Session, row: dict[str, str], number: int, tally: _Tally) -> None:
-    po_number = _text(row, "po_number", required=True)
-    supplier = _find_supplier(session, row)
-    product = _find_product(session, row)
-    quantity = _decimal(row, "quantity", required=True, positive=True)
-    unit = _text(row, "unit", required=True)
-    factor = _decimal(row, "factor", positive=True) or _unit_factor(session, product, supplier.id, unit)
+    cells = _Cells(row)
+    po_number = cells.take(_text, "po_number", required=True)
+    supplier = cells.take(lambda _row: _find_supplier(session, _row))
+    product = cells.take(lambda _row: _find_product(session, _row))
+    quantity = cells.take(_decimal, "quantity", required=True, positive=True)
+    unit = cells.take(_text, "unit", required=True)
+    given_factor, price = cells.take(_decimal, "factor", positive=True), cells.take(_decimal, "price")
+    order_date, given_line = cells.take(_date, "date"), cells.take(_int, "line_no")
+    cells.done()
+    factor = given_factor or _unit_factor(session, product, supplier.id, unit)
     order = session.scalars(select(PurchaseOrder).where(PurchaseOrder.po_number == po_number)).one_or_none()
     if order is None:
-        order = PurchaseOrder(po_number=po_number, supplier_id=supplier.id, order_date=_date(row, "date"))
+        order = PurchaseOrder(po_number=po_number, supplier_id=supplier.id, order_date=order_date)
         session.add(order)
         session.flush()
     elif order.supplier_id != supplier.id:
         raise _RowProblem("supplier", f"PO {po_number} belongs to another supplier")
     tally.po_lines[po_number] = tally.po_lines.get(po_number, 0) + 1
-    line_no = _int(row, "line_no") or tally.po_lines[po_number]
+    line_no = given_line or tally.po_lines[po_number]
     _once(tally, ("po", po_number, line_no), number, "line_no")
     line = session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.purchase_order_id == order.id,
                                                            PurchaseOrderLine.line_no == line_no)).one_or_none()
@@ -291,7 +324,7 @@ def _po_row(session: Session, row: dict[str, str], number: int, tally: _Tally) -
     if ordered_base != ordered_base.quantize(Decimal(1).scaleb(-QTY_SCALE)):
         raise _RowProblem("quantity", f"{quantity} x {factor} has more than {QTY_SCALE} decimals")
     values = dict(purchase_order_id=order.id, line_no=line_no, product_id=product.id, unit=unit,
-                  quantity=quantity, factor=factor, price=_decimal(row, "price"), ordered_base=ordered_base,
+                  quantity=quantity, factor=factor, price=price, ordered_base=ordered_base,
                   extra=_extra(row, "purchase_orders"))
     _upsert(session, line, PurchaseOrderLine, values, tally)
 

@@ -66,11 +66,14 @@ def test_errors_name_row_and_column_and_nothing_is_imported(factory):
             "A2,,kg,0.09,no,\n"
             "A3,Pear,kg,abc,no,\n"
             "A1,Apple again,kg,,no,\n"
-            "A4,Plum,kg,,maybe,\n").encode()
+            "A4,Plum,kg,,maybe,\n"
+            "A5,,kg,x,maybe,ten\n").encode()
     with transaction(factory) as session:
         report = import_master(session, data)
     assert not report.ok and report.created == 0
-    assert [(e.row, e.column) for e in report.errors] == [(3, "name"), (4, "tax_rate"), (5, "sku"), (6, "batch_tracked")]
+    assert [(e.row, e.column) for e in report.errors] == [
+        (3, "name"), (4, "tax_rate"), (5, "sku"), (6, "batch_tracked"),
+        (7, "name"), (7, "tax_rate"), (7, "batch_tracked"), (7, "shelf_life_days")]   # every bad cell of a row
     assert "row 2" in report.errors[2].reason
     assert _count(factory, Product) == 0
 
@@ -122,8 +125,10 @@ def test_po_with_an_unknown_unit_names_the_column(factory):
     with transaction(factory) as session:
         import_master(session, b"name,tax_id\nAcme,91310115MA1H7R5K32\n")
         import_master(session, b"sku,name,unit\nA,Apple,kg\n")
-        report = import_master(session, b"po_number,supplier,sku,quantity,unit\nPO1,Acme,A,2,crate\nPO1,Nobody,A,1,kg\n")
-    assert [(e.row, e.column) for e in report.errors] == [(2, "unit"), (3, "supplier")]
+        report = import_master(session, b"po_number,supplier,sku,quantity,unit,date\nPO1,Acme,A,2,crate,\n"
+                                        b"PO1,Nobody,A,1,kg,\nPO2,Acme,Z,-1,kg,31.12.2026\n")
+    assert [(e.row, e.column) for e in report.errors] == [(2, "unit"), (3, "supplier"), (4, "sku"), (4, "quantity"),
+                                                          (4, "date")]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
