@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Iterator, Optional
 
 import typer
 
@@ -71,20 +72,31 @@ def _head() -> str:
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Bring the database to the newest schema (creates the SQLite file when needed)."""
     from models.db import current_revision, upgrade
-    from sqlalchemy.exc import OperationalError
-    try:
+    with _migration_errors():
         upgrade(_url(), revision)
         typer.echo(f"database at revision {current_revision(_url())}")
-    except OperationalError as exc:
-        raise _fail(f"cannot open the database: {str(exc.orig).splitlines()[0]}") from exc
 
 
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision; base = empty")]) -> None:
     """Take the database back to REVISION."""
     from models.db import current_revision, downgrade
-    downgrade(_url(), revision)
-    typer.echo(f"database at revision {current_revision(_url())}")
+    with _migration_errors():
+        downgrade(_url(), revision)
+        typer.echo(f"database at revision {current_revision(_url())}")
+
+
+@contextmanager
+def _migration_errors() -> Iterator[None]:
+    """An unreachable database or an unknown revision is the user's to fix: one line, exit 2."""
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import OperationalError
+    try:
+        yield
+    except OperationalError as exc:
+        raise _fail(f"cannot open the database: {str(exc.orig).splitlines()[0]}") from exc
+    except CommandError as exc:
+        raise _fail(str(exc)) from exc
 
 
 @db_app.command("current")

@@ -60,10 +60,13 @@ def test_upgrade_and_downgrade_on_postgresql(tmp_path):
         drop_pg_database(name)
 
 
-def test_unreachable_database_is_a_clear_error(tmp_path):
-    done = inbound(tmp_path, "master", "export", "products",
-                   url="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
-    assert done.returncode == 2 and done.stderr.startswith("error: cannot open the database")
+def test_unreachable_database_and_unknown_revision_are_clear_errors(tmp_path):
+    nowhere = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
+    for args in (("master", "export", "products"), ("db", "upgrade")):
+        done = inbound(tmp_path, *args, url=nowhere)
+        assert done.returncode == 2 and done.stderr.startswith("error: cannot open the database"), done.stderr
+    done = inbound(tmp_path, "db", "downgrade", "nonsense")
+    assert done.returncode == 2 and "nonsense" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_ledger_bench_runs_at_a_small_size():
