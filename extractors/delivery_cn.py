@@ -39,7 +39,7 @@ from extractors.cn_checks import amount_in_words_to_decimal
 from extractors.layout import BBox, Layout, Page, merge_bboxes, split_box_by_chars
 from extractors.parsing import parse_date
 from extractors.result import Field, FieldValue, LineItem
-from extractors.vat_cn import parse_number
+from extractors.vat_cn import LEAD_MARKS, parse_number
 
 Parser = Callable[[str], FieldValue]
 
@@ -118,6 +118,7 @@ _SHELF_RX = re.compile(r"(\d+(?:\.\d+)?)(个月|月|天|日|年|周)")
 _CODE_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_/.]*[A-Za-z0-9]|[0-9]")
 _PHONE_RX = re.compile(r"\+?\d[\d\-() /]{5,}\d")
 _MARKS = "⊗ⓧⓍ⨂×Ⓧ"
+_SIGN_NOTE_RX = re.compile(r"\((?:盖章|盖公章|签字|签名|签章|签收|公章|章)\):?")
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,6 +230,9 @@ def _match_at(row: _RowText, p: int) -> tuple[str, str, int, int] | None:
     for label in _BY_FIRST.get(row.text[p], ()):
         if row.text.startswith(label, p):
             e = p + len(label)
+            note = _SIGN_NOTE_RX.match(row.text, e)   # 供货单位(盖章): / 收货人(签字):
+            if note and note.group(0).endswith(":"):
+                return _KIND_OF[label], label, p, note.end()
             colon = row.text[e:e + 1] == ":"
             if _accept(row, p, e, colon):
                 return _KIND_OF[label], label, p, e + colon
@@ -349,7 +353,7 @@ def _field(value: FieldValue, toks: list[_Tok], conf: float, ctx: _Ctx) -> Field
 # --------------------------------------------------------------------------------------------
 
 def _text(text: str) -> str | None:
-    t = text.strip().lstrip(":").strip()
+    t = text.strip().lstrip(LEAD_MARKS).strip()
     return t or None
 
 

@@ -373,8 +373,48 @@ def _decode(engine: _Engine, pred: np.ndarray, crop: np.ndarray, norm_w: int, im
 # ---------------------------------------------------------------- words, coordinates, lines
 
 
+def _split_stacked(bgr: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Boxes that detection drew around short texts stacked one above the other (a column of unit cells
+    printed off their rows, '次' over '间'; a vertical label 购/买/方) cut at the empty pixel rows between
+    them, so each is read on its own, as the text layer gives them."""
+    if len(boxes) < 4:
+        return boxes
+    _, left = _box_sides(boxes)
+    median_h = float(np.median(left))
+    out: list[np.ndarray] = []
+    for quad, h in zip(boxes, left):
+        cuts = _stack_gaps(_crop(bgr, quad), median_h) if h > 1.7 * median_h else []
+        edges = [0.0, *cuts, 1.0]
+        for t0, t1 in zip(edges, edges[1:]):
+            a0, b0 = quad[0] + (quad[3] - quad[0]) * t0, quad[1] + (quad[2] - quad[1]) * t0
+            a1, b1 = quad[0] + (quad[3] - quad[0]) * t1, quad[1] + (quad[2] - quad[1]) * t1
+            out.append(np.array([a0, b0, b1, a1], np.float32))
+    return np.stack(out).astype(np.float32)
+
+
+def _stack_gaps(crop: np.ndarray, median_h: float) -> list[float]:
+    """Cut positions (0..1 of the height) in the middle of each ink-free band between inked rows of
+    text at least a third of a line high; [] when the crop holds one row of text."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    _, ink = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    rows = ink.sum(axis=1)
+    inked = rows > 0.05 * max(1, int(rows.max()))
+    runs, start = [], None
+    for y, on in enumerate([*inked, False]):
+        if on and start is None:
+            start = y
+        elif not on and start is not None:
+            runs.append((start, y))
+            start = None
+    runs = [r for r in runs if r[1] - r[0] >= median_h / 3]
+    if len(runs) < 2:
+        return []
+    return [(a[1] + b[0]) / 2 / len(rows) for a, b in zip(runs, runs[1:])]
+
+
 def _read_boxes(engine: _Engine, bgr: np.ndarray, boxes: np.ndarray, deskew: np.ndarray,
                 points_per_pixel: float) -> list[_Segment]:
+    boxes = _split_stacked(bgr, boxes)
     crops = [_crop(bgr, quad) for quad in boxes]
     decoded = _recognise(engine, crops) if crops else []
     height, width = bgr.shape[:2]

@@ -243,6 +243,7 @@ def currency_in(text: str) -> str | None:
     return None
 
 
+_FULL_WIDTH_SPACE_RX = re.compile(r"\s*([（）：；，、。])\s*")  # full-width marks carry their own space
 _HALF_TO_FULL = {"(": "（", ")": "）", ":": "：", ";": "；", ",": "，"}
 
 
@@ -268,7 +269,7 @@ def chinese_punctuation(text: str) -> str:
                 chars[i], chars[close] = "（", "）"
         elif near_cjk and not (ch == "," and _between_digits(chars, i)):
             chars[i] = _HALF_TO_FULL[ch]
-    return "".join(chars)
+    return _FULL_WIDTH_SPACE_RX.sub(r"\1", "".join(chars))
 
 
 def _between_digits(chars: list[str], i: int) -> bool:

@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Callable
 
-from extractors.cn_checks import amount_in_words_to_decimal
+from extractors.cn_checks import amount_in_words_to_decimal, uscc_is_valid
 from extractors.layout import BBox, Layout, Page, Word, merge_bboxes, split_box_by_chars
 from extractors.ofd import group_units_into_lines
 from extractors.result import Field, FieldValue, LineItem
@@ -352,8 +352,13 @@ def _strip_seal(text: str) -> str:
     return _SEAL_TAIL_RX.sub("", text).rstrip()
 
 
+LEAD_MARKS = " :;,.、，；：。·'\"“”‘’|"
+
+
 def _text_value(text: str) -> str | None:
-    t = _strip_seal(text.strip().lstrip(":").strip())
+    """The value text without stray marks before it (the tail of a label's colon, a table rule read as
+    '|', seal ink read as a dot) and seal text glued to its end."""
+    t = _strip_seal(text.strip().lstrip(LEAD_MARKS).strip())
     return t or None
 
 
@@ -441,12 +446,68 @@ def _party_fields(ctx: _Ctx) -> dict[str, Field]:
             if guessed:
                 if not free:
                     continue
-                party = free.pop(0)
+                party = _nearest_party(hit, out, free) if len(assigned) == 1 else free[0]
+                free.remove(party)
             name = f"{'supplier' if party == 'supplier' else 'buyer'}_{kind}"
             f = _labelled(ctx, hit, _PARSERS[kind])
             if f is not None and (name not in out or out[name].value is None):
                 out[name] = f.with_confidence(min(f.confidence, CONF_GUESS)) if guessed else f
     return out
+
+
+CONF_UNLABELLED = 0.7   # a party value found by its form alone (its label broken by a seal or OCR)
+_USCC_RX = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
+_COMPANY_RX = re.compile(r"^(?:名称:?)?(?P<name>[^:]{2,40}?(?:有限责任公司|股份有限公司|有限公司|公司|厂|商行|经营部|"
+                         r"合作社|事务所|医院|学校|大学|研究院|研究所)(?:\([^()]{1,12}\))?)$")
+
+
+def _unlabelled_parties(ctx: _Ctx, fields: dict[str, Field]) -> dict[str, Field]:
+    """Tax ids (valid 统一社会信用代码) and company names printed on the page but not found by their
+    labels: given to the party still missing, buyer first in reading order (left or above)."""
+    out: dict[str, Field] = {}
+    for kind, find in (("tax_id", _uscc_toks), ("name", _company_toks)):
+        found = {f"buyer_{kind}", f"supplier_{kind}"} & fields.keys()
+        if len(found) == 2:
+            continue
+        taken = {str(fields[n].value) for n in found if fields[n].value is not None}
+        free = [(v, t) for v, t in find(ctx) if v not in taken]
+        missing = [n for n in (f"buyer_{kind}", f"supplier_{kind}") if n not in fields]
+        if len(missing) == 2 and len(free) < 2:
+            continue                      # one value and two parties: not enough to tell whose
+        for name, (value, tok) in zip(missing, free):
+            out[name] = _field(value, [tok], CONF_UNLABELLED, ctx)
+    return out
+
+
+def _in_reading_order(found: list[tuple[str, _Tok]], h: float) -> list[tuple[str, _Tok]]:
+    seen: dict[str, _Tok] = {}
+    for value, tok in sorted(found, key=lambda vt: (round(vt[1].bbox.cy / (2 * h)), vt[1].bbox.x0)):
+        seen.setdefault(value, tok)
+    return list(seen.items())
+
+
+def _uscc_toks(ctx: _Ctx) -> list[tuple[str, _Tok]]:
+    return _in_reading_order([(m.group(0), t) for t in ctx.toks for m in _USCC_RX.finditer(t.text)
+                              if uscc_is_valid(m.group(0))], ctx.h)
+
+
+def _company_toks(ctx: _Ctx) -> list[tuple[str, _Tok]]:
+    found = []
+    for t in ctx.toks:
+        m = _COMPANY_RX.match(t.text.lstrip(LEAD_MARKS))
+        if m and not ctx.is_stopper(t) and "银行" not in m.group("name"):
+            found.append((m.group("name"), t))
+    return _in_reading_order(found, ctx.h)
+
+
+def _nearest_party(hit: _Hit, found: dict[str, Field], free: list[str]) -> str:
+    """A lone label with no block marker belongs to the party whose values already found sit nearest
+    (the other label of its kind was lost to a seal or to OCR); without any, the buyer first."""
+    def distance(party: str) -> float:
+        boxes = [f.bbox for n, f in found.items() if n.startswith(f"{party}_") and f.bbox is not None]
+        return min((abs(b.cy - hit.bbox.cy) + 0.2 * abs(b.x0 - hit.bbox.x0) for b in boxes), default=float("inf"))
+    best = min(free, key=distance)
+    return best if distance(best) < float("inf") else free[0]
 
 
 def _remarks(ctx: _Ctx) -> Field | None:
@@ -729,6 +790,7 @@ def _page_extract(page: Page) -> tuple[dict[str, Field], list[dict[str, Field]]]
     fields: dict[str, Field] = {}
     fields.update(_header_fields(ctx))
     fields.update(_party_fields(ctx))
+    fields.update(_unlabelled_parties(ctx, fields))
     table = _table_header(ctx)
     cols, header = table if table else (None, None)
     fields.update(_sum_row(ctx, cols, header))
