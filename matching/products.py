@@ -1,14 +1,17 @@
 """Line -> product: exact keys first, then the learned alias, then fuzzy; each result says its method.
 
 Order (the first that finds a product wins):
-  supplier_sku  the supplier's code, or its own item name, via the supplier-product link;
+  supplier_sku  the supplier's code, or its own item name, via the supplier-product link (a bare name
+                without the sizes its product has is chosen but left for review);
   barcode       a GTIN with a valid check digit (from the barcode column, or a GTIN printed in the code/name);
   code          our own SKU printed on the line (OCR confusions folded);
-  alias         a reviewer's earlier correction for this supplier and this printed code or text;
+  alias         a reviewer's earlier correction for this supplier and this printed code or text, or a text
+                that differs from a taught one by an OCR slip or two (same sizes);
   fuzzy         the n-gram index's shortlist re-scored with rapidfuzz and the spec tokens (see `_rich`).
-Exact keys score 1.0 (alias 0.99) and are auto-accepted.  A fuzzy match is auto-accepted only when its
-score reaches `options.auto_accept` and leads the runner-up by `options.auto_margin` (both chosen on the
-matching benchmark); otherwise it goes to review with its candidates.
+Exact keys score 1.0 (alias 0.99), are auto-accepted, and still carry the fuzzy runners-up as candidates.
+A fuzzy match is auto-accepted only when its score reaches `options.auto_accept`, it leads the runner-up
+by `options.auto_margin` (both calibrated on the matching benchmark), and the line names the size on which
+the first two candidates differ; otherwise it goes to review with its candidates.
 """
 
 from __future__ import annotations
