@@ -61,3 +61,16 @@ def test_printed_amounts_round_trip(value):
     german = grouped.replace(",", "X").replace(".", ",").replace("X", ".")
     for text, comma in ((plain, False), (grouped, False), (german, True)):
         assert parse_amount(text, decimal_comma=comma) == value
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("华为技术(深圳)有限公司", "华为技术（深圳）有限公司"),
+    ("订单号: PO2024001", "订单号：PO2024001"),
+    ("可口可乐(330ml)", "可口可乐（330ml）"),
+    ("ABC (Pty) Ltd, Cape Town", "ABC (Pty) Ltd, Cape Town"),
+    ("深圳市1,000号", "深圳市1,000号"),
+    ("宏图超市（杭州分店）", "宏图超市（杭州分店）"),
+])
+def test_chinese_punctuation_is_set_full_width_next_to_chinese(text, expected):
+    from extractors.parsing import chinese_punctuation
+    assert chinese_punctuation(text) == expected

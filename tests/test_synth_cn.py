@@ -136,3 +136,14 @@ def test_a_generated_set_of_every_kind_is_read_in_full(tmp_path):
     report = evaluate_folder(tmp_path, ReadOptions())
     assert report.overall("fields").f1 == 1.0, [m for d in report.docs for m in d.misses]
     assert report.overall("lines").f1 == 1.0, [m for d in report.docs for m in d.misses]
+
+
+def test_grid_style_delivery_notes_read_back(tmp_path):
+    """Boxed header (label cell, value cell) and the supplier signing at the bottom: 供货单位（盖章）：name."""
+    rng = random.Random(23)
+    for i in range(2):
+        note = replace(synth_cn.random_delivery_note(rng), style="grid")
+        truth = synth_cn.ground_truth(note)
+        got = _extract(tmp_path, f"grid{i}", synth_cn.delivery_note_pdf(note))
+        assert got["document_type"] == "delivery_note"
+        _check(truth, got, tuple(truth["fields"]), ("quantity", "unit", "description", "amount", "batch_no"))
