@@ -167,12 +167,15 @@ def _issue_value(quantity: Decimal, on_hand: Decimal, value: Decimal, average: D
 
 
 def default_location_id(session: Session) -> int:
-    """The location DEFAULT of warehouse MAIN (made by the first migration)."""
-    location_id = session.scalar(select(Location.id).join(Warehouse, Warehouse.id == Location.warehouse_id)
-                                 .where(Warehouse.code == "MAIN", Location.code == "DEFAULT"))
-    if location_id is None:
-        raise NotPostable("The default location MAIN/DEFAULT is missing; run `inbound db upgrade`.")
-    return location_id
+    """The location DEFAULT of warehouse MAIN (made by the first migration; remembered per connection)."""
+    cache = session.connection().info
+    if "inbound_default_location" not in cache:
+        location_id = session.scalar(select(Location.id).join(Warehouse, Warehouse.id == Location.warehouse_id)
+                                     .where(Warehouse.code == "MAIN", Location.code == "DEFAULT"))
+        if location_id is None:
+            raise NotPostable("The default location MAIN/DEFAULT is missing; run `inbound db upgrade`.")
+        cache["inbound_default_location"] = location_id
+    return cache["inbound_default_location"]
 
 
 def _existing(session: Session, document_id: int | None, kind: str, key: str | None) -> PostingResult | None:

@@ -67,20 +67,26 @@ def _insert_for(session: Session):
 
 
 def lock_products(session: Session, product_ids: set[int]) -> State:
-    """Lock each product's cost row (made when missing) in id order, so two postings cannot deadlock."""
+    """Lock each product's cost row (made when missing) in id order, so two postings cannot deadlock.
+    One statement when every product has posted before: products joined to their locked cost rows."""
     ids = sorted(product_ids)
-    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
-    missing = [i for i in ids if i not in products]
-    if missing:
-        raise NotPostable(f"No product with id {missing[0]}.")
-    now = utcnow()
-    session.execute(_insert_for(session)(ProductCost).values(
-        [dict(product_id=i, quantity=ZERO, value=ZERO, average_cost=ZERO, updated_at=now) for i in ids]
-    ).on_conflict_do_nothing())
-    rows = session.execute(select(ProductCost.product_id, ProductCost.quantity, ProductCost.value,
-                                  ProductCost.average_cost).where(ProductCost.product_id.in_(ids))
-                           .order_by(ProductCost.product_id).with_for_update())
-    return State(products, {pid: Cost(q, v, a) for pid, q, v, a in rows})
+    rows = _locked_rows(session, ids)
+    if len(rows) < len(ids):
+        known = set(session.scalars(select(Product.id).where(Product.id.in_(ids))))
+        if len(known) < len(ids):
+            raise NotPostable(f"No product with id {sorted(set(ids) - known)[0]}.")
+        now = utcnow()
+        session.execute(_insert_for(session)(ProductCost).values(
+            [dict(product_id=i, quantity=ZERO, value=ZERO, average_cost=ZERO, updated_at=now) for i in ids]
+        ).on_conflict_do_nothing())
+        rows = _locked_rows(session, ids)
+    return State({p.id: p for p, *_ in rows}, {p.id: Cost(q, v, a) for p, q, v, a in rows})
+
+
+def _locked_rows(session: Session, ids: list[int]) -> list:
+    return session.execute(select(Product, ProductCost.quantity, ProductCost.value, ProductCost.average_cost)
+                           .join(ProductCost, ProductCost.product_id == Product.id).where(Product.id.in_(ids))
+                           .order_by(Product.id).with_for_update(of=ProductCost)).all()
 
 
 def load_balances(session: Session, state: State, moves: list[Move]) -> None:
