@@ -93,14 +93,16 @@ def post_receipt(session: Session, *, document_id: int, lines: list[ReceiptLine]
     default_location = default_location_id(session)
     moves = [_receipt_move(line, state.products, default_location) for line in lines]
     _check_locations(session, {m.location_id for m in moves} - {default_location})
-    over = _receive_on_po(session, moves, tolerance, approved=approved_by is not None)
-    if over:
+    po = _lock_po_lines(session, moves)
+    over = po.over(tolerance)
+    if over and approved_by is None:
         raise NeedsApproval(f"Over-receipt beyond {tolerance:%} of the order on PO line(s) {over}: "
                             "an approver must confirm.")
     posting_id = insert_posting(session, document_id=document_id, kind="receipt", idempotency_key=idempotency_key,
                                 posted_by=posted_by, approved_by=approved_by)
     if posting_id is None:
         return _existing(session, document_id, "receipt", idempotency_key) or _conflict(idempotency_key)
+    po.apply()
     count = write_moves(session, state, posting_id=posting_id, document_id=document_id, moves=moves,
                         posted_by=posted_by)
     record_status(session, document, "posted", who=posted_by, why=f"posting {posting_id}")
@@ -125,11 +127,12 @@ def reverse_receipt(session: Session, *, document_id: int, posted_by: str, reaso
     moves = [Move(m.line_no, m.product_id, m.location_id, m.batch, m.expiry, -m.quantity, -m.value,
                   m.unit_cost, m.po_line_id, m.id) for m in originals]
     check_negative(session, state, moves)
-    _receive_on_po(session, moves, Decimal(0), approved=True)
+    po = _lock_po_lines(session, moves)
     posting_id = insert_posting(session, document_id=document_id, kind="reversal", idempotency_key=idempotency_key,
                                 posted_by=posted_by, reverses_id=receipt.id, reason=reason)
     if posting_id is None:
         return _existing(session, document_id, "reversal", idempotency_key) or _conflict(idempotency_key)
+    po.apply()
     count = write_moves(session, state, posting_id=posting_id, document_id=document_id, moves=moves,
                         posted_by=posted_by)
     record_status(session, document, "reversed", who=posted_by, why=reason)
@@ -243,22 +246,31 @@ def _check_locations(session: Session, location_ids: set[int]) -> None:
         raise NotPostable(f"No location with id {sorted(location_ids - found)[0]}.")
 
 
-def _receive_on_po(session: Session, moves: list[Move], tolerance: Decimal, *, approved: bool) -> list[int]:
-    """Add each move's quantity to its PO line; return the PO line ids over tolerance (nothing kept if any)."""
-    by_line: dict[int, Decimal] = {}
+@dataclass(frozen=True, slots=True)
+class _PoReceipt:
+    """The locked PO lines a posting receives against, and the base quantity for each."""
+    rows: dict[int, PurchaseOrderLine]
+    quantities: dict[int, Decimal]
+
+    def over(self, tolerance: Decimal) -> list[int]:
+        """PO line ids that would be received beyond ordered x (1 + tolerance)."""
+        return sorted(i for i, qty in self.quantities.items()
+                      if self.rows[i].received_base + qty > self.rows[i].ordered_base * (1 + tolerance))
+
+    def apply(self) -> None:
+        for line_id, qty in self.quantities.items():
+            self.rows[line_id].received_base = self.rows[line_id].received_base + qty
+
+
+def _lock_po_lines(session: Session, moves: list[Move]) -> _PoReceipt:
+    quantities: dict[int, Decimal] = {}
     for move in moves:
         if move.po_line_id is not None:
-            by_line[move.po_line_id] = by_line.get(move.po_line_id, ZERO) + move.quantity
-    if not by_line:
-        return []
-    rows = {r.id: r for r in session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.id.in_(by_line))
+            quantities[move.po_line_id] = quantities.get(move.po_line_id, ZERO) + move.quantity
+    if not quantities:
+        return _PoReceipt({}, {})
+    rows = {r.id: r for r in session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.id.in_(quantities))
                                              .order_by(PurchaseOrderLine.id).with_for_update())}
-    if set(rows) != set(by_line):
-        raise NotPostable(f"No PO line with id {sorted(set(by_line) - set(rows))[0]}.")
-    over = [i for i, qty in by_line.items()
-            if rows[i].received_base + qty > rows[i].ordered_base * (1 + tolerance)]
-    if over and not approved:
-        return sorted(over)
-    for line_id, qty in by_line.items():
-        rows[line_id].received_base = rows[line_id].received_base + qty
-    return []
+    if set(rows) != set(quantities):
+        raise NotPostable(f"No PO line with id {sorted(set(quantities) - set(rows))[0]}.")
+    return _PoReceipt(rows, quantities)
