@@ -215,13 +215,16 @@ def _accept(row: _RowText, s: int, e: int, colon: bool) -> bool:
 
 
 def _letter_spaced_ok(row: _RowText, s: int, e: int) -> bool:
-    """A label spread over several words: close together, none of them a label on its own
-    (so that the cells '合计' '大写' stay two labels)."""
+    """A label spread over several words: close together, and none of them a label on its own unless
+    they touch (so that the cells '合计' '大写' stay two labels)."""
     toks = row.covered(s, e)
     if len(toks) < 2:
         return True
-    if any(b.bbox.x0 - a.bbox.x1 > 2 * row.h for a, b in zip(toks, toks[1:])):
+    gaps = [b.bbox.x0 - a.bbox.x1 for a, b in zip(toks, toks[1:])]
+    if max(gaps) > 2 * row.h:
         return False
+    if max(gaps) < 0.6 * row.h:
+        return True      # one word torn by OCR: '采购订' '单号:'
     return not any(t.text.rstrip(":") in _KIND_OF for t in toks)
 
 
@@ -231,7 +234,7 @@ def _match_at(row: _RowText, p: int) -> tuple[str, str, int, int] | None:
         if row.text.startswith(label, p):
             e = p + len(label)
             note = _SIGN_NOTE_RX.match(row.text, e)   # 供货单位(盖章): / 收货人(签字):
-            if note and note.group(0).endswith(":"):
+            if note:
                 return _KIND_OF[label], label, p, note.end()
             colon = row.text[e:e + 1] == ":"
             if _accept(row, p, e, colon):
@@ -533,16 +536,17 @@ def _column_of(cols: tuple[_Column, ...], box: BBox) -> str:
 
 
 def _cells(ctx: _Ctx, row: int, cols: tuple[_Column, ...]) -> dict[str, list[_Tok]]:
-    """A body row's tokens by column; a word one space after another, starting before the next
-    column's title, runs on in the same cell (long left-aligned text)."""
+    """A body row's tokens by column; a word one space after another, starting clearly before the
+    next column's title, runs on in the same cell (long left-aligned text, never a figure)."""
     cells: dict[str, list[_Tok]] = {}
     kinds = [c.kind for c in cols]
     prev: tuple[_Tok, str] | None = None
     for tok in ctx.rows[row]:
         kind = _column_of(cols, tok.bbox)
-        if prev is not None and tok.bbox.x0 - prev[0].bbox.x1 < 0.35 * ctx.h:
+        if prev is not None and tok.bbox.x0 - prev[0].bbox.x1 < 0.35 * ctx.h \
+                and prev[1] not in _NUMBER_COLUMNS:          # figures never run on into the next cell
             k = kinds.index(prev[1])
-            if k + 1 == len(cols) or tok.bbox.x0 < cols[k + 1].x0:
+            if k + 1 == len(cols) or tok.bbox.x0 < cols[k + 1].x0 - 0.3 * ctx.h:
                 kind = prev[1]
         cells.setdefault(kind, []).append(tok)
         prev = (tok, kind)
