@@ -185,7 +185,8 @@ class Posting(Base):
 class StockMove(Base):
     """Append-only.  quantity > 0 comes in, < 0 goes out (base units); value = the move's money, signed."""
     __tablename__ = "stock_moves"
-    __table_args__ = (Index("ix_stock_moves_product_location", "product_id", "location_id"),)
+    __table_args__ = (Index("ix_stock_moves_product_location", "product_id", "location_id"),
+                      Index("ix_stock_moves_product_newest", "product_id", "id"))   # a product's latest moves
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"), index=True)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)

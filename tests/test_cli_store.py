@@ -14,6 +14,11 @@ from db_support import drop_pg_database, empty_pg_database
 FOOD = ROOT / "fixtures" / "master" / "food"
 
 
+def _head() -> str:
+    from pipeline.cli_store import _head as head
+    return head()
+
+
 def inbound(home: Path, *args: str, url: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
     env["INBOUND_HOME"] = str(home)
@@ -23,7 +28,7 @@ def inbound(home: Path, *args: str, url: str | None = None) -> subprocess.Comple
 
 
 def test_embedded_database_from_upgrade_to_export(tmp_path):
-    assert "revision 0001" in inbound(tmp_path, "db", "upgrade").stdout
+    assert f"revision {_head()}" in inbound(tmp_path, "db", "upgrade").stdout
     assert (tmp_path / "inbound.db").is_file()
     done = inbound(tmp_path, "master", "import", str(FOOD))
     assert done.returncode == 0, done.stderr
@@ -52,9 +57,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 def test_upgrade_and_downgrade_on_postgresql(tmp_path):
     url, name = empty_pg_database()
     try:
-        assert "revision 0001" in inbound(tmp_path, "db", "upgrade", url=url).stdout
+        assert f"revision {_head()}" in inbound(tmp_path, "db", "upgrade", url=url).stdout
         assert inbound(tmp_path, "master", "import", str(FOOD / "suppliers.csv"), url=url).returncode == 0
-        assert inbound(tmp_path, "db", "current", url=url).stdout.strip() == "0001"
+        assert inbound(tmp_path, "db", "current", url=url).stdout.strip() == _head()
         assert "revision None" in inbound(tmp_path, "db", "downgrade", "base", url=url).stdout
     finally:
         drop_pg_database(name)

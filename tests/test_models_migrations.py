@@ -52,6 +52,24 @@ def test_all_migrations_up_down_and_up_again(empty_url):
     assert _diff(empty_url) == []
 
 
+def test_each_revision_steps_up_and_down_on_its_own(empty_url):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from models.db import MIGRATIONS
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    revisions = [r.revision for r in reversed(list(ScriptDirectory.from_config(config).walk_revisions()))]
+    assert len(revisions) >= 2
+    for revision in revisions:
+        upgrade(empty_url, "+1")
+        assert current_revision(empty_url) == revision
+    for revision in reversed(revisions[:-1]):
+        downgrade(empty_url, "-1")
+        assert current_revision(empty_url) == revision
+    downgrade(empty_url, "-1")
+    assert current_revision(empty_url) is None
+
+
 def test_the_default_location_exists_after_upgrade(empty_url):
     from models.db import make_engine, session_factory, transaction
     from models.ledger import default_location_id
