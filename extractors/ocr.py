@@ -379,11 +379,12 @@ def _split_stacked(bgr: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     them, so each is read on its own, as the text layer gives them."""
     if len(boxes) < 4:
         return boxes
-    _, left = _box_sides(boxes)
+    top, left = _box_sides(boxes)
     median_h = float(np.median(left))
     out: list[np.ndarray] = []
-    for quad, h in zip(boxes, left):
-        cuts = _stack_gaps(_crop(bgr, quad), median_h) if h > 1.7 * median_h else []
+    for quad, w, h in zip(boxes, top, left):
+        short_stack = h > 1.7 * median_h and w < 2.5 * h     # long lines are never cut
+        cuts = _stack_gaps(_crop(bgr, quad), median_h) if short_stack else []
         edges = [0.0, *cuts, 1.0]
         for t0, t1 in zip(edges, edges[1:]):
             a0, b0 = quad[0] + (quad[3] - quad[0]) * t0, quad[1] + (quad[2] - quad[1]) * t0

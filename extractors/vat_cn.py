@@ -61,7 +61,7 @@ _LABELS: tuple[tuple[str, str], ...] = (
     ("bank_account", _PARTY + r"开户(?:银)?行及[账帐]号"),
 )
 _COLUMNS: tuple[tuple[str, str], ...] = (
-    ("description", r"项目名称|货物或应税劳务[、,]?服务名称|货物或应税劳务(?:名称)?|服务名称|货物名称|商品名称"),
+    ("description", r"项目名称|货物或应税劳务[、,]?服务名称|货物或应税劳务(?:名称)?|货物\(劳务\)名称|服务名称|货物名称|商品名称"),
     ("spec", r"规格型号|规格"),
     ("unit", r"单位"),
     ("quantity", r"数量"),
@@ -362,6 +362,15 @@ def _text_value(text: str) -> str | None:
     return t or None
 
 
+_NAME_DEBRIS_RX = re.compile(r"^[^，,:：]{1,3}[，,:：](?=.{4})")
+
+
+def _name_value(text: str) -> str | None:
+    """A party name without the debris of a label torn by a seal before it ('名东，XX有限公司')."""
+    value = _text_value(text)
+    return _NAME_DEBRIS_RX.sub("", value) if value else None
+
+
 _PARSERS: dict[str, Parser] = {
     "invoice_code": _code_parser("invoice_code"),
     "document_number": _code_parser("document_number"),
@@ -369,7 +378,7 @@ _PARSERS: dict[str, Parser] = {
     "machine_no": _code_parser("machine_no"),
     "document_date": parse_cn_date,
     "tax_id": _code_parser("tax_id"),
-    "name": _text_value,
+    "name": lambda text: _name_value(text),
     "address_phone": _text_value,
     "bank_account": _text_value,
     "payee": _text_value,
@@ -494,7 +503,7 @@ def _uscc_toks(ctx: _Ctx) -> list[tuple[str, _Tok]]:
 def _company_toks(ctx: _Ctx) -> list[tuple[str, _Tok]]:
     found = []
     for t in ctx.toks:
-        m = _COMPANY_RX.match(t.text.lstrip(LEAD_MARKS))
+        m = _COMPANY_RX.match(_name_value(t.text) or "")
         if m and not ctx.is_stopper(t) and "银行" not in m.group("name"):
             found.append((m.group("name"), t))
     return _in_reading_order(found, ctx.h)
@@ -515,7 +524,7 @@ def _remarks(ctx: _Ctx) -> Field | None:
     h = ctx.h
     for hit in ctx.hits_of("remarks_vertical"):
         b = hit.bbox
-        toks = [t for t in ctx.toks if not ctx.is_stopper(t) and t.bbox.x0 >= b.x1
+        toks = [t for t in ctx.toks if t.bbox.x0 >= b.x1     # labels inside a remark are its text
                 and b.y0 - 0.5 * h <= t.bbox.cy <= b.y1 + 0.5 * h]
         if toks:
             return _region_field(ctx, toks)
@@ -810,6 +819,21 @@ def _page_extract(page: Page) -> tuple[dict[str, Field], list[dict[str, Field]]]
     return fields, items
 
 
+_SEE_LIST_RX = re.compile(r"详见.{0,6}清单")
+_SUM_LABEL_RX = re.compile(r"^(?:小计|总计|合计)$")
+
+
+def _goods_only(items: list[dict[str, Field]]) -> list[dict[str, Field]]:
+    """Without the 小计/总计 rows of a continuation list, and without the form's one '（详见销货清单）' row
+    when the list's own lines were read (the goods are then on the list's pages)."""
+    def text(item: dict[str, Field]) -> str:
+        f = item.get("description")
+        return _norm(str(f.value)) if f is not None and f.value is not None else ""
+    items = [it for it in items if not _SUM_LABEL_RX.match(text(it))]
+    listed = [it for it in items if not _SEE_LIST_RX.search(text(it))]
+    return listed if listed else items
+
+
 def extract_vat_invoice(layout: Layout) -> tuple[dict[str, Field], list[LineItem]]:
     """Header fields and goods lines of a Chinese VAT invoice, from the layout alone."""
     fields: dict[str, Field] = {}
@@ -823,5 +847,6 @@ def extract_vat_invoice(layout: Layout) -> tuple[dict[str, Field], list[LineItem
     _cross_check(fields)
     if fields and "currency" not in fields:
         fields["currency"] = Field("CNY", "", 0.8)
+    items = _goods_only(items)
     lines = [LineItem(i + 1, item) for i, item in enumerate(items) if item]
     return fields, lines
