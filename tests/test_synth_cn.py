@@ -147,3 +147,33 @@ def test_grid_style_delivery_notes_read_back(tmp_path):
         got = _extract(tmp_path, f"grid{i}", synth_cn.delivery_note_pdf(note))
         assert got["document_type"] == "delivery_note"
         _check(truth, got, tuple(truth["fields"]), ("quantity", "unit", "description", "amount", "batch_no"))
+
+
+def _invoice_where(pred, seed: int = 30) -> synth_cn.CnInvoice:
+    rng = random.Random(seed)
+    while True:
+        inv = synth_cn.random_vat_invoice(rng)
+        if pred(inv):
+            return inv
+
+
+def test_red_letter_invoice_reads_back_negative(tmp_path):
+    """红字发票: quantities, amounts, taxes and totals below zero, 大写 with （负数）; the QR carries the sign."""
+    inv = _invoice_where(lambda i: i.red and not i.detail_list)
+    truth = synth_cn.ground_truth(inv)
+    got = _extract(tmp_path, "red", synth_cn.vat_invoice_pdf(inv))
+    assert Decimal(_value(got["fields"], "total_amount")) == inv.total < 0
+    assert amount_in_words_to_decimal(_value(got["fields"], "total_amount_in_words")) == inv.total
+    _check(truth, got, ("subtotal", "tax_amount", "remarks"), ("quantity", "amount", "tax_amount"))
+    assert not [i for i in got["issues"] if i["code"] in ("totals_mismatch", "amount_in_words_mismatch")]
+
+
+def test_continuation_list_gives_the_goods_not_the_see_list_row(tmp_path):
+    """More goods than the form holds: page 1 prints one （详见销货清单） row, page 2 the 清单 with 小计/总计."""
+    inv = _invoice_where(lambda i: i.detail_list)
+    truth = synth_cn.ground_truth(inv)
+    got = _extract(tmp_path, "list", synth_cn.vat_invoice_pdf(inv))
+    assert len(got["lines"]) == len(inv.lines) > 7
+    assert not any("详见" in (_value(li, "description") or "") for li in got["lines"])
+    _check(truth, got, ("document_number", "supplier_name", "subtotal", "total_amount"),
+           ("description", "quantity", "unit_price", "amount", "tax_amount"))
