@@ -12,6 +12,7 @@ The door other packages use (api, pipeline); each name's module says more:
     invariants  check_ledger
 """
 
+from models import auth, runs, webhooks  # noqa: F401  (the service's tables: users, keys, runs, webhooks)
 from models.db import downgrade, make_engine, session_factory, transaction, upgrade
 from models.documents import Status, correct, create_document, history, record_status, set_reading
 from models.errors import (IdempotencyConflict, LedgerError, MasterImportError, NeedsApproval, NegativeStock,
