@@ -29,6 +29,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inbound: sup
 app.add_typer(cli_store.db_app, name="db")
 app.add_typer(cli_store.master_app, name="master")
 app.add_typer(cli_store.export_app, name="export")
+app.add_typer(cli_store.learned_app, name="learned")
 app.command("check")(cli_store.check)
 
 _DEFAULTS = ReadOptions()

@@ -7,6 +7,8 @@
     inbound master export KIND [-o FILE]          products | suppliers | supplier_products | purchase_orders
     inbound export receipts --format kingdee|yonyou|json [--xlsx] [-o FILE]
     inbound check                                 run the ledger invariants
+    inbound learned list [--kind K] [--supplier-id N] [--json]   facts in force (aliases, factors, hints)
+    inbound learned forget ID                     take one out of force (kept as history)
 
 The database is INBOUND_DATABASE_URL, else the SQLite file under INBOUND_HOME.  User errors print one line
 on stderr and exit 2.
@@ -31,6 +33,7 @@ MASTER_SUFFIXES = {".csv", ".xlsx"}
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
 master_app = typer.Typer(no_args_is_help=True, help="Master data: import and export CSV/XLSX.")
 export_app = typer.Typer(no_args_is_help=True, help="Posted receipts for other systems.")
+learned_app = typer.Typer(no_args_is_help=True, help="What the matcher learned from corrections (admin).")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -217,3 +220,42 @@ def check() -> None:
     typer.echo(f"{len(CHECKS)} checks, {len(problems)} problem(s)")
     if problems:
         raise typer.Exit(1)
+
+
+@learned_app.command("list")
+def learned_list(
+    kind: Annotated[Optional[str], typer.Option(help="supplier_alias | product_alias | unit_factor | layout_hint")] = None,
+    supplier_id: Annotated[Optional[int], typer.Option(help="only this supplier's")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
+) -> None:
+    """The learned facts in force, oldest first."""
+    from models.db import transaction
+    from models.learned import KINDS, current_facts
+    if kind is not None and kind not in KINDS:
+        raise _fail(f"--kind must be one of {', '.join(KINDS)}")
+    with transaction(_factory()) as session:
+        facts = current_facts(session, kind=kind, supplier_id=supplier_id)
+    for f in facts:
+        row = {"id": f.id, "kind": f.kind, "supplier_id": f.supplier_id, "key": f.key, "target_id": f.target_id,
+               "factor": None if f.factor is None else str(f.factor), "payload": f.payload,
+               "created_at": f.created_at.isoformat(), "created_by": f.created_by}
+        if as_json:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            typer.echo(f"{f.id:>6}  {f.kind:<14} supplier={f.supplier_id} {f.key!r} -> {f.target_id}"
+                       f"{'' if f.factor is None else f' x{f.factor}'} {f.payload or ''} ({f.created_by})")
+    typer.echo(f"{len(facts)} fact(s)", err=True)
+
+
+@learned_app.command("forget")
+def learned_forget(fact_id: Annotated[int, typer.Argument(help="the fact's id (inbound learned list)")]) -> None:
+    """Take a learned fact out of force; it stays in the history."""
+    from models.db import transaction
+    from models.errors import NotFound
+    from models.learned import forget
+    try:
+        with transaction(_factory()) as session:
+            forget(session, fact_id)
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"forgot learned fact {fact_id}")

@@ -83,3 +83,22 @@ def test_ledger_bench_runs_at_a_small_size():
     assert figures["background_moves"]["moves_total"] == 2_000 + 24 * 5
     assert set(figures["queries_ms"]) >= {"one_product_on_hand_and_value", "warehouse_on_hand_and_value"}
     assert figures["cache_equals_moves"] is True
+
+
+def test_an_admin_lists_and_forgets_learned_facts(tmp_path):
+    from models.db import make_engine, session_factory, transaction, upgrade
+    from models.learned import learn
+    url = f"sqlite:///{tmp_path / 'inbound.db'}"
+    upgrade(url)
+    with transaction(session_factory(make_engine(url))) as session:
+        alias = learn(session, kind="product_alias", key="text:可乐330", created_by="clerk1", target_id=7)
+        learn(session, kind="layout_hint", key="po_label", created_by="clerk1", payload={"value": "订单号"})
+    listed = inbound(tmp_path, "learned", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(r["kind"], r["key"]) for r in rows] == [("product_alias", "text:可乐330"), ("layout_hint", "po_label")]
+    assert inbound(tmp_path, "learned", "forget", str(alias.id)).returncode == 0
+    left = inbound(tmp_path, "learned", "list", "--kind", "product_alias", "--json").stdout
+    assert left.strip() == ""
+    gone = inbound(tmp_path, "learned", "forget", "999")
+    assert gone.returncode == 2 and "999" in gone.stderr
