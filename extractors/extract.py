@@ -109,13 +109,18 @@ def chinese_typography(fields: dict[str, Field],
 
 def with_qr(fields: dict[str, Field], codes: list) -> tuple[dict[str, Field], list[Issue]]:
     """The printed QR code's exact values over what was read, with a `qr_mismatch` issue per field
-    where the print was read differently.  Codes that are not VAT-invoice payloads are ignored."""
+    where the print was read differently.  A code that is no VAT-invoice payload is not used: a
+    `qr_payload_invalid` issue says so and the fields read from the print stay."""
     from extractors.qr import cross_check, merge_qr, parse_vat_qr, qr_fields
     for page, text, box in codes:
         qr = parse_vat_qr(text)
         if qr is not None:
             exact = qr_fields(qr, page=page, bbox=box)
             return merge_qr(fields, exact), cross_check(exact, fields)
+    if codes:
+        return fields, [Issue("qr_payload_invalid", Severity.WARNING,
+                              "The QR code on this invoice does not hold a VAT invoice payload; the printed "
+                              "values were read instead.")]
     return fields, []
 
 

@@ -113,3 +113,32 @@ def test_prepare_page_reports_what_it_did():
     clean, done = prepare_page(photo, dpi=150)
     assert done.corners is not None and done.seals == 0
     assert clean.shape != photo.shape
+
+
+def test_a_photo_of_something_else_is_a_clear_issue_not_a_crash():
+    from extractors.extract import extract_document
+    from extractors.options import ReadOptions
+    from PIL import Image
+    import io
+    yy, xx = np.mgrid[0:600, 0:900]
+    scene = np.stack([(xx * 255 // 900), (yy * 255 // 600), np.full_like(xx, 120)], axis=-1).astype(np.uint8)
+    cv2.circle(scene, (450, 300), 120, (30, 160, 60), -1)          # a landscape with a green ball, no text
+    out = io.BytesIO()
+    Image.fromarray(scene).save(out, format="JPEG")
+    extraction = extract_document(out.getvalue(), options=ReadOptions(), source="holiday.jpg")
+    assert extraction.document_type.value == "other"
+    assert [i.code for i in extraction.issues] == ["no_document_found"]
+
+
+@needs_font
+def test_an_invoice_whose_qr_is_no_vat_payload_keeps_its_printed_fields():
+    from extractors.extract import extract_document
+    from extractors.options import ReadOptions
+    rng = random.Random(43)
+    invoice = synth_cn.random_vat_invoice(rng)
+    pdf = synth_cn.vat_invoice_pdf(invoice, qr_payload="https://example.com/not-a-vat-payload")
+    scan = synth_cn.scanned_variant(pdf, rng, photo=False)
+    extraction = extract_document(scan, options=ReadOptions())
+    assert "qr_payload_invalid" in [i.code for i in extraction.issues]
+    assert extraction.fields["document_number"].value == invoice.number
+    assert extraction.fields["document_number"].confidence < 1.0           # read from the print, not the QR
