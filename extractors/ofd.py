@@ -65,6 +65,11 @@ class _Package:
     def has(self, name: str) -> bool:
         return name in self._members or name.lower() in self._lower
 
+    def size(self, name: str) -> int:
+        """The member's unpacked size as the zip states it (0 when missing)."""
+        real = name if name in self._members else self._lower.get(name.lower())
+        return self._members[real].file_size if real else 0
+
     def read(self, name: str) -> bytes:
         """The member's bytes; `CorruptFile` when missing, `TooLarge` past the unpacked budget."""
         real = name if name in self._members else self._lower.get(name.lower())

@@ -8,9 +8,9 @@ never loads the models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from extractors.errors import TooLarge
+from extractors.errors import InputError, TooLarge
 from extractors.layout import BBox, Layout, Page, Word, group_words_into_lines
 from extractors.options import ReadOptions
 from extractors.sniff import Kind, sniff
@@ -36,10 +36,27 @@ def read_document(data: bytes, options: ReadOptions) -> ReadResult:
         from extractors.ofd import ofd_attachments, read_ofd
         layout = read_ofd(data, options)
         xml = _first_invoice_xml(ofd_attachments(data, options)) if options.use_embedded else None
-        return ReadResult(kind, layout, xml)
+        return ReadResult(kind, _with_ofd_qr_codes(data, layout, options), xml)
     if kind is Kind.XML:
         return ReadResult(kind, Layout(pages=(), source="xml"), data)
     return ReadResult(kind, read_text_layout(data), None)
+
+
+def _with_ofd_qr_codes(data: bytes, layout: Layout, options: ReadOptions) -> Layout:
+    """An OFD invoice's QR code, read from the image drawn on its first page (no rendering needed)."""
+    if not layout.pages or "发票" not in layout.pages[0].text():
+        return layout
+    from extractors.images import load_images
+    from extractors.ofd_images import page_images
+    from extractors.qr import decode_qr_codes
+    codes = []
+    for image_bytes, box in page_images(data, options, page=1):
+        try:
+            images = load_images(image_bytes, options)
+        except InputError:
+            continue            # an image the page draws but nobody can read: not the QR code
+        codes += [(1, code.text, box) for image in images[:1] for code in decode_qr_codes(image)]
+    return replace(layout, meta={**layout.meta, "qr_codes": codes})
 
 
 def _pdf_embedded(data: bytes, options: ReadOptions) -> bytes | None:
