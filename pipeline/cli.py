@@ -8,6 +8,7 @@
     inbound master import FILE|DIR / export KIND     master data CSV/XLSX
     inbound export receipts --format kingdee|yonyou|json   posted receipts for the ERP
     inbound check                                    the ledger's invariants
+    inbound serve | worker | ingest PATH...          the service (pipeline/cli_service.py)
 
 Bad input never prints a traceback: one line on stderr, exit code 2 (3 for a time-out), and with --json
 the contract object whose `issues` carries the stable code.
@@ -23,7 +24,7 @@ from typing import Annotated, Optional
 import typer
 
 from extractors.options import ReadOptions
-from pipeline import cli_store
+from pipeline import cli_service, cli_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inbound: supplier documents to goods receipts.")
 app.add_typer(cli_store.db_app, name="db")
@@ -31,6 +32,7 @@ app.add_typer(cli_store.master_app, name="master")
 app.add_typer(cli_store.export_app, name="export")
 app.add_typer(cli_store.learned_app, name="learned")
 app.command("check")(cli_store.check)
+cli_service.register(app)
 
 _DEFAULTS = ReadOptions()
 EXIT_BAD_INPUT = 2
@@ -86,7 +88,7 @@ def eval_cmd(
     typer.echo(result.summary_line())
 
 
-BENCH_SUITES = ("reading", "ledger", "matching")
+BENCH_SUITES = ("reading", "ledger", "matching", "service")
 
 
 @app.command()

@@ -5,6 +5,15 @@
                                   PostgreSQL: postgresql+psycopg://user@host:5432/dbname
     INBOUND_OVER_RECEIPT_TOLERANCE  share of a PO line that may be received beyond its ordered quantity
                                   before an approver must sign (default 0.05 = 5 %)
+    INBOUND_DEMO                  1 (default): `inbound serve` loads the demo master data and documents; 0: empty
+    INBOUND_BOOTSTRAP_API_KEY     an admin API key with this secret exists after start-up (for automation)
+    INBOUND_BROKER_URL            Celery broker (redis://..., amqp://...); unset: the pipeline runs in-process
+    INBOUND_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY, _BUCKET, _SECURE   blobs in S3/MinIO; unset: $INBOUND_HOME/blobs
+    INBOUND_SMTP_PORT             also run the SMTP drop box on 127.0.0.1:PORT (SMTP_HOST to change the address)
+    INBOUND_WATCH_DIR             also watch this folder for documents
+    INBOUND_MAX_UPLOAD_MB         the largest file accepted (default 50)
+    INBOUND_WORKERS               in-process pipeline threads (default 1); INBOUND_TASK_TIME_LIMIT_S (300),
+                                  INBOUND_TASK_MEMORY_MB (1500, per Celery worker child)
 
 Callers get the object from `get_settings()` once (at the edge: CLI command, app start-up) and pass it or
 its values down; nothing below reads the environment itself.
@@ -25,6 +34,27 @@ class Settings(BaseSettings):
     home: Path = Path("./var")
     database_url: str = ""
     over_receipt_tolerance: Decimal = Decimal("0.05")
+    demo: bool = True
+    bootstrap_api_key: str = ""
+    broker_url: str = ""
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "inbound"
+    s3_secure: bool = False
+    smtp_port: int = 0
+    smtp_host: str = "127.0.0.1"
+    watch_dir: Path | None = None
+    max_upload_mb: float = 50.0
+    workers: int = 1
+    task_time_limit_s: float = 300.0
+    task_memory_mb: int = 1500
+    webhook_attempts: int = 8
+    webhook_backoff_s: float = 2.0
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
 
     @property
     def db_url(self) -> str:

@@ -1,0 +1,116 @@
+"""/api/v1/documents: upload, list, read, the original, corrections, confirm, reject, reprocess."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Header, UploadFile
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, select
+
+from api.deps import Approver, Corrector, PageDep, Reader, ServicesDep, SessionDep, Uploader
+from api.problems import Problem
+from api.schemas import DocumentPatch, Reject
+from models.db import transaction
+from models.documents import get_document
+from models.tables import Document
+from pipeline.intake import receive
+from pipeline.processing import reprocess
+from pipeline.review import (Corrections, confirm_document, correct_document, document_summary, document_view,
+                             reject_document)
+
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+CHUNK = 1 << 20
+
+
+async def _read_limited(upload: UploadFile, limit: int) -> bytes:
+    parts, size = [], 0
+    while chunk := await upload.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, f"{upload.filename or 'The file'} is larger than the limit of {limit / 2**20:g} MB.",
+                          code="too_large")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+@router.post("", status_code=202, responses={200: {"description": "the same bytes were received before"}})
+async def upload_documents(services: ServicesDep, user: Uploader,
+                           file: Annotated[list[UploadFile], File(description="one or more documents")]):
+    """Store each file and queue it for reading: 202 {"id", "status", "sha256"}; bytes already known: 200 with
+    the existing id and "duplicate": true.  Several `file` parts: {"items": [...], "total"}."""
+    source = "upload" if user.user_id is not None else "api"
+    results = []
+    for upload in file:
+        data = await _read_limited(upload, services.settings.max_upload_bytes)
+        results.append(receive(services, data, filename=upload.filename or "upload", source=source,
+                               who=user.name, mime=upload.content_type))
+    if len(results) == 1:
+        return JSONResponse(results[0].to_json(), status_code=200 if results[0].duplicate else 202)
+    status = 200 if all(r.duplicate for r in results) else 202
+    return JSONResponse({"items": [r.to_json() for r in results], "total": len(results)}, status_code=status)
+
+
+@router.get("")
+def list_documents(session: SessionDep, user: Reader, paging: PageDep, status: str | None = None,
+                   source: str | None = None, document_type: str | None = None, supplier_id: int | None = None):
+    limit, offset = paging
+    query = select(Document)
+    for column, value in ((Document.status, status), (Document.source, source),
+                          (Document.document_type, document_type), (Document.supplier_id, supplier_id)):
+        if value is not None:
+            query = query.where(column == value)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Document.id.desc()).limit(limit).offset(offset))
+    return {"items": [document_summary(d) for d in rows], "total": total}
+
+
+@router.get("/{document_id}")
+def read_document(document_id: int, session: SessionDep, user: Reader):
+    return document_view(session, get_document(session, document_id))
+
+
+@router.get("/{document_id}/file")
+def read_original(document_id: int, session: SessionDep, services: ServicesDep, user: Reader):
+    document = get_document(session, document_id)
+    data = services.blobs.get(document.sha256)
+    name = document.filename.replace('"', "")
+    return Response(data, media_type=document.mime or "application/octet-stream",
+                    headers={"Content-Disposition": f'inline; filename="{name.encode("ascii", "replace").decode()}"',
+                             "X-Content-SHA256": document.sha256})
+
+
+@router.patch("/{document_id}")
+def correct(document_id: int, body: DocumentPatch, services: ServicesDep, user: Corrector):
+    corrections = Corrections(fields=body.fields, supplier_id=body.supplier_id,
+                              lines=tuple(line.model_dump(exclude_unset=True) for line in body.lines))
+    with transaction(services.factory) as session:
+        document = correct_document(session, document_id, corrections, who=user.name)
+        return document_view(session, document)
+
+
+@router.post("/{document_id}/confirm")
+def confirm(document_id: int, services: ServicesDep, user: Approver,
+            idempotency_key: Annotated[str | None, Header()] = None):
+    """Post the reviewed lines to the ledger; the same Idempotency-Key (or a second confirm) changes nothing and
+    answers with the first posting (`created: false`)."""
+    with transaction(services.factory) as session:
+        result = confirm_document(session, document_id, who=user.name, approver=True,
+                                  idempotency_key=idempotency_key, tolerance=services.settings.over_receipt_tolerance)
+        status = get_document(session, document_id).status
+    services.wake_webhooks()
+    return {"document_id": document_id, "status": status, "posting_id": result.posting_id,
+            "created": result.created, "moves": result.move_count}
+
+
+@router.post("/{document_id}/reject")
+def reject(document_id: int, services: ServicesDep, user: Corrector, body: Reject | None = None):
+    with transaction(services.factory) as session:
+        document = reject_document(session, document_id, who=user.name, reason=body.reason if body else None)
+        return document_view(session, document)
+
+
+@router.post("/{document_id}/reprocess", status_code=202)
+def read_again(document_id: int, services: ServicesDep, user: Corrector):
+    run_id = reprocess(services, document_id, who=user.name)
+    return {"id": document_id, "status": "processing", "run_id": run_id}

@@ -1,0 +1,166 @@
+"""/api/v1 master data and stock: products, suppliers, purchase orders, master import, stock.
+
+Creating records goes through models.master_io (the same checks as a CSV import, one row), so the API and
+`inbound master import` cannot disagree on what a valid product or supplier is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from sqlalchemy import func, or_, select
+
+from api.deps import MasterWriter, PageDep, Reader, ServicesDep, SessionDep
+from api.problems import Problem
+from api.schemas import ProductIn, PurchaseOrderIn, SupplierIn
+from models.db import transaction
+from models.master_io import ImportReport, import_master
+from models.stock import stock_report
+from models.tables import Product, PurchaseOrder, PurchaseOrderLine, Supplier
+
+router = APIRouter(prefix="/api/v1", tags=["master data"])
+
+
+def _csv(rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return out.getvalue().encode("utf-8")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "|".join(str(v) for v in value)
+    return str(value)
+
+
+def _decimal(number) -> str:
+    """A decimal as a plain string without trailing zeros ("12.5", "10")."""
+    return format(number.normalize(), "f")
+
+
+def _import_one(session, rows: list[dict], kind: str) -> ImportReport:
+    report = import_master(session, _csv(rows), kind=kind)
+    if not report.ok:
+        first = report.errors[0]
+        raise Problem(422, f"row {first.row}, {first.column or 'row'}: {first.reason}", code="invalid_master_data",
+                      report=report.to_json())
+    return report
+
+
+def product_json(p: Product) -> dict:
+    return {"id": p.id, "sku": p.sku, "name": p.name, "unit": p.unit, "barcodes": list(p.barcodes or ()),
+            "aliases": list(p.aliases or ()), "category": p.category,
+            "tax_rate": None if p.tax_rate is None else _decimal(p.tax_rate), "spec": p.spec,
+            "batch_tracked": p.batch_tracked, "shelf_life_days": p.shelf_life_days,
+            "unit_conversions": {k: str(v) for k, v in (p.unit_conversions or {}).items()}, "extra": p.extra or {}}
+
+
+def supplier_json(s: Supplier) -> dict:
+    return {"id": s.id, "name": s.name, "tax_id": s.tax_id, "aliases": list(s.aliases or ()), "address": s.address,
+            "phone": s.phone, "bank_account": s.bank_account, "email": s.email, "extra": s.extra or {}}
+
+
+@router.get("/products", tags=["master data"])
+def list_products(session: SessionDep, user: Reader, paging: PageDep, sku: str | None = None, q: str | None = None):
+    limit, offset = paging
+    query = select(Product)
+    if sku is not None:
+        query = query.where(Product.sku == sku)
+    if q:
+        query = query.where(or_(Product.name.contains(q), Product.sku.contains(q)))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Product.id).limit(limit).offset(offset))
+    return {"items": [product_json(p) for p in rows], "total": total}
+
+
+@router.get("/products/{product_id}")
+def read_product(product_id: int, session: SessionDep, user: Reader):
+    product = session.get(Product, product_id)
+    if product is None:
+        raise Problem(404, f"No product {product_id}.", code="not_found")
+    return product_json(product)
+
+
+@router.post("/products", status_code=201)
+def create_product(body: ProductIn, services: ServicesDep, user: MasterWriter):
+    with transaction(services.factory) as session:
+        _import_one(session, [body.model_dump()], "products")
+        return product_json(session.scalars(select(Product).where(Product.sku == body.sku)).one())
+
+
+@router.get("/suppliers")
+def list_suppliers(session: SessionDep, user: Reader, paging: PageDep, tax_id: str | None = None,
+                   q: str | None = None):
+    limit, offset = paging
+    query = select(Supplier)
+    if tax_id is not None:
+        query = query.where(Supplier.tax_id == tax_id)
+    if q:
+        query = query.where(Supplier.name.contains(q))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Supplier.id).limit(limit).offset(offset))
+    return {"items": [supplier_json(s) for s in rows], "total": total}
+
+
+@router.post("/suppliers", status_code=201)
+def create_supplier(body: SupplierIn, services: ServicesDep, user: MasterWriter):
+    with transaction(services.factory) as session:
+        _import_one(session, [body.model_dump()], "suppliers")
+        query = select(Supplier).where(Supplier.tax_id == body.tax_id if body.tax_id else Supplier.name == body.name)
+        return supplier_json(session.scalars(query).one())
+
+
+@router.post("/purchase-orders", status_code=201)
+def create_purchase_order(body: PurchaseOrderIn, services: ServicesDep, user: MasterWriter):
+    if not body.lines:
+        raise Problem(422, "A purchase order needs at least one line.", code="invalid_request")
+    rows = [{"po_number": body.po_number, "supplier": body.supplier, "sku": line.sku, "quantity": line.quantity,
+             "unit": line.unit, "price": line.price, "date": body.date, "line_no": n}
+            for n, line in enumerate(body.lines, start=1)]
+    with transaction(services.factory) as session:
+        _import_one(session, rows, "purchase_orders")
+        po = session.scalars(select(PurchaseOrder).where(PurchaseOrder.po_number == body.po_number)).one()
+        lines = session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.purchase_order_id == po.id)
+                                .order_by(PurchaseOrderLine.line_no))
+        return {"id": po.id, "po_number": po.po_number, "supplier_id": po.supplier_id, "status": po.status,
+                "date": po.order_date.isoformat() if po.order_date else None,
+                "lines": [{"line_no": li.line_no, "product_id": li.product_id, "quantity": _decimal(li.quantity),
+                           "unit": li.unit, "price": None if li.price is None else _decimal(li.price)}
+                          for li in lines]}
+
+
+@router.post("/master/import")
+async def master_import(services: ServicesDep, user: MasterWriter,
+                        file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX with a header row")],
+                        kind: Annotated[str | None, Form()] = None):
+    """All rows or none; the report lists every bad cell.  422 with the report when any row is wrong."""
+    data = await file.read()
+    with transaction(services.factory) as session:
+        report = import_master(session, data, kind=kind)
+    if not report.ok:
+        raise Problem(422, f"{len(report.errors)} problem(s); nothing was imported.", code="invalid_master_data",
+                      report=report.to_json())
+    return report.to_json()
+
+
+@router.get("/stock", tags=["stock"])
+def stock(session: SessionDep, user: Reader, product_id: int | None = None, sku: str | None = None,
+          moves: int = 50):
+    """On-hand per location and batch, value and the newest moves of one product (by id or our SKU)."""
+    if product_id is None and sku is not None:
+        product_id = session.scalar(select(Product.id).where(Product.sku == sku))
+        if product_id is None:
+            raise Problem(404, f"No product with SKU {sku}.", code="not_found")
+    if product_id is None:
+        raise Problem(422, "Give product_id (or sku).", code="invalid_request")
+    return stock_report(session, product_id, move_limit=max(0, min(moves, 500))).to_json()

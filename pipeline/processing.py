@@ -1,0 +1,166 @@
+"""Reading a queued document: the body of the Celery task and of the in-process runner alike.
+
+    run_document(services, run_id):
+        claim the run (once: a redelivered task finds it taken or done and returns)
+        load the original from the blob store and the master snapshot
+        stages.process(...)  -> Draft                                  (pure; pipeline/stages.py)
+        store the reading, the supplier, the status, the timings; queue `document.extracted`
+    bad input -> the document is `failed` with the reason and `document.failed` is queued; the bytes stay.
+
+Transient failures (blob store or database unreachable) put the run back to `queued` and re-raise, so the
+task's retry (with backoff) finds it again.  `reprocess` queues a new run for a document already read; the
+new reading replaces the document's, each run keeps the reading it made, and the history says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from extractors.errors import InboundError, InputError
+from matching import DocumentKey
+from models.db import transaction
+from models.documents import record_status, set_reading
+from models.errors import StateError
+from models.runs import ProcessingRun, claim_run, finish_run, queue_run
+from models.tables import Document, DocumentHistory
+from models.types import utcnow
+from models.webhooks import record_event
+from pipeline.blobs import StoreUnavailable
+from pipeline.runtime import Services
+from pipeline.stages import Draft, process, reading_json
+
+log = logging.getLogger("inbound.pipeline")
+TRANSIENT = (StoreUnavailable, OperationalError)
+WHO = "pipeline"
+
+
+def run_document(services: Services, run_id: int) -> str:
+    """Read the run's document; returns what happened: done, failed, skipped (taken, finished or gone)."""
+    with transaction(services.factory) as session:
+        run = session.get(ProcessingRun, run_id)
+        if run is None or not claim_run(session, run_id, stale_after_s=services.settings.task_time_limit_s * 2):
+            return "skipped"
+        document = session.get(Document, run.document_id)
+        if document is None or document.sha256 != run.sha256:
+            finish_run(session, run, status="failed", timings_ms={}, error="document gone or replaced")
+            return "skipped"
+        record_status(session, document, "processing", who=WHO, why=f"run {run_id}")
+        filename, sha = document.filename, document.sha256
+        master = services.master.get(session)
+        known = known_documents(session)
+    context = {"document": run.document_id, "sha256": sha}
+    try:
+        data = services.blobs.get(sha)
+        draft = process(data, source=filename, sha256=sha, master=master, options=services.options,
+                        known_documents=known, document_id=str(run.document_id))
+    except TRANSIENT:
+        _release(services, run_id)
+        raise
+    except InputError as exc:
+        log.warning("document failed: %s", exc.code, extra=context)
+        return _fail(services, run_id, reason=exc.code, message=exc.message)
+    except Exception as exc:  # a bug of ours on this file, or a time limit: the document fails, the bytes stay
+        log.exception("document failed: internal error", extra=context)
+        code = getattr(exc, "code", "read_error") if isinstance(exc, InboundError) else "read_error"
+        return _fail(services, run_id, reason=code, message="This document could not be read because of an "
+                     "internal error; it has been kept for review.")
+    _store(services, run_id, draft)
+    log.info("document extracted", extra={**context, "stage": "draft"})
+    return "done"
+
+
+def reprocess(services: Services, document_id: int, *, who: str) -> int:
+    """Queue a new reading of a document (after a model or rule update); returns the run id."""
+    with transaction(services.factory) as session:
+        document = session.get(Document, document_id)
+        if document is None:
+            from models.errors import NotFound
+            raise NotFound(f"No document {document_id}.")
+        if document.status not in ("needs_review", "ready", "failed"):
+            raise StateError(f"A {document.status} document cannot be read again.")
+        record_status(session, document, "processing", who=who, why="reprocess")
+        run = queue_run(session, document_id=document.id, sha256=document.sha256, reason="reprocess")
+        run_id = run.id
+    services.submit(run_id)
+    return run_id
+
+
+def known_documents(session) -> list[DocumentKey]:
+    """Keys of every document already read, oldest first (for the duplicate check)."""
+    rows = session.execute(select(Document.id, Document.sha256, Document.supplier_id, Document.extraction)
+                           .where(Document.extraction.is_not(None)).order_by(Document.id))
+    return [DocumentKey(str(i), sha, str(supplier or ""), _value(ex, "document_number") or "",
+                        _decimal(_value(ex, "total_amount"))) for i, sha, supplier, ex in rows]
+
+
+def _value(extraction: dict, name: str) -> str | None:
+    field = (extraction.get("fields") or {}).get(name)
+    return field.get("value") if isinstance(field, dict) else None
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    try:
+        return Decimal(text) if text else None
+    except InvalidOperation:
+        return None
+
+
+def _store(services: Services, run_id: int, draft: Draft) -> None:
+    extraction, matches = reading_json(draft)
+    supplier = draft.match.supplier.id
+    with transaction(services.factory) as session:
+        run = session.get(ProcessingRun, run_id)
+        if run is None or run.status != "running":
+            return
+        document = session.get(Document, run.document_id)
+        if document.extraction is None:
+            set_reading(session, document.id, extraction=extraction, matches=matches, who=WHO, status=draft.status)
+        else:
+            _replace_reading(session, document, extraction, matches, run_id=run_id, status=draft.status)
+        document.supplier_id = int(supplier) if supplier else None
+        finish_run(session, run, status="done", timings_ms=draft.timings_ms,
+                   reading={"extraction": extraction, "matches": matches})
+        record_event(session, "document.extracted", {"id": document.id, "sha256": document.sha256,
+                                                     "status": document.status,
+                                                     "document_type": document.document_type,
+                                                     "supplier_id": document.supplier_id})
+    services.wake_webhooks()
+
+
+def _replace_reading(session, document: Document, extraction: dict, matches: dict, *, run_id: int,
+                     status: str) -> None:
+    """A reprocess: the document takes the new reading; the old one stays in its run; history says so."""
+    import copy
+    document.extraction, document.matches = extraction, matches
+    document.current = {"extraction": copy.deepcopy(extraction), "matches": copy.deepcopy(matches)}
+    document.document_type = extraction.get("document_type")
+    session.add(DocumentHistory(document_id=document.id, at=utcnow(), who=WHO, path="extraction",
+                                before="previous reading", after="machine reading", why=f"reprocessed (run {run_id})"))
+    record_status(session, document, status, who=WHO)
+
+
+def _fail(services: Services, run_id: int, *, reason: str, message: str) -> str:
+    with transaction(services.factory) as session:
+        run = session.get(ProcessingRun, run_id)
+        document = session.get(Document, run.document_id)
+        record_status(session, document, "failed", who=WHO, reason=reason, why=message)
+        finish_run(session, run, status="failed", timings_ms={}, error=f"{reason}: {message}")
+        record_event(session, "document.failed", {"id": document.id, "sha256": document.sha256, "reason": reason,
+                                                  "message": message})
+    services.wake_webhooks()
+    return "failed"
+
+
+def _release(services: Services, run_id: int) -> None:
+    """Give a claimed run back (a transient failure): the retry will claim it again."""
+    try:
+        with transaction(services.factory) as session:
+            run = session.get(ProcessingRun, run_id)
+            if run is not None and run.status == "running":
+                run.status = "queued"
+    except OperationalError:
+        log.warning("could not release run %s; it will be taken again when stale", run_id)

@@ -1,0 +1,293 @@
+"""A person's side of a document: its view (the contract object with matches), corrections, confirm, reject.
+
+    document_view(session, document)   -> the DESIGN.md document shape
+    correct_document(...)             corrections {fields, lines, supplier_id} -> history rows beside the machine's
+                                      reading, and what they teach the matcher (learned facts: supplier alias,
+                                      product alias, unit factor), so the supplier's next document matches `alias`
+    confirm_document(...)             the reviewed lines posted to the ledger (idempotent; `receipt.posted`)
+    reject_document(...)
+
+Each runs in the caller's transaction (the API's session) except where it says otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matching import LearnedFact, PrintedLine, facts_from_line, supplier_alias_fact
+from models.documents import correct, get_document, history, record_status
+from models.errors import NotPostable
+from models.learned import learn
+from models.ledger import PostingResult, ReceiptLine, post_receipt
+from models.runs import runs_of
+from models.tables import Document, Product, PurchaseOrder, PurchaseOrderLine, Supplier
+from models.types import utcnow
+from models.webhooks import record_event
+
+LINE_KEYS_NOT_FIELDS = ("line_no", "product_id", "uom_factor")
+
+
+@dataclass(frozen=True, slots=True)
+class Corrections:
+    """A PATCH body: header field values by name, line changes by line_no, the chosen supplier."""
+    fields: dict[str, Any]
+    lines: tuple[dict[str, Any], ...]
+    supplier_id: int | None = None
+
+
+def merged_extraction(document: Document) -> dict | None:
+    """The reviewed extraction in the contract shape: supplier_match and each line's product_match folded in;
+    a person's choice (product_id, uom_factor, supplier_id) shows as method `manual`."""
+    if document.current is None:
+        return None
+    extraction = copy.deepcopy(document.current["extraction"])
+    matches = document.current.get("matches") or {}
+    supplier_match = copy.deepcopy(matches.get("supplier_match") or _no_match())
+    if extraction.get("supplier_id") is not None:
+        supplier_match = _manual(extraction["supplier_id"], supplier_match)
+    extraction["supplier_match"] = supplier_match
+    by_no = {m.get("line_no"): m for m in matches.get("lines") or ()}
+    for line in extraction.get("lines") or ():
+        found = by_no.get(line.get("line_no"), {})
+        product_match = copy.deepcopy(found.get("product_match") or _no_match())
+        if line.get("product_id") is not None:
+            product_match = _manual(line["product_id"], product_match)
+        if line.get("uom_factor") is not None:
+            product_match["uom_factor"] = str(line["uom_factor"])
+        line["product_match"] = product_match
+        for key in ("base_quantity", "unit_cost", "po_line"):
+            if key in found and key not in line:
+                line[key] = found[key]
+    return extraction
+
+
+def _no_match() -> dict:
+    return {"id": None, "name": "", "score": 0.0, "method": "none", "auto_accepted": False, "candidates": []}
+
+
+def _manual(record_id: Any, before: dict) -> dict:
+    return {**before, "id": str(record_id), "score": 1.0, "method": "manual", "auto_accepted": True,
+            "name": next((c.get("name", "") for c in before.get("candidates", []) if c.get("id") == str(record_id)),
+                         before.get("name", "") if before.get("id") == str(record_id) else "")}
+
+
+def document_issues(document: Document) -> list[dict]:
+    if document.current is None:
+        return []
+    extraction_issues = document.current["extraction"].get("issues") or []
+    match_issues = (document.current.get("matches") or {}).get("issues") or []
+    seen, out = set(), []
+    for issue in [*extraction_issues, *match_issues]:
+        key = (issue.get("code"), issue.get("field"), issue.get("line_no"), issue.get("message"))
+        if key not in seen:
+            seen.add(key)
+            out.append(issue)
+    return out
+
+
+def document_summary(document: Document) -> dict:
+    return {"id": document.id, "status": document.status, "sha256": document.sha256, "source": document.source,
+            "filename": document.filename, "document_type": document.document_type,
+            "supplier_id": document.supplier_id, "failure_reason": document.failure_reason,
+            "created_at": document.created_at.isoformat() if document.created_at else None}
+
+
+def document_view(session: Session, document: Document) -> dict:
+    out = document_summary(document)
+    out["extraction"] = merged_extraction(document)
+    out["issues"] = document_issues(document)
+    out["history"] = [change.to_json() for change in history(session, document.id)]
+    out["runs"] = [{"id": r.id, "reason": r.reason, "status": r.status, "attempts": r.attempts,
+                    "queued_at": r.queued_at.isoformat(), "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                    "timings_ms": r.timings_ms, "error": r.error} for r in runs_of(session, document.id)]
+    return out
+
+
+# -- corrections ------------------------------------------------------------------------------------------
+
+def correct_document(session: Session, document_id: int, corrections: Corrections, *, who: str) -> Document:
+    """Apply the corrections (one history row each) and learn from the product, unit and supplier choices."""
+    document = get_document(session, document_id)
+    changes: dict[str, Any] = {f"fields.{name}": _plain(value) for name, value in corrections.fields.items()}
+    if corrections.supplier_id is not None:
+        _require(session, Supplier, corrections.supplier_id)
+        changes["supplier_id"] = corrections.supplier_id
+    for line in corrections.lines:
+        if "line_no" not in line:
+            raise NotPostable("Each corrected line needs its line_no.")
+        number = int(line["line_no"])
+        for key, value in line.items():
+            if key == "line_no":
+                continue
+            if key == "product_id" and value is not None:
+                value = _require(session, Product, int(value)).id
+            if key == "uom_factor" and value is not None:
+                value = str(_positive_decimal(value, f"line {number} uom_factor"))
+            changes[f"lines.{number}.{key}"] = _plain(value)
+    correct(session, document_id, changes, who=who)
+    if corrections.supplier_id is not None:
+        document.supplier_id = corrections.supplier_id
+    _learn(session, document, corrections, who=who)
+    return document
+
+
+def _plain(value: Any) -> Any:
+    """Numbers from JSON become decimal strings, as the contract writes them (never float)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return format(Decimal(str(value)), "f")
+    return value
+
+
+def _positive_decimal(value: Any, name: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise NotPostable(f"{name}: {value!r} is not a number") from exc
+    if not number.is_finite() or number <= 0:
+        raise NotPostable(f"{name} must be > 0, got {value}")
+    return number
+
+
+def _require(session: Session, table, record_id: int):
+    row = session.get(table, record_id)
+    if row is None:
+        raise NotPostable(f"No {table.__tablename__[:-1].replace('_', ' ')} {record_id}.")
+    return row
+
+
+def _learn(session: Session, document: Document, corrections: Corrections, *, who: str) -> None:
+    """Store what the corrections teach.  The keys come from the machine's reading (what the next document of
+    this supplier will print), the targets from the person's choice."""
+    now = utcnow()
+    machine = document.extraction or {}
+    supplier = str(document.supplier_id or "")
+    facts: list[LearnedFact] = []
+    if corrections.supplier_id is not None:
+        printed = _field_text((machine.get("fields") or {}).get("supplier_name"))
+        fact = supplier_alias_fact(printed_name=printed, supplier_id=str(corrections.supplier_id), at=now)
+        facts += [fact] if fact else []
+    printed_lines = {line.get("line_no"): line for line in machine.get("lines") or ()}
+    for fix in corrections.lines:
+        if fix.get("product_id") is None and fix.get("uom_factor") is None:
+            continue
+        number = int(fix["line_no"])
+        product_id = fix.get("product_id") or _current_product(document, number)
+        if product_id is None or number not in printed_lines:
+            continue
+        factor = Decimal(str(fix["uom_factor"])) if fix.get("uom_factor") is not None else None
+        facts += facts_from_line(supplier_id=supplier, line=printed_line(printed_lines[number]),
+                                 product_id=str(product_id), factor=factor, at=now)
+    for fact in facts:
+        learn(session, kind=str(fact.kind), key=fact.key, created_by=who,
+              supplier_id=int(fact.supplier_id) if fact.supplier_id else None,
+              target_id=int(fact.target_id) if fact.target_id else None, factor=fact.factor,
+              payload=dict(fact.payload))
+
+
+def _current_product(document: Document, line_no: int) -> int | None:
+    merged = merged_extraction(document) or {}
+    for line in merged.get("lines") or ():
+        if line.get("line_no") == line_no and line["product_match"].get("id"):
+            return int(line["product_match"]["id"])
+    return None
+
+
+def _field_text(field: Any) -> str:
+    if isinstance(field, (str, int)) and not isinstance(field, bool):
+        return str(field)                       # a value a person typed where the machine read nothing
+    if not isinstance(field, dict):
+        return ""
+    value = field.get("value")
+    return value if isinstance(value, str) else (field.get("raw") or "")
+
+
+def _field_decimal(field: Any) -> Decimal | None:
+    if isinstance(field, dict):
+        field = field.get("value")
+    if field is None or field == "":
+        return None
+    try:
+        return Decimal(str(field))
+    except InvalidOperation:
+        return None
+
+
+def printed_line(line: dict) -> PrintedLine:
+    """A contract line as the matcher reads it."""
+    return PrintedLine(int(line.get("line_no", 0)), _field_text(line.get("description")), _field_text(line.get("spec")),
+                       _field_text(line.get("supplier_sku")), _field_text(line.get("barcode")),
+                       _field_text(line.get("unit")), _field_decimal(line.get("quantity")),
+                       _field_decimal(line.get("unit_price")))
+
+
+# -- confirm and reject -----------------------------------------------------------------------------------
+
+def receipt_lines(session: Session, document: Document) -> list[ReceiptLine]:
+    """The reviewed lines as the ledger takes them; a line without product or quantity stops the posting."""
+    merged = merged_extraction(document)
+    if merged is None:
+        raise NotPostable(f"Document {document.id} has not been read yet.")
+    out = []
+    for line in merged.get("lines") or ():
+        number = int(line["line_no"])
+        match = line["product_match"]
+        quantity = _field_decimal(line.get("quantity"))
+        if not match.get("id"):
+            raise NotPostable(f"Line {number} has no product; choose one before confirming.")
+        if quantity is None or quantity <= 0:
+            raise NotPostable(f"Line {number} has no quantity; enter it before confirming.")
+        price = _field_decimal(line.get("unit_price"))
+        if price is None:
+            amount = _field_decimal(line.get("amount"))
+            price = (amount / quantity) if amount is not None else Decimal(0)
+        factor = _field_decimal(match.get("uom_factor")) or Decimal(1)
+        out.append(ReceiptLine(number, int(match["id"]), quantity, price, factor,
+                               batch=_field_text(line.get("batch_no")), po_line_id=_po_line_id(session, line)))
+    return out
+
+
+def _po_line_id(session: Session, line: dict) -> int | None:
+    ref = line.get("po_line")
+    if not isinstance(ref, dict):
+        return None
+    return session.scalar(select(PurchaseOrderLine.id).join(PurchaseOrder)
+                          .where(PurchaseOrder.po_number == ref.get("po_number"),
+                                 PurchaseOrderLine.line_no == ref.get("line_no")))
+
+
+def confirm_document(session: Session, document_id: int, *, who: str, approver: bool,
+                     idempotency_key: str | None, tolerance: Decimal) -> PostingResult:
+    document = get_document(session, document_id)
+    if document.status == "posted":
+        lines = []
+    else:
+        lines = receipt_lines(session, document)
+    result = post_receipt(session, document_id=document_id, lines=lines, posted_by=who,
+                          idempotency_key=idempotency_key, approved_by=who if approver else None,
+                          tolerance=tolerance)
+    if result.created:
+        record_event(session, "receipt.posted", {"document_id": document_id, "posting_id": result.posting_id,
+                                                 "moves": result.move_count, "posted_by": who,
+                                                 "lines": [{"line_no": li.line_no, "product_id": li.product_id,
+                                                            "quantity": str(li.quantity), "factor": str(li.factor),
+                                                            "unit_price": str(li.unit_price)} for li in lines]})
+    return result
+
+
+def reject_document(session: Session, document_id: int, *, who: str, reason: str | None) -> Document:
+    document = get_document(session, document_id)
+    record_status(session, document, "rejected", who=who, why=reason or "rejected")
+    return document
+
+
+def as_of(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

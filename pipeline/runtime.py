@@ -1,0 +1,134 @@
+"""What a running service holds, built once from Settings: the database, the blob store, the master cache and
+the dispatcher that gets documents read.
+
+Two dispatchers with one interface (`Dispatcher`):
+- `InProcessDispatcher`: worker threads in this process call `processing.run_document(run_id)`; used by
+  `inbound serve` when INBOUND_BROKER_URL is unset, and by the tests.
+- `CeleryDispatcher`: sends the same call as the Celery task `inbound.process_document` (pipeline/tasks.py).
+Both are called only after the transaction that created the run has committed (the task must find it).
+Webhook deliveries are sent by `pipeline.webhooks.WebhookSender`, woken by `wake_webhooks()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from extractors import ReadOptions
+from pipeline.blobs import BlobStore, store_from_settings
+from pipeline.config import Settings
+from pipeline.master_snapshot import MasterCache
+
+log = logging.getLogger("inbound.runtime")
+
+
+class Dispatcher(Protocol):
+    def submit(self, run_id: int) -> None: ...
+
+    def wake_webhooks(self) -> None: ...
+
+    def depth(self) -> int:
+        """Runs waiting in this dispatcher's queue (-1 when it cannot tell)."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    blobs: BlobStore
+    master: MasterCache = field(default_factory=MasterCache)
+    dispatcher: Dispatcher | None = None
+    sender: object | None = None              # the in-process WebhookSender, when there is one
+
+    @property
+    def options(self) -> ReadOptions:
+        return ReadOptions(max_bytes=self.settings.max_upload_bytes, timeout_s=self.settings.task_time_limit_s)
+
+    def submit(self, run_id: int) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.submit(run_id)
+
+    def wake_webhooks(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake_webhooks()
+
+
+def build_services(settings: Settings) -> Services:
+    from models.db import make_engine, session_factory
+    engine = make_engine(settings.db_url, pool_size=max(5, settings.workers + 4))
+    return Services(settings, engine, session_factory(engine), store_from_settings(settings))
+
+
+class InProcessDispatcher:
+    """`threads` worker threads taking run ids from a queue; `close()` lets the current documents finish."""
+
+    def __init__(self, run: Callable[[int], object], *, threads: int = 1,
+                 webhooks: Callable[[], None] | None = None) -> None:
+        self._run, self._webhooks = run, webhooks
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._threads = [threading.Thread(target=self._work, name=f"inbound-pipeline-{i}", daemon=True)
+                         for i in range(max(1, threads))]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, run_id: int) -> None:
+        self._queue.put(run_id)
+
+    def wake_webhooks(self) -> None:
+        if self._webhooks is not None:
+            self._webhooks()
+
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def join(self, timeout_s: float = 60.0) -> bool:
+        """Wait until every submitted run is done (tests, `inbound ingest`); False on time-out."""
+        done = threading.Event()
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+        threading.Thread(target=wait, daemon=True).start()
+        return done.wait(timeout_s)
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _work(self) -> None:
+        while True:
+            run_id = self._queue.get()
+            try:
+                if run_id is None:
+                    return
+                self._run(run_id)
+            except Exception:  # a bug must not stop the thread; the run stays visible as running/failed
+                log.exception("pipeline run %s failed", run_id)
+            finally:
+                self._queue.task_done()
+
+
+class CeleryDispatcher:
+    def __init__(self, broker_url: str, *, webhooks: Callable[[], None] | None = None) -> None:
+        from pipeline.celery_app import make_celery
+        self.app = make_celery(broker_url)
+        self._webhooks = webhooks
+
+    def submit(self, run_id: int) -> None:
+        self.app.send_task("inbound.process_document", args=(run_id,))
+
+    def wake_webhooks(self) -> None:
+        self.app.send_task("inbound.deliver_webhooks")
+
+    def depth(self) -> int:
+        from pipeline.celery_app import queue_depth
+        return queue_depth(self.app)

@@ -1,0 +1,124 @@
+"""Starting and stopping the service: database at the newest schema, the bootstrap key, the demo, the
+dispatcher and the webhook sender.  The order of start-up, as code:
+
+    services = build_services(settings)             engine, session factory, blob store
+    upgrade(settings.db_url)                        Alembic, before anything reads a table
+    ensure the INBOUND_BOOTSTRAP_API_KEY admin key
+    dispatcher: in-process threads, or Celery when INBOUND_BROKER_URL is set
+    resume runs left queued or running by a previous process (in-process only; Celery redelivers its own)
+    demo (INBOUND_DEMO=1 and an empty database): master data, a login, a key, the demo documents
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from models.auth import User, create_user, ensure_api_key
+from models.db import transaction, upgrade
+from models.runs import unfinished_runs
+from models.tables import Document, Product
+from pipeline.config import Settings
+from pipeline.runtime import CeleryDispatcher, InProcessDispatcher, Services, build_services
+
+log = logging.getLogger("inbound.service")
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_MASTER = (ROOT / "fixtures" / "master" / "electronics", ROOT / "fixtures" / "master" / "food")
+DEMO_DOCUMENTS = ROOT / "fixtures" / "demo"
+DEMO_USER, DEMO_PASSWORD = "demo", "demo"
+MASTER_ORDER = ("suppliers", "products", "supplier_products", "purchase_orders")
+
+
+@dataclass(frozen=True, slots=True)
+class Demo:
+    username: str
+    password: str
+    api_key: str
+    documents: int
+
+
+def start_service(settings: Settings, *, threads: int | None = None) -> Services:
+    """Everything `inbound serve` needs, running; stop it with `stop_service`."""
+    upgrade(settings.db_url)
+    services = build_services(settings)
+    if settings.bootstrap_api_key:
+        with transaction(services.factory) as session:
+            ensure_api_key(session, secret=settings.bootstrap_api_key, name="bootstrap", role="admin")
+    if settings.broker_url:
+        services.dispatcher = CeleryDispatcher(settings.broker_url)
+        services.sender = None
+    else:
+        from pipeline.processing import run_document
+        from pipeline.webhooks import WebhookSender
+        sender = WebhookSender(services.factory, attempts=settings.webhook_attempts,
+                               backoff_s=settings.webhook_backoff_s)
+        services.sender = sender
+        services.dispatcher = InProcessDispatcher(lambda run_id: run_document(services, run_id),
+                                                  threads=threads or settings.workers, webhooks=sender.wake)
+        _resume(services)
+    return services
+
+
+def stop_service(services: Services) -> None:
+    dispatcher = services.dispatcher
+    if isinstance(dispatcher, InProcessDispatcher):
+        dispatcher.close()
+    if getattr(services, "sender", None) is not None:
+        services.sender.close()
+    services.engine.dispose()
+
+
+def _resume(services: Services) -> None:
+    """Hand the runs an earlier process left unfinished to this one's threads (nobody else has them)."""
+    with transaction(services.factory) as session:
+        runs = unfinished_runs(session)
+        for run in runs:
+            run.status = "queued"
+        ids = [run.id for run in runs]
+    for run_id in ids:
+        services.submit(run_id)
+    if ids:
+        log.warning("resumed %d unfinished run(s)", len(ids))
+
+
+def load_demo(services: Services) -> Demo:
+    """Demo master data and documents into an empty database; a demo login and a demo key either way."""
+    from models.master_io import import_master
+    from pipeline.intake import receive
+    with transaction(services.factory) as session:
+        if not session.scalar(select(func.count()).select_from(Product)):
+            for folder in DEMO_MASTER:
+                for kind in MASTER_ORDER:
+                    path = folder / f"{kind}.csv"
+                    if path.exists():
+                        report = import_master(session, path.read_bytes(), kind=kind)
+                        if not report.ok:
+                            log.warning("demo master %s: %s", path, report.errors[:3])
+        if session.scalar(select(User.id).where(User.username == DEMO_USER)) is None:
+            create_user(session, username=DEMO_USER, password=DEMO_PASSWORD, role="admin")
+        key = _demo_key(services.settings.home)
+        ensure_api_key(session, secret=key, name="demo", role="admin")
+        empty = not session.scalar(select(func.count()).select_from(Document))
+    count = 0
+    if empty:
+        for path in sorted(DEMO_DOCUMENTS.iterdir()):
+            if path.suffix.lower() in (".pdf", ".jpg", ".png"):
+                receive(services, path.read_bytes(), filename=path.name, source="upload", who="demo")
+                count += 1
+    return Demo(DEMO_USER, DEMO_PASSWORD, key, count)
+
+
+def _demo_key(home: Path) -> str:
+    """The demo's API key, kept in $INBOUND_HOME/demo-api-key so it stays the same across restarts."""
+    path = home / "demo-api-key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    home.mkdir(parents=True, exist_ok=True)
+    key = "inb_demo_" + secrets.token_urlsafe(24)
+    path.write_text(key + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return key

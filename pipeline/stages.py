@@ -1,0 +1,79 @@
+"""The pipeline's order of work for one document, as code:
+
+    read      bytes -> ReadResult (text layer, OCR, embedded e-invoice XML)         extractors.read_document
+    classify  layout -> DocumentType                                                extractors.classify
+    extract   -> Extraction: header fields and lines with confidence and boxes      extractors.extract_from_read
+    validate  -> issues: arithmetic, tax ids, dates                                 extractors.validate
+    match     -> DocumentMatch: supplier, products, units, PO, duplicates           matching.match_document
+    draft     -> Draft: what a reviewer sees, and whether it needs review
+
+Pure like the stages it calls: bytes, a master snapshot and the keys of known documents in, a `Draft` out;
+every stage is timed.  Bad input raises the extractors' `InputError` family (final, never retried).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence, TypeVar
+
+from extractors import Extraction, Issue, ReadOptions, Severity
+from extractors.classify import classify
+from extractors.extract import extract_from_read
+from extractors.reader import read_document
+from extractors.validate import validate
+from matching import DocumentKey, DocumentMatch, MasterData, match_document
+
+T = TypeVar("T")
+STAGES = ("read", "classify", "extract", "validate", "match", "draft")
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One document as read and matched.  status: needs_review or ready; timings_ms: stage -> ms."""
+    extraction: Extraction        # with the validation issues
+    match: DocumentMatch
+    status: str
+    timings_ms: dict[str, float]
+
+    @property
+    def issues(self) -> tuple[Issue, ...]:
+        return tuple(self.extraction.issues) + tuple(self.match.issues)
+
+
+def process(data: bytes, *, source: str, sha256: str, master: MasterData, options: ReadOptions,
+            known_documents: Sequence[DocumentKey] = (), document_id: str = "") -> Draft:
+    timings: dict[str, float] = {}
+    timed = _timer(timings)
+    read = timed("read", read_document, data, options)
+    timed("classify", classify, read.layout)
+    extraction = timed("extract", extract_from_read, read, options)
+    extraction = replace(extraction, source=source, sha256=sha256)
+    issues = timed("validate", validate, extraction)
+    extraction = replace(extraction, issues=tuple(extraction.issues) + tuple(issues))
+    match = timed("match", match_document, extraction, master, known_documents=known_documents,
+                  document_id=document_id)
+    return timed("draft", draft, extraction, match, timings)
+
+
+def draft(extraction: Extraction, match: DocumentMatch, timings: dict[str, float]) -> Draft:
+    errors = any(i.severity == Severity.ERROR for i in extraction.issues)
+    status = "needs_review" if errors or match.needs_review else "ready"
+    return Draft(extraction, match, status, timings)
+
+
+def _timer(timings: dict[str, float]) -> Callable[..., T]:
+    def timed(stage: str, fn: Callable[..., T], *args, **kwargs) -> T:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            timings[stage] = round((time.perf_counter() - start) * 1000, 3)
+    return timed
+
+
+def reading_json(draft_: Draft) -> tuple[dict, dict]:
+    """(extraction, matches) as stored on the document: the contract object and DocumentMatch.to_json()."""
+    extraction = draft_.extraction.to_json()
+    extraction["timings_ms"] = dict(draft_.timings_ms)
+    return extraction, draft_.match.to_json()
