@@ -88,8 +88,12 @@ class S3Store:
 
     def __init__(self, *, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False,
                  prefix: str = "blobs/") -> None:
+        import urllib3
         from minio import Minio
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure)
+        # few, quick retries here: the pipeline task retries a StoreUnavailable itself, with backoff
+        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=60), maxsize=10,
+                                   retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(502, 503, 504)))
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, http_client=http)
         self.bucket, self.prefix = bucket, prefix
         self._checked = False
 
