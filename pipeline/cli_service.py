@@ -49,6 +49,7 @@ def serve(
 def worker(
     concurrency: Annotated[int, typer.Option(help="worker processes")] = 2,
     loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
+    beat: Annotated[bool, typer.Option(help="also run the scheduler (webhook retries) in this worker")] = False,
 ) -> None:
     """A Celery worker running the pipeline tasks (acks late, one document at a time per process)."""
     settings = get_settings()
@@ -56,7 +57,7 @@ def worker(
         typer.echo("error: set INBOUND_BROKER_URL (redis://... or amqp://...) to run a worker", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     from pipeline.celery_app import run_worker
-    run_worker(settings, concurrency=concurrency, loglevel=loglevel)
+    run_worker(settings, concurrency=concurrency, loglevel=loglevel, beat=beat)
 
 
 def ingest(

@@ -8,6 +8,7 @@
     INBOUND_DEMO                  1 (default): `inbound serve` loads the demo master data and documents; 0: empty
     INBOUND_BOOTSTRAP_API_KEY     an admin API key with this secret exists after start-up (for automation)
     INBOUND_BROKER_URL            Celery broker (redis://..., amqp://...); unset: the pipeline runs in-process
+    INBOUND_QUEUE                 the Celery queue (default inbound)
     INBOUND_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY, _BUCKET, _SECURE   blobs in S3/MinIO; unset: $INBOUND_HOME/blobs
     INBOUND_SMTP_PORT             also run the SMTP drop box on 127.0.0.1:PORT (SMTP_HOST to change the address)
     INBOUND_WATCH_DIR             also watch this folder for documents
@@ -37,6 +38,7 @@ class Settings(BaseSettings):
     demo: bool = True
     bootstrap_api_key: str = ""
     broker_url: str = ""
+    queue: str = "inbound"
     s3_endpoint: str = ""
     s3_access_key: str = ""
     s3_secret_key: str = ""

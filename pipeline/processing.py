@@ -65,6 +65,9 @@ def run_document(services: Services, run_id: int) -> str:
         return _fail(services, run_id, reason=exc.code, message=exc.message)
     except Exception as exc:  # a bug of ours on this file, or a time limit: the document fails, the bytes stay
         log.exception("document failed: internal error", extra=context)
+        if type(exc).__name__ == "SoftTimeLimitExceeded":     # Celery's per-document time limit
+            return _fail(services, run_id, reason="timeout", message="Reading this document took longer than "
+                         f"{services.settings.task_time_limit_s:g} s and was stopped; it has been kept for review.")
         code = getattr(exc, "code", "read_error") if isinstance(exc, InboundError) else "read_error"
         return _fail(services, run_id, reason=code, message="This document could not be read because of an "
                      "internal error; it has been kept for review.")

@@ -118,10 +118,9 @@ class InProcessDispatcher:
 
 
 class CeleryDispatcher:
-    def __init__(self, broker_url: str, *, webhooks: Callable[[], None] | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         from pipeline.celery_app import make_celery
-        self.app = make_celery(broker_url)
-        self._webhooks = webhooks
+        self.app = make_celery(settings)
 
     def submit(self, run_id: int) -> None:
         self.app.send_task("inbound.process_document", args=(run_id,))

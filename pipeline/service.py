@@ -49,7 +49,7 @@ def start_service(settings: Settings, *, threads: int | None = None) -> Services
         with transaction(services.factory) as session:
             ensure_api_key(session, secret=settings.bootstrap_api_key, name="bootstrap", role="admin")
     if settings.broker_url:
-        services.dispatcher = CeleryDispatcher(settings.broker_url)
+        services.dispatcher = CeleryDispatcher(settings)
         services.sender = None
     else:
         from pipeline.processing import run_document

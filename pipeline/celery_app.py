@@ -1,0 +1,102 @@
+"""The Celery app and its tasks: the same functions the in-process runner calls, behind a broker.
+
+    inbound.process_document(run_id)   pipeline.processing.run_document: claim the run, read, match, store
+    inbound.deliver_webhooks()         pipeline.webhooks.deliver_due: send what is due (beat: every 10 s too)
+
+Tasks pass ids and re-fetch; `run_document` is idempotent by run (and so by document id and content hash), so
+`acks_late` is safe: a task redelivered after a worker died finds its run taken, finished, or stale and takes it.
+Transient failures (blob store, database) are retried with exponential backoff and jitter; bad input is final.
+Limits per document: a soft time limit (the document fails with `timeout`), a hard one 30 s later (the child is
+killed, the message goes back to the queue: task_reject_on_worker_lost), and a child that grows past the memory
+limit is replaced after its task.  Each worker child builds its own Services after the fork.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from celery.signals import worker_process_init
+from sqlalchemy.exc import OperationalError
+
+from pipeline.blobs import StoreUnavailable
+from pipeline.config import Settings
+
+log = logging.getLogger("inbound.tasks")
+_services = None
+_settings: Settings | None = None
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("inbound", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
+        task_ignore_result=True, task_default_queue=settings.queue, task_create_missing_queues=True,
+        task_soft_time_limit=settings.task_time_limit_s, task_time_limit=settings.task_time_limit_s + 30,
+        worker_max_memory_per_child=settings.task_memory_mb * 1024,      # KiB
+        broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
+        beat_schedule={"webhooks": {"task": "inbound.deliver_webhooks", "schedule": 10.0}},
+    )
+    _register(app, settings)
+    return app
+
+
+def _register(app: Celery, settings: Settings) -> None:
+    global _settings
+    _settings = settings
+
+    @app.task(name="inbound.process_document", acks_late=True, autoretry_for=(StoreUnavailable, OperationalError),
+              retry_backoff=2, retry_backoff_max=300, retry_jitter=True, max_retries=8)
+    def process_document(run_id: int) -> str:
+        from pipeline.processing import run_document
+        outcome = run_document(services(), run_id)
+        if outcome == "done":
+            app.send_task("inbound.deliver_webhooks")
+        return outcome
+
+    @app.task(name="inbound.deliver_webhooks", acks_late=True, ignore_result=True)
+    def deliver_webhooks() -> int:
+        from pipeline.webhooks import deliver_due
+        s = services()
+        return deliver_due(s.factory, attempts=s.settings.webhook_attempts, backoff_s=s.settings.webhook_backoff_s)
+
+
+def services():
+    """This process's Services (built on first use; after a fork, anew)."""
+    global _services
+    if _services is None:
+        from pipeline.runtime import build_services
+        _services = build_services(_settings)
+    return _services
+
+
+@worker_process_init.connect
+def _fresh_services_after_fork(**_kwargs) -> None:
+    global _services
+    _services = None              # the parent's engine and pool must not be used by a child
+
+
+def queue_depth(app: Celery) -> int:
+    """Messages waiting in the pipeline queue (-1 when the broker cannot tell)."""
+    from amqp.exceptions import ChannelError
+    try:
+        with app.connection_for_write() as connection:
+            return connection.default_channel.queue_declare(queue=app.conf.task_default_queue,
+                                                            passive=True).message_count
+    except ChannelError as exc:   # 404: never declared (Redis keeps no empty queues), nothing waits
+        if getattr(exc, "code", None) == 404 or "NOT_FOUND" in str(exc):
+            return 0
+        return -1
+    except Exception:  # broker down: unknown, not an error of the caller
+        return -1
+
+
+def run_worker(settings: Settings, *, concurrency: int, loglevel: str, beat: bool = False) -> None:
+    from pipeline.logs import configure
+    configure()
+    app = make_celery(settings)
+    argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", settings.queue,
+            "--pool=prefork", "-n", f"inbound-{settings.queue}@%h", "--without-gossip", "--without-mingle"]
+    if beat:
+        argv.append("--beat")
+    app.worker_main(argv)

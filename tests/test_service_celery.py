@@ -1,0 +1,101 @@
+"""The pipeline behind a broker: a real `inbound worker` process (Celery, prefork) on Redis and on RabbitMQ,
+PostgreSQL for the database, the API sending tasks; every document reaches a final status once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from conftest import INBOUND, ROOT
+from db_support import drop_pg_database, fresh_pg_database
+from service_support import ADMIN_KEY, DEMO, auth, import_master, running_app, upload, wait_for
+
+BROKERS = {"redis": "redis://127.0.0.1:6379/5", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
+
+
+def _broker_up(url: str) -> bool:
+    from kombu import Connection
+    try:
+        with Connection(url, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1)
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=list(BROKERS))
+def broker(request):
+    url = BROKERS[request.param]
+    if not _broker_up(url):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{request.param} not reachable at {url}")
+        pytest.skip(f"{request.param} not reachable at {url}")
+    return url
+
+
+@pytest.fixture
+def pg_url():
+    url, name = fresh_pg_database()
+    yield url
+    drop_pg_database(name)
+
+
+def start_worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([INBOUND, "worker", "--concurrency", "2", "--loglevel", "WARNING"], cwd=ROOT,
+                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()[0]
+
+
+def test_documents_read_by_a_real_worker(broker, pg_url, tmp_path):
+    queue = f"inbound-test-{uuid.uuid4().hex[:8]}"
+    settings = {"broker_url": broker, "queue": queue}
+    env = {"INBOUND_HOME": str(tmp_path), "INBOUND_DATABASE_URL": pg_url, "INBOUND_BROKER_URL": broker,
+           "INBOUND_QUEUE": queue, "INBOUND_DEMO": "0", "INBOUND_BOOTSTRAP_API_KEY": ADMIN_KEY}
+    worker = start_worker(env)
+    try:
+        with running_app(pg_url, tmp_path, **settings) as client:
+            import_master(client)
+            names = ["INV-88213.pdf", "cn-vat-demo.pdf", "cn-delivery-demo.pdf", "RE-2026-0412.pdf"]
+            ids = [upload(client, name).json()["id"] for name in names]
+            broken = client.post("/api/v1/documents", headers=auth(), files={"file": ("broken.pdf", b"%PDF-1.7 broken")})
+            ids.append(broken.json()["id"])
+
+            def all_final():
+                docs = [client.get(f"/api/v1/documents/{i}", headers=auth()).json() for i in ids]
+                return docs if all(d["status"] not in ("received", "processing") for d in docs) else None
+            docs = wait_for(all_final, timeout_s=120, step_s=0.3)
+            assert [d["status"] for d in docs[:4]] == [d["status"] for d in docs[:4] if d["status"] in ("needs_review", "ready")]
+            assert docs[4]["status"] == "failed"
+            assert all(len(d["runs"]) == 1 and d["runs"][0]["attempts"] == 1 for d in docs)
+            assert docs[0]["extraction"]["supplier_match"]["method"] == "tax_id"
+            assert client.app.state.services.dispatcher.depth() == 0
+    finally:
+        output = stop(worker)
+    assert worker.returncode is not None, output
+
+
+def test_a_run_is_processed_once(pg_url, tmp_path):
+    """A redelivered task (acks_late) finds its run done and does nothing."""
+    from models.runs import ProcessingRun
+    from pipeline.processing import run_document
+    with running_app(pg_url, tmp_path) as client:
+        services = client.app.state.services
+        doc_id = upload(client, "INV-88213.pdf").json()["id"]
+        assert services.dispatcher.join(60)
+        with services.factory() as session:
+            run_id = session.scalars(select(ProcessingRun.id).where(ProcessingRun.document_id == doc_id)).one()
+        assert run_document(services, run_id) == "skipped"
+        assert len(client.get(f"/api/v1/documents/{doc_id}", headers=auth()).json()["runs"]) == 1
