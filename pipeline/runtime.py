@@ -46,6 +46,7 @@ class Services:
     master: MasterCache = field(default_factory=MasterCache)
     dispatcher: Dispatcher | None = None
     sender: object | None = None              # the in-process WebhookSender, when there is one
+    intakes: list = field(default_factory=list)  # SMTP drop box, watched folder: stopped with the service
 
     @property
     def options(self) -> ReadOptions:

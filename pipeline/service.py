@@ -60,10 +60,29 @@ def start_service(settings: Settings, *, threads: int | None = None) -> Services
         services.dispatcher = InProcessDispatcher(lambda run_id: run_document(services, run_id),
                                                   threads=threads or settings.workers, webhooks=sender.wake)
         _resume(services)
+    services.intakes = _start_intakes(services)
     return services
 
 
+def _start_intakes(services: Services) -> list:
+    """The SMTP drop box and the watched folder, when configured."""
+    settings, started = services.settings, []
+    if settings.smtp_port:
+        from pipeline.intake_email import SmtpDropBox
+        box = SmtpDropBox(services, host=settings.smtp_host, port=settings.smtp_port)
+        box.start()
+        started.append(box)
+    if settings.watch_dir is not None:
+        from pipeline.intake_folder import FolderWatcher
+        watcher = FolderWatcher(services, settings.watch_dir)
+        watcher.start()
+        started.append(watcher)
+    return started
+
+
 def stop_service(services: Services) -> None:
+    for intake in services.intakes:
+        intake.stop()
     dispatcher = services.dispatcher
     if isinstance(dispatcher, InProcessDispatcher):
         dispatcher.close()

@@ -1,0 +1,123 @@
+"""The email drop box: a built-in SMTP receiver (aiosmtpd) and IMAP polling (imap-tools); both hand every
+supported attachment (and PDFs embedded inline in the body) to `intake.receive` with source `email`.
+
+Safety of the originals decides the order: the SMTP receiver answers 250 only after every document of the
+message is stored (else 451, and the sender tries again); the IMAP poller flags a message seen (or moves it)
+only after its documents are stored.  The sender's address goes into the history (`who`: email:<address>)
+and, when a supplier has that email address in the master data, is the supplier hint of the run's log.
+Links to PDFs in the body are not fetched: the service makes no outbound requests on a sender's say-so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import parseaddr
+
+from extractors.errors import InputError
+from pipeline.intake import Received, receive, supported
+from pipeline.runtime import Services
+
+log = logging.getLogger("inbound.email")
+DOCUMENT_TYPES = ("application/pdf", "application/xml", "text/xml", "application/ofd", "image/png", "image/jpeg",
+                  "image/tiff", "image/webp", "image/bmp")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    data: bytes
+    mime: str
+
+
+def attachments(message: EmailMessage) -> list[Attachment]:
+    """The parts of a message that are documents: attachments and inline parts of a supported type or name."""
+    out = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        mime = part.get_content_type()
+        filename = part.get_filename() or ""
+        # named parts by their name (a .txt is a note, not a document, in mail); unnamed inline parts by type
+        is_document = (supported(filename) and not filename.lower().endswith(".txt")) if filename \
+            else mime in DOCUMENT_TYPES
+        if not is_document:
+            continue
+        data = part.get_payload(decode=True) or b""
+        if data:
+            out.append(Attachment(filename or f"attachment{_suffix(mime)}", data, mime))
+    return out
+
+
+def _suffix(mime: str) -> str:
+    return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg", "image/tiff": ".tif"}.get(mime, "")
+
+
+def receive_message(services: Services, raw: bytes) -> list[Received]:
+    """Store every document of one message; raises on a store or database failure (nothing is acknowledged)."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    sender = parseaddr(str(message.get("From", "")))[1] or "unknown"
+    results = []
+    for part in attachments(message):
+        try:
+            results.append(receive(services, part.data, filename=part.filename, source="email",
+                                   who=f"email:{sender}"[:255], mime=part.mime))
+        except InputError as exc:                 # an empty or oversized attachment: skip it, keep the rest
+            log.warning("attachment %s refused: %s", part.filename, exc.message)
+    if not results:
+        log.info("message from %s had no documents", sender)
+    return results
+
+
+class _SmtpHandler:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        envelope.rcpt_tos.append(address)         # any recipient: invoices@, receiving@, ...
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, receive_message, self.services, envelope.original_content or envelope.content)
+        except Exception:  # the store or database failed: the sender keeps the message and retries
+            log.exception("could not store a message from %s", envelope.mail_from)
+            return "451 Requested action aborted: local error, try again later"
+        return "250 Message accepted"
+
+
+class SmtpDropBox:
+    """The SMTP receiver on host:port, in its own thread (aiosmtpd Controller)."""
+
+    def __init__(self, services: Services, *, host: str, port: int) -> None:
+        from aiosmtpd.controller import Controller
+        self.controller = Controller(_SmtpHandler(services), hostname=host, port=port,
+                                     data_size_limit=services.settings.max_upload_bytes * 2)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def poll_imap(services: Services, *, host: str, port: int, user: str, password: str, folder: str = "INBOX",
+              move_to: str | None = None, ssl: bool = False) -> int:
+    """One pass over the unseen messages of a mailbox; returns the number of documents stored.
+    Each message is flagged seen (or moved to `move_to`) only after its documents are stored."""
+    from imap_tools import AND, MailBox, MailBoxUnencrypted
+    box_type = MailBox if ssl else MailBoxUnencrypted
+    stored = 0
+    with box_type(host, port).login(user, password, initial_folder=folder) as box:
+        for message in box.fetch(AND(seen=False), mark_seen=False, bulk=False):
+            stored += len(receive_message(services, message.obj.as_bytes()))
+            if move_to:
+                box.move(message.uid, move_to)
+            else:
+                box.flag(message.uid, "\\Seen", True)
+    return stored
