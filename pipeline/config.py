@@ -12,6 +12,8 @@
     INBOUND_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY, _BUCKET, _SECURE   blobs in S3/MinIO; unset: $INBOUND_HOME/blobs
     INBOUND_SMTP_PORT             also run the SMTP drop box on 127.0.0.1:PORT (SMTP_HOST to change the address)
     INBOUND_WATCH_DIR             also watch this folder for documents
+    INBOUND_IMAP_HOST, _PORT (993), _SSL (1), _USER, _PASSWORD, _FOLDER (INBOX), _MOVE_TO, _POLL_S (60)
+                                  also poll that mailbox (messages are flagged seen, or moved, once stored)
     INBOUND_MAX_UPLOAD_MB         the largest file accepted (default 50)
     INBOUND_WORKERS               in-process pipeline threads (default 1); INBOUND_TASK_TIME_LIMIT_S (300),
                                   INBOUND_TASK_MEMORY_MB (1500, per Celery worker child)
@@ -46,6 +48,14 @@ class Settings(BaseSettings):
     s3_secure: bool = False
     smtp_port: int = 0
     smtp_host: str = "127.0.0.1"
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_ssl: bool = True
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_folder: str = "INBOX"
+    imap_move_to: str = ""
+    imap_poll_s: float = 60.0
     watch_dir: Path | None = None
     max_upload_mb: float = 50.0
     workers: int = 1

@@ -121,3 +121,31 @@ def poll_imap(services: Services, *, host: str, port: int, user: str, password: 
             else:
                 box.flag(message.uid, "\\Seen", True)
     return stored
+
+
+class ImapPoller:
+    """`poll_imap` every `poll_s` in a thread (and at once on start); a failed pass is logged and tried again."""
+
+    def __init__(self, services: Services) -> None:
+        import threading
+        self.services = services
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="inbound-imap", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        s = self.services.settings
+        while not self._stop.is_set():
+            try:
+                poll_imap(self.services, host=s.imap_host, port=s.imap_port, user=s.imap_user,
+                          password=s.imap_password, folder=s.imap_folder, move_to=s.imap_move_to or None,
+                          ssl=s.imap_ssl)
+            except Exception:  # mailbox unreachable or refused: try again at the next pass
+                log.exception("IMAP poll of %s failed", s.imap_host)
+            self._stop.wait(s.imap_poll_s)

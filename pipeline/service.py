@@ -65,13 +65,18 @@ def start_service(settings: Settings, *, threads: int | None = None) -> Services
 
 
 def _start_intakes(services: Services) -> list:
-    """The SMTP drop box and the watched folder, when configured."""
+    """The SMTP drop box, the IMAP poller and the watched folder, when configured."""
     settings, started = services.settings, []
     if settings.smtp_port:
         from pipeline.intake_email import SmtpDropBox
         box = SmtpDropBox(services, host=settings.smtp_host, port=settings.smtp_port)
         box.start()
         started.append(box)
+    if settings.imap_host:
+        from pipeline.intake_email import ImapPoller
+        poller = ImapPoller(services)
+        poller.start()
+        started.append(poller)
     if settings.watch_dir is not None:
         from pipeline.intake_folder import FolderWatcher
         watcher = FolderWatcher(services, settings.watch_dir)

@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 bash scripts/services.sh
 bash scripts/fonts.sh
+bash scripts/service-tools.sh
 .venv/bin/lint-imports --config pyproject.toml
 .venv/bin/python -m pytest -q "$@"
