@@ -22,6 +22,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        from pipeline.log_context import current_context
+        out.update(current_context())              # the document being handled (pipeline/log_context.py)
         for key in ("document", "sha256", "stage"):
             if hasattr(record, key):
                 out[key] = getattr(record, key)
@@ -43,3 +45,5 @@ def configure(level: str | None = None) -> None:
     root.addHandler(handler)
     root.setLevel(level or os.environ.get("INBOUND_LOG_LEVEL", "WARNING").upper())
     root.propagate = False
+    from pipeline.log_context import configure_structlog
+    configure_structlog()

@@ -30,6 +30,7 @@ from models.tables import Document, DocumentHistory
 from models.types import utcnow
 from models.webhooks import record_event
 from pipeline.blobs import StoreUnavailable
+from pipeline.log_context import bind_document, run_context
 from pipeline.runtime import Services
 from pipeline.stages import Draft, process, reading_json
 
@@ -40,6 +41,11 @@ WHO = "pipeline"
 
 def run_document(services: Services, run_id: int) -> str:
     """Read the run's document; returns what happened: done, failed, skipped (taken, finished or gone)."""
+    with run_context(run_id):
+        return _run_document(services, run_id)
+
+
+def _run_document(services: Services, run_id: int) -> str:
     with transaction(services.factory) as session:
         run = session.get(ProcessingRun, run_id)
         if run is None or not claim_run(session, run_id, stale_after_s=services.settings.task_time_limit_s * 2):
@@ -50,6 +56,7 @@ def run_document(services: Services, run_id: int) -> str:
             return "skipped"
         record_status(session, document, "processing", who=WHO, why=f"run {run_id}")
         filename, sha = document.filename, document.sha256
+        bind_document(document.id, sha)
         master = services.master.get(session)
         known = known_documents(session)
     context = {"document": run.document_id, "sha256": sha}
