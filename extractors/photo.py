@@ -6,7 +6,7 @@ Two steps, each a pure function of an RGB array that returns a new array (never 
   a darker surface. The page's outline is found (Otsu threshold of a small grey copy, the largest
   four-cornered contour) and warped to an upright rectangle whose sides are the quadrilateral's mean
   side lengths, so rows become straight and columns parallel again. Images where no such outline
-  stands out (flat scans, crops to the page) come back unchanged.
+  stands out, or where the sheet runs off the image (flat scans, crops to the page), come back unchanged.
 - `lift_seals`: company seals (发票专用章, 业务专用章) are stamped in saturated red over the print. Blobs of
   that red of a seal's size (15-75 mm each side at the page's resolution) are found, and every reddish
   pixel inside their outline is set to the paper's colour; dark print under the seal stays dark. Brown
@@ -29,6 +29,7 @@ _WORK_SIDE = 900            # px, long side of the copy the outline is searched 
 _MIN_PAGE_SHARE = 0.30      # the sheet covers at least this share of the photo ...
 _MAX_PAGE_SHARE = 0.97      # ... and leaves some desk around it
 _MIN_CONTRAST = 35.0        # grey levels between sheet and desk
+_BORDER_MARGIN = 0.01       # share of the long side a corner must keep from the image's edge
 _SEAL_MM = (15.0, 75.0)     # a seal's bounding box, each side
 _MM_PER_INCH = 25.4
 
@@ -83,9 +84,18 @@ def _sheet_outline(rgb: np.ndarray) -> np.ndarray | None:
     if not _MIN_PAGE_SHARE <= share <= _MAX_PAGE_SHARE:
         return None
     quad = _four_corners(sheet)
-    if quad is None or not _stands_out(grey, quad):
+    if quad is None or _touches_border(quad, small.shape) or not _stands_out(grey, quad):
         return None
     return _ordered(quad / scale)
+
+
+def _touches_border(quad: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """A corner on the image's edge: the sheet is cut off (a crop or a close-up), its outline unknown."""
+    height, width = shape[:2]
+    margin = _BORDER_MARGIN * max(height, width)
+    xs, ys = quad[:, 0], quad[:, 1]
+    return bool((xs < margin).any() or (xs > width - 1 - margin).any()
+                or (ys < margin).any() or (ys > height - 1 - margin).any())
 
 
 def _four_corners(contour: np.ndarray) -> np.ndarray | None:

@@ -142,3 +142,13 @@ def test_an_invoice_whose_qr_is_no_vat_payload_keeps_its_printed_fields():
     assert "qr_payload_invalid" in [i.code for i in extraction.issues]
     assert extraction.fields["document_number"].value == invoice.number
     assert extraction.fields["document_number"].confidence < 1.0           # read from the print, not the QR
+
+
+def test_a_sheet_that_runs_off_the_image_is_not_warped():
+    """A close-up of a receipt with a torn corner: the dark corner is no desk, the sheet has no outline."""
+    page = np.full((900, 420, 3), 245, np.uint8)
+    for y in range(40, 860, 30):
+        cv2.putText(page, "TOTAL 31.78 GST 0.48", (20, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1)
+    cv2.fillPoly(page, [np.array([[300, 0], [419, 0], [419, 80]], np.int32)], (40, 40, 40))
+    flat, found = flatten_page(page)
+    assert found is None and flat is page
