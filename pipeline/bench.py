@@ -35,7 +35,8 @@ def _default_realdocs() -> Path:
     return Path(__file__).resolve().parents[2] / "shared" / "realdocs"
 
 
-def _median_ms(fn: Callable[[], object], rounds: int) -> float:
+def median_ms(fn: Callable[[], object], rounds: int) -> float:
+    """Median milliseconds of `rounds` calls after one warm-up call."""
     fn()  # warm-up
     times = []
     for _ in range(rounds):
@@ -86,8 +87,8 @@ def bench_text_layer(realdocs: Path, *, rounds: int, progress: Progress) -> dict
     for path in files:
         data = path.read_bytes()
         pages = _pages(data)
-        ours_ms = _median_ms(lambda: extract_document(data, options=options), rounds)
-        bare_ms = _median_ms(lambda: bare_pdfium_chars(data), rounds)
+        ours_ms = median_ms(lambda: extract_document(data, options=options), rounds)
+        bare_ms = median_ms(lambda: bare_pdfium_chars(data), rounds)
         ours.append(ours_ms / pages)
         bare.append(bare_ms / pages)
         per_doc.append(ours_ms)
@@ -151,8 +152,8 @@ def bench_cn_scan(*, count: int, rounds: int, progress: Progress) -> dict:
             if i == 0:  # load both engines before timing
                 bare_rapidocr_text(path)
                 extract_document(data, options=options)
-            ours_ms.append(_median_ms(lambda: extract_document(data, options=options), rounds))
-            bare_ms.append(_median_ms(lambda: bare_rapidocr_text(path), rounds))
+            ours_ms.append(median_ms(lambda: extract_document(data, options=options), rounds))
+            bare_ms.append(median_ms(lambda: bare_rapidocr_text(path), rounds))
             got = score_document(path.name, synth_cn.ground_truth(invoice),
                                  extract_document(data, options=options).to_json())
             right += sum(t.tp for t in got.fields.values())

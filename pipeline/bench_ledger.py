@@ -33,6 +33,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from extractors.errors import InboundError
+from pipeline.bench import median_ms
 from pipeline.config import get_settings
 
 console = Console(stderr=True)
@@ -221,13 +222,7 @@ def _rebuild_caches(connection, posting: int) -> None:
 
 
 def _median_ms(fn: Callable[[], object], rounds: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return round(statistics.median(times), 3)
+    return round(median_ms(fn, rounds), 3)
 
 
 def _bench_queries(factory, products: list[int], warehouse: int, rounds: int, progress: Progress) -> dict:
