@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Header, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 
@@ -43,8 +44,8 @@ async def upload_documents(services: ServicesDep, user: Uploader,
     results = []
     for upload in file:
         data = await _read_limited(upload, services.settings.max_upload_bytes)
-        results.append(receive(services, data, filename=upload.filename or "upload", source=source,
-                               who=user.name, mime=upload.content_type))
+        results.append(await run_in_threadpool(receive, services, data, filename=upload.filename or "upload",
+                                               source=source, who=user.name, mime=upload.content_type))
     if len(results) == 1:
         return JSONResponse(results[0].to_json(), status_code=200 if results[0].duplicate else 202)
     status = 200 if all(r.duplicate for r in results) else 202
