@@ -52,8 +52,9 @@ def supported(filename: str) -> bool:
 
 
 def receive(services: Services, data: bytes, *, filename: str, source: str, who: str,
-            mime: str | None = None) -> Received:
-    """Store `data` and queue it for reading; the existing document when these bytes are known."""
+            mime: str | None = None, supplier_hint: int | None = None) -> Received:
+    """Store `data` and queue it for reading; the existing document when these bytes are known.
+    supplier_hint: the supplier the door suggests (an email's sender), used when matching finds none."""
     if not data:
         raise EmptyUpload(f"{filename or 'The file'} is empty; nothing was stored.")
     limit = services.settings.max_upload_bytes
@@ -65,10 +66,10 @@ def receive(services: Services, data: bytes, *, filename: str, source: str, who:
     mime = mime or mimetypes.guess_type(filename)[0]
     try:
         received, run_id = _record(services, sha=sha, size=len(data), filename=filename, source=source, who=who,
-                                   mime=mime)
+                                   mime=mime, hint=supplier_hint)
     except IntegrityError:                        # the same bytes arrived at the same moment by another door
         received, run_id = _record(services, sha=sha, size=len(data), filename=filename, source=source, who=who,
-                                   mime=mime)
+                                   mime=mime, hint=supplier_hint)
     if run_id is not None:
         log.info("document received", extra={"document": received.document_id, "sha256": sha})
         services.submit(run_id)
@@ -77,12 +78,13 @@ def receive(services: Services, data: bytes, *, filename: str, source: str, who:
 
 
 def _record(services: Services, *, sha: str, size: int, filename: str, source: str, who: str,
-            mime: str | None) -> tuple[Received, int | None]:
+            mime: str | None, hint: int | None) -> tuple[Received, int | None]:
     with transaction(services.factory) as session:
         document, created = create_document(session, sha256=sha, filename=filename[:512] or sha, mime=mime,
                                             size_bytes=size, source=source, blob_ref=sha, who=who)
         if not created:
             return Received(document.id, sha, document.status, True), None
+        document.supplier_id = hint
         run = queue_run(session, document_id=document.id, sha256=sha, reason="intake")
         record_event(session, "document.received", {"id": document.id, "sha256": sha, "source": source,
                                                     "filename": document.filename})

@@ -57,15 +57,32 @@ def _suffix(mime: str) -> str:
     return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg", "image/tiff": ".tif"}.get(mime, "")
 
 
+def supplier_by_email(services: Services, sender: str) -> int | None:
+    """The supplier whose master-data email is the sender's address (or, failing that, whose address has the same
+    domain, when only one supplier has it); None when none or several."""
+    from sqlalchemy import func, select
+    from models.tables import Supplier
+    if "@" not in sender:
+        return None
+    with services.factory() as session:
+        exact = session.scalars(select(Supplier.id).where(func.lower(Supplier.email) == sender.lower())).all()
+        if len(exact) == 1:
+            return exact[0]
+        domain = sender.lower().rsplit("@", 1)[1]
+        same = session.scalars(select(Supplier.id).where(func.lower(Supplier.email).like(f"%@{domain}"))).all()
+        return same[0] if len(same) == 1 else None
+
+
 def receive_message(services: Services, raw: bytes) -> list[Received]:
     """Store every document of one message; raises on a store or database failure (nothing is acknowledged)."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
     sender = parseaddr(str(message.get("From", "")))[1] or "unknown"
+    hint = supplier_by_email(services, sender)
     results = []
     for part in attachments(message):
         try:
             results.append(receive(services, part.data, filename=part.filename, source="email",
-                                   who=f"email:{sender}"[:255], mime=part.mime))
+                                   who=f"email:{sender}"[:255], mime=part.mime, supplier_hint=hint))
         except InputError as exc:                 # an empty or oversized attachment: skip it, keep the rest
             log.warning("attachment %s refused: %s", part.filename, exc.message)
     if not results:

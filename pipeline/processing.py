@@ -131,7 +131,10 @@ def _store(services: Services, run_id: int, draft: Draft) -> None:
             set_reading(session, document.id, extraction=extraction, matches=matches, who=WHO, status=draft.status)
         else:
             _replace_reading(session, document, extraction, matches, run_id=run_id, status=draft.status)
-        document.supplier_id = int(supplier) if supplier else None
+        if supplier:
+            document.supplier_id = int(supplier)
+        elif document.supplier_id is not None:    # the door's hint (an email's sender) where matching found none
+            _hinted_supplier(session, document)
         finish_run(session, run, status="done", timings_ms=draft.timings_ms,
                    reading={"extraction": extraction, "matches": matches})
         record_event(session, "document.extracted", {"id": document.id, "sha256": document.sha256,
@@ -139,6 +142,22 @@ def _store(services: Services, run_id: int, draft: Draft) -> None:
                                                      "document_type": document.document_type,
                                                      "supplier_id": document.supplier_id})
     services.wake_webhooks()
+
+
+def _hinted_supplier(session, document: Document) -> None:
+    """Show the hinted supplier as the reviewer's first candidate (method `email_sender`, not auto-accepted)."""
+    import copy
+    from models.tables import Supplier
+    supplier = session.get(Supplier, document.supplier_id)
+    if supplier is None:
+        document.supplier_id = None
+        return
+    current = copy.deepcopy(document.current)
+    candidate = {"id": str(supplier.id), "name": supplier.name, "score": 0.5}
+    before = current["matches"].get("supplier_match") or {}
+    current["matches"]["supplier_match"] = {**before, **candidate, "method": "email_sender", "auto_accepted": False,
+                                            "candidates": [candidate, *before.get("candidates", [])][:5]}
+    document.current = current
 
 
 def _replace_reading(session, document: Document, extraction: dict, matches: dict, *, run_id: int,

@@ -103,3 +103,17 @@ def _inbound_env(env: dict, *args: str):
     from conftest import INBOUND, ROOT
     return subprocess.run([INBOUND, *args], capture_output=True, text=True, timeout=300, cwd=ROOT,
                           env={**os.environ, **env})
+
+
+def test_the_sender_is_the_supplier_hint(db_url, tmp_path):
+    port = free_port()
+    with running_app(db_url, tmp_path, smtp_port=port) as client:
+        client.post("/api/v1/suppliers", headers=auth(), json={"name": "Zeta Holdings", "email": "billing@brightline.example"})
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            smtp.send_message(_mail(("INV-88213.pdf", (DEMO / "INV-88213.pdf").read_bytes(), "application/pdf")))
+        wait_read(client)
+        doc = client.get("/api/v1/documents", headers=auth()).json()["items"][0]
+        view = client.get(f"/api/v1/documents/{doc['id']}", headers=auth()).json()
+        match = view["extraction"]["supplier_match"]
+        assert (match["name"], match["method"], match["auto_accepted"]) == ("Zeta Holdings", "email_sender", False)
+        assert view["supplier_id"] == int(match["id"])
