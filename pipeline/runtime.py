@@ -63,7 +63,7 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     from models.db import make_engine, session_factory
-    engine = make_engine(settings.db_url, pool_size=max(5, settings.workers + 4))
+    engine = make_engine(settings.db_url, pool_size=max(10, settings.workers + 8))   # API threads + pipeline
     return Services(settings, engine, session_factory(engine), store_from_settings(settings))
 
 

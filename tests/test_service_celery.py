@@ -99,3 +99,38 @@ def test_a_run_is_processed_once(pg_url, tmp_path):
             run_id = session.scalars(select(ProcessingRun.id).where(ProcessingRun.document_id == doc_id)).one()
         assert run_document(services, run_id) == "skipped"
         assert len(client.get(f"/api/v1/documents/{doc_id}", headers=auth()).json()["runs"]) == 1
+
+
+def test_a_transient_store_failure_gives_the_run_back_for_the_retry(tmp_path):
+    """The blob store unreachable: the run goes back to `queued` and the error propagates (Celery retries it
+    with backoff); with the store back, the retry reads the document once."""
+    import shutil
+    from db_support import sqlite_template
+    from models.runs import ProcessingRun
+    from pipeline.blobs import S3Store, StoreUnavailable
+    from pipeline.processing import run_document
+    from pipeline.runtime import build_services
+    from service_support import settings_for
+    shutil.copyfile(sqlite_template(), tmp_path / "inbound.db")
+    settings = settings_for(f"sqlite:///{tmp_path / 'inbound.db'}", tmp_path)
+    services = build_services(settings)              # no dispatcher: runs wait until called here
+    try:
+        from pipeline.intake import receive
+        received = receive(services, (DEMO / "INV-88213.pdf").read_bytes(), filename="INV-88213.pdf",
+                           source="api", who="test")
+        with services.factory() as session:
+            run_id = session.scalars(select(ProcessingRun.id)).one()
+        working = services.blobs
+        services.blobs = S3Store(endpoint="127.0.0.1:9", access_key="a", secret_key="b", bucket="down")
+        with pytest.raises(StoreUnavailable):
+            run_document(services, run_id)
+        with services.factory() as session:
+            assert session.get(ProcessingRun, run_id).status == "queued"
+        services.blobs = working
+        assert run_document(services, run_id) == "done"
+        assert run_document(services, run_id) == "skipped"
+        with services.factory() as session:
+            run = session.get(ProcessingRun, run_id)
+            assert (run.status, run.attempts, run.document_id) == ("done", 2, received.document_id)
+    finally:
+        services.engine.dispose()

@@ -68,7 +68,10 @@ def list_documents(session: SessionDep, user: Reader, paging: PageDep, status: s
 
 @router.get("/{document_id}")
 def read_document(document_id: int, session: SessionDep, user: Reader):
-    return document_view(session, get_document(session, document_id))
+    """The document: status, the extraction in the contract's shape with supplier_match and each line's
+    product_match (with candidates), issues, history and the pipeline runs with their stage timings."""
+    # already plain JSON values: answered as they are, without a second encoding pass over the whole tree
+    return JSONResponse(document_view(session, get_document(session, document_id)))
 
 
 @router.get("/{document_id}/file")
