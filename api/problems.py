@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from extractors.errors import InboundError, InputError
 from models.errors import (IdempotencyConflict, MasterImportError, NeedsApproval, NegativeStock, NotFound,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class LineCorrection(BaseModel):
@@ -48,24 +48,42 @@ class SupplierIn(BaseModel):
 
 
 class PurchaseOrderLineIn(BaseModel):
-    sku: str
+    sku: str | None = None            # our SKU, or product_id
+    product_id: int | None = None
     quantity: str | float | int
-    unit: str
+    unit: str | None = None           # default: the product's base unit
     price: str | float | int | None = None
 
 
 class PurchaseOrderIn(BaseModel):
+    """{po_number, supplier, date, lines: [...]}; a one-line order may also be given flat, as one CSV row
+    (po_number, supplier, sku, quantity, unit, price, date).  supplier: tax id, name, alias or id."""
     po_number: str
-    supplier: str                     # tax id, name or alias
+    supplier: str | int | None = None
+    supplier_id: int | None = None
     date: str | None = None
-    lines: list[PurchaseOrderLineIn]
+    lines: list[PurchaseOrderLineIn] = Field(default_factory=list)
+    sku: str | None = None
+    product_id: int | None = None
+    quantity: str | float | int | None = None
+    unit: str | None = None
+    price: str | float | int | None = None
+
+    def all_lines(self) -> list[PurchaseOrderLineIn]:
+        if self.lines:
+            return self.lines
+        if self.quantity is None or (self.sku is None and self.product_id is None):
+            return []
+        return [PurchaseOrderLineIn(sku=self.sku, product_id=self.product_id, quantity=self.quantity, unit=self.unit,
+                                    price=self.price)]
 
 
 class WebhookIn(BaseModel):
     url: str
     events: list[str]
     secret: str | None = None
-    allow_private: bool = False
+    allow_private: bool = Field(False, validation_alias=AliasChoices(
+        "allow_private", "allow_private_network", "allow_private_networks", "allow_loopback", "allow_local"))
 
 
 class ApiKeyIn(BaseModel):

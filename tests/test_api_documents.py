@@ -173,3 +173,17 @@ def test_master_data_and_operations(db_url, tmp_path):
                      "/api/v1/products", "/api/v1/suppliers", "/api/v1/purchase-orders", "/api/v1/master/import",
                      "/api/v1/stock", "/api/v1/webhooks", "/healthz", "/metrics"):
             assert path in paths, path
+
+
+def test_contract_edges(db_url, tmp_path):
+    """Unknown paths answer problem JSON; a flat one-line purchase order and supplier/product ids are taken."""
+    with running_app(db_url, tmp_path) as client:
+        missing = client.get("/api/v1/nothing-here", headers=auth())
+        assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+        supplier = client.post("/api/v1/suppliers", headers=auth(), json={"name": "ACME Parts Ltd"}).json()
+        product = client.post("/api/v1/products", headers=auth(), json={"sku": "W-1", "name": "Widget", "unit": "pcs"}).json()
+        flat = client.post("/api/v1/purchase-orders", headers=auth(), json={
+            "po_number": "PO-9", "supplier": supplier["id"], "product_id": product["id"], "quantity": 5, "price": "2.5"})
+        assert flat.status_code == 201, flat.text
+        assert flat.json()["lines"] == [{"line_no": 1, "product_id": product["id"], "quantity": "5", "unit": "pcs",
+                                         "price": "2.5"}]

@@ -103,7 +103,7 @@ def confirm(document_id: int, services: ServicesDep, user: Approver,
                                   idempotency_key=idempotency_key, tolerance=services.settings.over_receipt_tolerance)
         status = get_document(session, document_id).status
     services.wake_webhooks()
-    return {"document_id": document_id, "status": status, "posting_id": result.posting_id,
+    return {"id": document_id, "document_id": document_id, "status": status, "posting_id": result.posting_id,
             "created": result.created, "moves": result.move_count}
 
 

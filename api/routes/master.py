@@ -122,12 +122,18 @@ def create_supplier(body: SupplierIn, services: ServicesDep, user: MasterWriter)
 
 @router.post("/purchase-orders", status_code=201)
 def create_purchase_order(body: PurchaseOrderIn, services: ServicesDep, user: MasterWriter):
-    if not body.lines:
-        raise Problem(422, "A purchase order needs at least one line.", code="invalid_request")
-    rows = [{"po_number": body.po_number, "supplier": body.supplier, "sku": line.sku, "quantity": line.quantity,
-             "unit": line.unit, "price": line.price, "date": body.date, "line_no": n}
-            for n, line in enumerate(body.lines, start=1)]
+    lines = body.all_lines()
+    if not lines:
+        raise Problem(422, "A purchase order needs at least one line (sku or product_id, quantity).",
+                      code="invalid_request")
     with transaction(services.factory) as session:
+        supplier = _supplier_key(session, body.supplier_id if body.supplier_id is not None else body.supplier)
+        rows = []
+        for n, line in enumerate(lines, start=1):
+            product = _product(session, line.sku, line.product_id)
+            rows.append({"po_number": body.po_number, "supplier": supplier, "sku": product.sku,
+                         "quantity": line.quantity, "unit": line.unit or product.unit, "price": line.price,
+                         "date": body.date, "line_no": n})
         _import_one(session, rows, "purchase_orders")
         po = session.scalars(select(PurchaseOrder).where(PurchaseOrder.po_number == body.po_number)).one()
         lines = session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.purchase_order_id == po.id)
@@ -137,6 +143,27 @@ def create_purchase_order(body: PurchaseOrderIn, services: ServicesDep, user: Ma
                 "lines": [{"line_no": li.line_no, "product_id": li.product_id, "quantity": _decimal(li.quantity),
                            "unit": li.unit, "price": None if li.price is None else _decimal(li.price)}
                           for li in lines]}
+
+
+def _supplier_key(session, supplier) -> str:
+    """The `supplier` cell of a PO row: an id becomes the supplier's tax id or name."""
+    if supplier is None or supplier == "":
+        raise Problem(422, "A purchase order needs its supplier (tax id, name or id).", code="invalid_request")
+    if isinstance(supplier, int) or (isinstance(supplier, str) and supplier.isdigit() and len(supplier) < 10):
+        row = session.get(Supplier, int(supplier))
+        if row is not None:
+            return row.tax_id or row.name
+        if isinstance(supplier, int):
+            raise Problem(422, f"No supplier {supplier}.", code="invalid_request")
+    return str(supplier)
+
+
+def _product(session, sku: str | None, product_id: int | None) -> Product:
+    row = session.get(Product, product_id) if product_id is not None else \
+        session.scalars(select(Product).where(Product.sku == sku)).one_or_none()
+    if row is None:
+        raise Problem(422, f"No product {sku or product_id}.", code="invalid_request")
+    return row
 
 
 @router.post("/master/import")
