@@ -44,19 +44,24 @@ def queue_run(session: Session, *, document_id: int, sha256: str, reason: str) -
     return run
 
 
-def claim_run(session: Session, run_id: int, *, stale_after_s: float) -> bool:
-    """Mark the run running if it is queued (or running but stale); False when another attempt has it or it
-    is finished.  One UPDATE, so two workers cannot both win."""
+def claim_run(session: Session, run_id: int, *, stale_after_s: float, take_over: bool = False) -> bool:
+    """Mark the run running if it is queued (or running but stale, or running and `take_over`: the broker
+    redelivered the task because the worker that had it is gone); False when another attempt has it or it is
+    finished.  One UPDATE, so two workers cannot both win."""
     now = utcnow()
-    stale = now - timedelta(seconds=stale_after_s)
+    stale = now - timedelta(seconds=0 if take_over else stale_after_s)
     result = session.execute(
         update(ProcessingRun)
         .where(ProcessingRun.id == run_id,
                (ProcessingRun.status == "queued")
-               | ((ProcessingRun.status == "running") & (ProcessingRun.started_at < stale)))
+               | ((ProcessingRun.status == "running") & (ProcessingRun.started_at <= stale)))
         .values(status="running", started_at=now, attempts=ProcessingRun.attempts + 1)
         .execution_options(synchronize_session=False))
     return result.rowcount == 1
+
+
+def run_state(session: Session, run_id: int) -> str | None:
+    return session.scalar(select(ProcessingRun.status).where(ProcessingRun.id == run_id))
 
 
 def finish_run(session: Session, run: ProcessingRun, *, status: str, timings_ms: dict,

@@ -35,6 +35,9 @@ def make_celery(settings: Settings) -> Celery:
         task_soft_time_limit=settings.task_time_limit_s, task_time_limit=settings.task_time_limit_s + 30,
         worker_max_memory_per_child=settings.task_memory_mb * 1024,      # KiB
         broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
+        # Redis: an unacknowledged task comes back after this long; beyond the hard time limit, so only tasks
+        # whose worker died come back (RabbitMQ gives them back as soon as the worker's connection drops)
+        broker_transport_options={"visibility_timeout": int(settings.task_time_limit_s) + 120},
         beat_schedule={"webhooks": {"task": "inbound.deliver_webhooks", "schedule": 10.0}},
     )
     _register(app, settings)
@@ -45,11 +48,15 @@ def _register(app: Celery, settings: Settings) -> None:
     global _settings
     _settings = settings
 
-    @app.task(name="inbound.process_document", acks_late=True, autoretry_for=(StoreUnavailable, OperationalError),
-              retry_backoff=2, retry_backoff_max=300, retry_jitter=True, max_retries=8)
-    def process_document(run_id: int) -> str:
-        from pipeline.processing import run_document
-        outcome = run_document(services(), run_id)
+    @app.task(name="inbound.process_document", bind=True, acks_late=True,
+              autoretry_for=(StoreUnavailable, OperationalError), retry_backoff=2, retry_backoff_max=300,
+              retry_jitter=True, max_retries=8)
+    def process_document(self, run_id: int) -> str:
+        from pipeline.processing import run_document, stale_after_s
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+        outcome = run_document(services(), run_id, take_over=redelivered)
+        if outcome == "busy":           # another attempt has it; if that worker died, the run goes stale
+            raise self.retry(countdown=stale_after_s(services()) + 5, max_retries=3)
         if outcome == "done":
             app.send_task("inbound.deliver_webhooks")
         return outcome

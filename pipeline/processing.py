@@ -25,7 +25,7 @@ from matching import DocumentKey
 from models.db import transaction
 from models.documents import record_status, set_reading
 from models.errors import StateError
-from models.runs import ProcessingRun, claim_run, finish_run, queue_run
+from models.runs import ProcessingRun, claim_run, finish_run, queue_run, run_state
 from models.tables import Document, DocumentHistory
 from models.types import utcnow
 from models.webhooks import record_event
@@ -39,17 +39,21 @@ TRANSIENT = (StoreUnavailable, OperationalError)
 WHO = "pipeline"
 
 
-def run_document(services: Services, run_id: int) -> str:
-    """Read the run's document; returns what happened: done, failed, skipped (taken, finished or gone)."""
+def run_document(services: Services, run_id: int, *, take_over: bool = False) -> str:
+    """Read the run's document; returns what happened: done, failed, skipped (finished or gone), busy (another
+    attempt has it and is not known dead: the caller may try again later).  take_over: the caller knows the
+    earlier attempt is dead (the broker redelivered its task)."""
     with run_context(run_id):
-        return _run_document(services, run_id)
+        return _run_document(services, run_id, take_over)
 
 
-def _run_document(services: Services, run_id: int) -> str:
+def _run_document(services: Services, run_id: int, take_over: bool) -> str:
     with transaction(services.factory) as session:
         run = session.get(ProcessingRun, run_id)
-        if run is None or not claim_run(session, run_id, stale_after_s=services.settings.task_time_limit_s * 2):
+        if run is None:
             return "skipped"
+        if not claim_run(session, run_id, stale_after_s=stale_after_s(services), take_over=take_over):
+            return "busy" if run_state(session, run_id) == "running" else "skipped"
         document = session.get(Document, run.document_id)
         if document is None or document.sha256 != run.sha256:
             finish_run(session, run, status="failed", timings_ms={}, error="document gone or replaced")
@@ -81,6 +85,11 @@ def _run_document(services: Services, run_id: int) -> str:
     _store(services, run_id, draft)
     log.info("document extracted", extra={**context, "stage": "draft"})
     return "done"
+
+
+def stale_after_s(services: Services) -> float:
+    """A run running longer than this has lost its worker (the hard time limit would have ended it)."""
+    return services.settings.task_time_limit_s + 60
 
 
 def reprocess(services: Services, document_id: int, *, who: str) -> int:

@@ -134,3 +134,46 @@ def test_a_transient_store_failure_gives_the_run_back_for_the_retry(tmp_path):
             assert (run.status, run.attempts, run.document_id) == ("done", 2, received.document_id)
     finally:
         services.engine.dispose()
+
+
+def _slow_pdf() -> bytes:
+    """An image-only PDF of four scanned pages: a few seconds of OCR, time enough to kill its worker mid-way."""
+    import io
+    from PIL import Image
+    page = Image.open(DEMO / "RE-2026-0412-scan.jpg").convert("RGB")
+    out = io.BytesIO()
+    page.save(out, format="PDF", save_all=True, append_images=[page.rotate(0.5 * n) for n in range(1, 4)],
+              resolution=150)
+    return out.getvalue()
+
+
+def test_a_document_whose_worker_dies_is_read_by_another(pg_url, tmp_path):
+    """acks_late on RabbitMQ: the worker is killed while reading; the broker hands the task to the next worker,
+    which takes the run over; the document is read once to the end (one run, two attempts)."""
+    broker = BROKERS["rabbitmq"]
+    if not _broker_up(broker):
+        pytest.skip("RabbitMQ not reachable")
+    queue = f"inbound-test-{uuid.uuid4().hex[:8]}"
+    env = {"INBOUND_HOME": str(tmp_path), "INBOUND_DATABASE_URL": pg_url, "INBOUND_BROKER_URL": broker,
+           "INBOUND_QUEUE": queue, "INBOUND_DEMO": "0"}
+    first = subprocess.Popen([INBOUND, "worker", "--concurrency", "1", "--loglevel", "WARNING"], cwd=ROOT,
+                             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    second = None
+    try:
+        with running_app(pg_url, tmp_path, broker_url=broker, queue=queue) as client:
+            doc_id = upload(client, "slow.pdf", _slow_pdf()).json()["id"]
+            view = lambda: client.get(f"/api/v1/documents/{doc_id}", headers=auth()).json()  # noqa: E731
+            wait_for(lambda: view()["runs"][0]["status"] == "running", timeout_s=60, step_s=0.05)
+            os.killpg(first.pid, signal.SIGKILL)              # the worker and its child, mid-document
+            first.wait(timeout=10)
+            assert view()["runs"][0]["status"] == "running"
+            second = start_worker(env)
+            doc = wait_for(lambda: (d := view())["status"] not in ("received", "processing") and d, timeout_s=120)
+            assert doc["status"] in ("needs_review", "ready"), doc["status"]
+            assert [(r["status"], r["attempts"]) for r in doc["runs"]] == [("done", 2)]
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        if second is not None:
+            stop(second)
