@@ -563,9 +563,10 @@ class _Column:
 
 
 def _table_header(ctx: _Ctx) -> tuple[list[_Column], BBox] | None:
-    """The column headings: the band around a 金额 heading with the most distinct columns (>= 4)."""
+    """The column headings: the band of headings with the most distinct columns (>= 4); a heading OCR
+    lost between two it read (金额 between 单价 and 税率) takes the room between them."""
     best: list[_Hit] = []
-    for anchor in (c for c in ctx.columns if c.kind == "amount"):
+    for anchor in ctx.columns:
         band = [c for c in ctx.columns if abs(c.bbox.cy - anchor.bbox.cy) < 1.6 * ctx.h]
         if len({c.kind for c in band}) >= max(4, len({c.kind for c in best}) + 1):
             best = band
@@ -575,7 +576,25 @@ def _table_header(ctx: _Ctx) -> tuple[list[_Column], BBox] | None:
     for c in best:
         spans[c.kind] = spans[c.kind].union(c.bbox) if c.kind in spans else c.bbox
     cols = sorted((_Column(k, b.x0, b.x1) for k, b in spans.items()), key=lambda c: c.x0)
-    return cols, merge_bboxes(c.bbox for c in best)
+    return _with_lost_headings(cols, ctx.h), merge_bboxes(c.bbox for c in best)
+
+
+_COLUMN_ORDER = tuple(kind for kind, _ in _COLUMNS)
+
+
+def _with_lost_headings(cols: list[_Column], h: float) -> list[_Column]:
+    """Columns of the standard order missing between two found neighbours, placed in the gap between them
+    when it is wide enough for a figure."""
+    found = {c.kind: c for c in cols}
+    out = list(cols)
+    for left, kind, right in zip(_COLUMN_ORDER, _COLUMN_ORDER[1:], _COLUMN_ORDER[2:]):
+        if kind in found or left not in found or right not in found:
+            continue
+        a, b = found[left], found[right]
+        if b.x0 - a.x1 > 3 * h and [c.kind for c in cols].index(right) == [c.kind for c in cols].index(left) + 1:
+            mid, quarter = (a.x1 + b.x0) / 2, (b.x0 - a.x1) / 4
+            out.append(_Column(kind, mid - quarter, mid + quarter))   # a centred heading's likely span
+    return sorted(out, key=lambda c: c.x0)
 
 
 def _column_of(cols: list[_Column], box: BBox) -> str:
