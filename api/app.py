@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Callable
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from api import problems
 from api.routes import admin, documents, master, ops
@@ -52,10 +53,15 @@ def create_app(settings: Settings, *, services: Services | None = None, demo: bo
 
 
 def _mount_review_ui(app: FastAPI) -> None:
+    """The review screen's routes when review_ui provides a `router`; until then / points to the API docs."""
     try:
-        module = importlib.import_module("review_ui")
+        router = getattr(importlib.import_module("review_ui"), "router", None)
     except ImportError:
-        return
-    router = getattr(module, "router", None)
+        router = None
     if router is not None:
         app.include_router(router)
+        return
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/docs")

@@ -69,6 +69,7 @@ def test_serve_as_the_outside_check_starts_it(tmp_path):
         assert doc["extraction"]["fields"]["document_number"]["value"] == "INV-88213"
         assert httpx.get(f"{base}/api/v1/documents/{doc['id']}/file", headers=headers).content == data
         assert "openapi" in httpx.get(f"{base}/openapi.json").json()
+        assert httpx.get(f"{base}/", follow_redirects=True).status_code == 200
         assert "inbound_documents" in httpx.get(f"{base}/metrics").text
     assert (tmp_path / "home" / "inbound.db").exists()
     assert len(list((tmp_path / "home" / "blobs").rglob("*" * 1))) >= 1
