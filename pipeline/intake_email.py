@@ -127,42 +127,70 @@ def poll_imap(services: Services, *, host: str, port: int, user: str, password: 
               move_to: str | None = None, ssl: bool = False) -> int:
     """One pass over the unseen messages of a mailbox; returns the number of documents stored.
     Each message is flagged seen (or moved to `move_to`) only after its documents are stored."""
-    from imap_tools import AND, MailBox, MailBoxUnencrypted
-    box_type = MailBox if ssl else MailBoxUnencrypted
+    with _mailbox(host, port, ssl).login(user, password, initial_folder=folder) as box:
+        return poll_box(services, box, move_to=move_to)
+
+
+def _mailbox(host: str, port: int, ssl: bool):
+    from imap_tools import MailBox, MailBoxUnencrypted
+    return (MailBox if ssl else MailBoxUnencrypted)(host, port)
+
+
+def poll_box(services: Services, box, *, move_to: str | None) -> int:
+    from imap_tools import AND
     stored = 0
-    with box_type(host, port).login(user, password, initial_folder=folder) as box:
-        for message in box.fetch(AND(seen=False), mark_seen=False, bulk=False):
-            stored += len(receive_message(services, message.obj.as_bytes()))
-            if move_to:
-                box.move(message.uid, move_to)
-            else:
-                box.flag(message.uid, "\\Seen", True)
+    for message in box.fetch(AND(seen=False), mark_seen=False, bulk=False):
+        stored += len(receive_message(services, message.obj.as_bytes()))
+        if move_to:
+            box.move(message.uid, move_to)
+        else:
+            box.flag(message.uid, "\\Seen", True)
     return stored
 
 
 class ImapPoller:
-    """`poll_imap` every `poll_s` in a thread (and at once on start); a failed pass is logged and tried again."""
+    """Polls the mailbox in a thread: at once, then whenever the server says (IMAP IDLE, where it has it) or
+    every `imap_poll_s`; a failed connection is logged and tried again after `imap_poll_s`."""
 
     def __init__(self, services: Services) -> None:
         import threading
         self.services = services
         self._stop = threading.Event()
+        self._box = None
         self._thread = threading.Thread(target=self._loop, name="inbound-imap", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
+        import socket
         self._stop.set()
+        box = self._box
+        if box is not None:                       # wake a connection waiting in IDLE
+            try:
+                box.client.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self._thread.join(timeout=30)
 
     def _loop(self) -> None:
         s = self.services.settings
         while not self._stop.is_set():
             try:
-                poll_imap(self.services, host=s.imap_host, port=s.imap_port, user=s.imap_user,
-                          password=s.imap_password, folder=s.imap_folder, move_to=s.imap_move_to or None,
-                          ssl=s.imap_ssl)
-            except Exception:  # mailbox unreachable or refused: try again at the next pass
+                with _mailbox(s.imap_host, s.imap_port, s.imap_ssl).login(
+                        s.imap_user, s.imap_password, initial_folder=s.imap_folder) as box:
+                    self._box = box
+                    idle = "IDLE" in box.client.capabilities
+                    while not self._stop.is_set():
+                        poll_box(self.services, box, move_to=s.imap_move_to or None)
+                        if idle:
+                            box.idle.wait(timeout=min(s.imap_poll_s, 20))   # returns early on new mail
+                        else:
+                            self._stop.wait(s.imap_poll_s)
+            except Exception:  # mailbox unreachable or refused: try again after a while
+                if self._stop.is_set():
+                    return
                 log.exception("IMAP poll of %s failed", s.imap_host)
-            self._stop.wait(s.imap_poll_s)
+                self._stop.wait(s.imap_poll_s)
+            finally:
+                self._box = None

@@ -121,3 +121,17 @@ def test_polling_a_mailbox(db_url, tmp_path, imap_server):
     with MailBoxUnencrypted("127.0.0.1", imap_server).login(USER, PASSWORD) as box:
         assert len(list(box.fetch(AND(seen=False), mark_seen=False))) == 0
         assert len(list(box.fetch(AND(seen=True), mark_seen=False))) >= 2          # flagged, not deleted
+
+
+def test_serve_polls_the_mailbox_and_idles(db_url, tmp_path, imap_server):
+    """With INBOUND_IMAP_* set the service polls on its own; the server's IDLE brings new mail in at once (the
+    poll interval here is a minute)."""
+    from service_support import wait_for
+    with running_app(db_url, tmp_path, imap_host="127.0.0.1", imap_port=imap_server, imap_ssl=False,
+                     imap_user=USER, imap_password=PASSWORD, imap_poll_s=60) as client:
+        time.sleep(1)                                                       # the poller is in IDLE now
+        pdf = (DEMO / "INV-88213.pdf").read_bytes()
+        _append(imap_server, _mail((f"INV-{os.urandom(3).hex()}.pdf", pdf, "application/pdf")))
+        doc = wait_for(lambda: client.get("/api/v1/documents", headers=auth(), params={"source": "email"}
+                                          ).json()["items"], timeout_s=15)
+        assert doc[0]["filename"].startswith("INV-")
