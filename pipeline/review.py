@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matching import LearnedFact, PrintedLine, facts_from_line, supplier_alias_fact
+from extractors import DocumentType, Extraction, Field
+from matching import LearnedFact, PrintedLine, facts_from_line, layout_hints_from, supplier_alias_fact
 from models.documents import correct, get_document, history, record_status
 from models.errors import NotPostable
 from models.learned import learn
@@ -186,11 +187,42 @@ def _learn(session: Session, document: Document, corrections: Corrections, *, wh
         factor = Decimal(str(fix["uom_factor"])) if fix.get("uom_factor") is not None else None
         facts += facts_from_line(supplier_id=supplier, line=printed_line(printed_lines[number]),
                                  product_id=str(product_id), factor=factor, at=now)
+    facts += _layout_hint_facts(machine, corrections, supplier=str(corrections.supplier_id or supplier), at=now)
     for fact in facts:
         learn(session, kind=str(fact.kind), key=fact.key, created_by=who,
               supplier_id=int(fact.supplier_id) if fact.supplier_id else None,
               target_id=int(fact.target_id) if fact.target_id else None, factor=fact.factor,
               payload=dict(fact.payload))
+
+
+def _layout_hint_facts(machine: dict, corrections: Corrections, *, supplier: str, at: datetime) -> list[LearnedFact]:
+    """Where this supplier prints its PO number, and its date order, from a reviewer's PO number or date
+    (matching.layout_hints_from over the printed lines kept with the reading)."""
+    wanted = {k: v for k, v in corrections.fields.items() if k in ("po_number", "document_date") and v}
+    if not supplier or not wanted:
+        return []
+    fields: dict[str, Field] = {}
+    if "po_number" in wanted:
+        fields["po_number"] = Field(str(wanted["po_number"]), str(wanted["po_number"]), 1.0)
+    if "document_date" in wanted:
+        try:
+            when = date.fromisoformat(str(wanted["document_date"]))
+        except ValueError:
+            when = None
+        raw = _field_raw((machine.get("fields") or {}).get("document_date"))
+        if when is not None and raw:
+            fields["document_date"] = Field(when, raw, 1.0)
+    if not fields:
+        return []
+    corrected = Extraction(DocumentType(machine.get("document_type") or "other"), machine.get("language") or "und",
+                           fields, ())
+    hints = layout_hints_from(supplier_id=supplier, corrected=corrected,
+                              text_lines=machine.get("page_text") or (), at=at)
+    return [h for h in hints if h.key != "columns"]        # the usual columns come from lines, not from here
+
+
+def _field_raw(value: Any) -> str:
+    return str(value.get("raw") or "") if isinstance(value, dict) else ""
 
 
 def _current_product(document: Document, line_no: int) -> int | None:

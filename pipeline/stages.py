@@ -22,7 +22,8 @@ from extractors.classify import classify
 from extractors.extract import extract_from_read
 from extractors.reader import read_document
 from extractors.validate import validate
-from matching import DocumentKey, DocumentMatch, MasterData, match_document
+from extractors.hints import SupplierHints, apply_hints
+from matching import DocumentKey, DocumentMatch, MasterData, layout_hints, match_document
 
 T = TypeVar("T")
 STAGES = ("read", "classify", "extract", "validate", "match", "draft")
@@ -35,6 +36,7 @@ class Draft:
     match: DocumentMatch
     status: str
     timings_ms: dict[str, float]
+    page_text: tuple[str, ...] = ()   # printed lines, for learning layout hints from corrections
 
     @property
     def issues(self) -> tuple[Issue, ...]:
@@ -53,7 +55,32 @@ def process(data: bytes, *, source: str, sha256: str, master: MasterData, option
     extraction = replace(extraction, issues=tuple(extraction.issues) + tuple(issues))
     match = timed("match", match_document, extraction, master, known_documents=known_documents,
                   document_id=document_id)
-    return timed("draft", draft, extraction, match, timings)
+    hinted = _with_supplier_hints(extraction, read.layout, match, master)
+    if hinted is not extraction:   # the supplier taught where its PO number or date order is: match again
+        extraction = hinted
+        match = timed("match", match_document, extraction, master, known_documents=known_documents,
+                      document_id=document_id)
+    result = timed("draft", draft, extraction, match, timings)
+    return replace(result, page_text=page_text(read.layout))
+
+
+def _with_supplier_hints(extraction: Extraction, layout, match: DocumentMatch, master: MasterData) -> Extraction:
+    """The extraction with the layout hints learned for the matched supplier applied (extractors.hints)."""
+    supplier_id = match.supplier.id
+    if not supplier_id:
+        return extraction
+    learned = layout_hints(master, supplier_id)
+    if not (learned.po_label or learned.date_order):
+        return extraction
+    return apply_hints(extraction, layout, SupplierHints(po_label=learned.po_label, date_order=learned.date_order))
+
+
+_PAGE_TEXT_LINES = 400
+
+
+def page_text(layout) -> tuple[str, ...]:
+    """The printed lines (first 400), kept with the reading so that corrections can teach layout hints."""
+    return tuple(line.text for page in layout.pages for line in page.lines)[:_PAGE_TEXT_LINES]
 
 
 def draft(extraction: Extraction, match: DocumentMatch, timings: dict[str, float]) -> Draft:
@@ -76,4 +103,5 @@ def reading_json(draft_: Draft) -> tuple[dict, dict]:
     """(extraction, matches) as stored on the document: the contract object and DocumentMatch.to_json()."""
     extraction = draft_.extraction.to_json()
     extraction["timings_ms"] = dict(draft_.timings_ms)
+    extraction["page_text"] = list(draft_.page_text)
     return extraction, draft_.match.to_json()
