@@ -4,7 +4,8 @@ Each delivery is POSTed as JSON with
     X-Inbound-Event: document.extracted
     X-Inbound-Delivery: <delivery id>
     X-Inbound-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the subscription's secret>
-A 2xx answer marks it delivered; anything else (or no answer) schedules the next attempt after
+A sender leases the due rows it takes (their next attempt moved past its time-out, in the transaction that
+picked them, SKIP LOCKED on PostgreSQL), so two senders never post the same delivery.  A 2xx answer marks it delivered; anything else (or no answer) schedules the next attempt after
 backoff_s x 2^(attempt-1) (plus up to 10 % jitter), until `attempts` are spent: then `failed`.
 
 Outbound URLs that resolve to loopback, private, link-local or reserved addresses are refused (at subscription
@@ -66,7 +67,11 @@ def deliver_due(factory, *, attempts: int = 8, backoff_s: float = 2.0, timeout_s
     """Send every delivery that is due once; returns how many were attempted."""
     import httpx
     with transaction(factory) as session:
-        due = [(d.id, d.subscription_id, d.event, d.payload) for d in due_deliveries(session)]
+        rows = due_deliveries(session)
+        lease = utcnow() + timedelta(seconds=timeout_s + 30)
+        for row in rows:                    # leased: another sender (process, thread) passes them by meanwhile
+            row.next_attempt_at = lease
+        due = [(d.id, d.subscription_id, d.event, d.payload) for d in rows]
         subs = {s.id: (s.url, s.secret, s.allow_private, s.active)
                 for s in session.query(WebhookSubscription).filter(
                     WebhookSubscription.id.in_({d[1] for d in due} or {0}))}

@@ -4,6 +4,7 @@ PostgreSQL for the database, the API sending tasks; every document reaches a fin
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import signal
 import subprocess
 import uuid
@@ -46,17 +47,24 @@ def pg_url():
 
 
 def start_worker(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([INBOUND, "worker", "--concurrency", "2", "--loglevel", "WARNING"], cwd=ROOT,
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    """`inbound worker` with its log in a file beside the home folder (a pipe could fill up and stall it)."""
+    log = open(Path(env["INBOUND_HOME"]) / f"worker-{uuid.uuid4().hex[:6]}.log", "w")
+    process = subprocess.Popen([INBOUND, "worker", "--concurrency", "2", "--loglevel", "INFO"], cwd=ROOT,
+                               env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, text=True)
+    process.log_path = log.name
+    log.close()
+    return process
 
 
 def stop(process: subprocess.Popen) -> str:
+    """Stop the worker (warm shutdown); its log."""
     process.send_signal(signal.SIGTERM)
     try:
-        return process.communicate(timeout=30)[0]
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
-        return process.communicate()[0]
+        process.wait()
+    return Path(process.log_path).read_text()
 
 
 def test_documents_read_by_a_real_worker(broker, pg_url, tmp_path):
@@ -65,9 +73,14 @@ def test_documents_read_by_a_real_worker(broker, pg_url, tmp_path):
     env = {"INBOUND_HOME": str(tmp_path), "INBOUND_DATABASE_URL": pg_url, "INBOUND_BROKER_URL": broker,
            "INBOUND_QUEUE": queue, "INBOUND_DEMO": "0", "INBOUND_BOOTSTRAP_API_KEY": ADMIN_KEY}
     worker = start_worker(env)
+    from test_api_webhooks import Receiver
+    from pipeline.webhooks import verify_signature
+    receiver = Receiver()
     try:
         with running_app(pg_url, tmp_path, **settings) as client:
             import_master(client)
+            hook = client.post("/api/v1/webhooks", headers=auth(), json={
+                "url": receiver.url, "events": ["document.extracted", "document.failed"], "allow_private": True}).json()
             names = ["INV-88213.pdf", "cn-vat-demo.pdf", "cn-delivery-demo.pdf", "RE-2026-0412.pdf"]
             ids = [upload(client, name).json()["id"] for name in names]
             broken = client.post("/api/v1/documents", headers=auth(), files={"file": ("broken.pdf", b"%PDF-1.7 broken")})
@@ -82,9 +95,16 @@ def test_documents_read_by_a_real_worker(broker, pg_url, tmp_path):
             assert all(len(d["runs"]) == 1 and d["runs"][0]["attempts"] == 1 for d in docs)
             assert docs[0]["extraction"]["supplier_match"]["method"] == "tax_id"
             assert client.app.state.services.dispatcher.depth() == 0
+            assert "inbound_dispatch_queue_depth 0.0" in client.get("/metrics").text
+            wait_for(lambda: len(receiver.received) == 5, timeout_s=30)       # sent by the worker's task
+            assert sorted(receiver.events()) == ["document.extracted"] * 4 + ["document.failed"]
+            assert all(verify_signature(hook["secret"], body, headers["X-Inbound-Signature"])
+                       for headers, body in receiver.received)
     finally:
+        receiver.close()
         output = stop(worker)
-    assert worker.returncode is not None, output
+        print(output[-5000:])                                  # shown when the test fails
+    assert worker.returncode is not None
 
 
 def test_a_run_is_processed_once(pg_url, tmp_path):

@@ -59,6 +59,13 @@ class _DatabaseCollector:
         for state in ("queued", "running"):
             depth.add_metric([state], runs.get(state, 0))
         yield depth
+        dispatcher = self.services.dispatcher
+        if dispatcher is not None:
+            waiting = GaugeMetricFamily("inbound_dispatch_queue_depth",
+                                        "Documents waiting in the dispatcher's queue (in-process or the broker's; "
+                                        "-1 when the broker cannot tell)")
+            waiting.add_metric([], dispatcher.depth())
+            yield waiting
         deliveries = GaugeMetricFamily("inbound_webhook_deliveries", "Webhook deliveries by status",
                                        labels=["status"])
         for state in ("pending", "delivered", "failed"):
