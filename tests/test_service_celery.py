@@ -94,9 +94,9 @@ def test_documents_read_by_a_real_worker(broker, pg_url, tmp_path):
             assert docs[4]["status"] == "failed"
             assert all(len(d["runs"]) == 1 and d["runs"][0]["attempts"] == 1 for d in docs)
             assert docs[0]["extraction"]["supplier_match"]["method"] == "tax_id"
-            assert client.app.state.services.dispatcher.depth() == 0
-            assert "inbound_dispatch_queue_depth 0.0" in client.get("/metrics").text
             wait_for(lambda: len(receiver.received) == 5, timeout_s=30)       # sent by the worker's task
+            wait_for(lambda: client.app.state.services.dispatcher.depth() == 0, timeout_s=30)
+            assert "inbound_dispatch_queue_depth 0.0" in client.get("/metrics").text
             assert sorted(receiver.events()) == ["document.extracted"] * 4 + ["document.failed"]
             assert all(verify_signature(hook["secret"], body, headers["X-Inbound-Signature"])
                        for headers, body in receiver.received)
