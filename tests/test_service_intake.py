@@ -117,3 +117,24 @@ def test_the_sender_is_the_supplier_hint(db_url, tmp_path):
         match = view["extraction"]["supplier_match"]
         assert (match["name"], match["method"], match["auto_accepted"]) == ("Zeta Holdings", "email_sender", False)
         assert view["supplier_id"] == int(match["id"])
+
+
+def test_the_drop_box_answers_451_while_documents_cannot_be_stored(db_url, tmp_path):
+    """The sender keeps the message (and tries again) unless every document of it is stored."""
+    import pytest
+    from pipeline.blobs import S3Store
+    port = free_port()
+    with running_app(db_url, tmp_path, smtp_port=port) as client:
+        services = client.app.state.services
+        working, services.blobs = services.blobs, S3Store(endpoint="127.0.0.1:9", access_key="a", secret_key="b",
+                                                          bucket="down")
+        message = _mail(("INV-88213.pdf", (DEMO / "INV-88213.pdf").read_bytes(), "application/pdf"))
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                smtp.send_message(message)
+        assert refused.value.smtp_code == 451
+        assert client.get("/api/v1/documents", headers=auth()).json()["total"] == 0
+        services.blobs = working
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            assert smtp.send_message(message) == {}
+        assert client.get("/api/v1/documents", headers=auth()).json()["total"] == 1
