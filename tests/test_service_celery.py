@@ -197,3 +197,24 @@ def test_a_document_whose_worker_dies_is_read_by_another(pg_url, tmp_path):
             os.killpg(first.pid, signal.SIGKILL)
         if second is not None:
             stop(second)
+
+
+def test_a_document_over_the_time_limit_fails_with_timeout(pg_url, tmp_path):
+    """The per-document time limit (Celery's soft limit): the document fails with `timeout`, the bytes stay."""
+    broker = BROKERS["redis"]
+    if not _broker_up(broker):
+        pytest.skip("Redis not reachable")
+    queue = f"inbound-test-{uuid.uuid4().hex[:8]}"
+    env = {"INBOUND_HOME": str(tmp_path), "INBOUND_DATABASE_URL": pg_url, "INBOUND_BROKER_URL": broker,
+           "INBOUND_QUEUE": queue, "INBOUND_DEMO": "0", "INBOUND_TASK_TIME_LIMIT_S": "1"}
+    worker = start_worker(env)
+    try:
+        with running_app(pg_url, tmp_path, broker_url=broker, queue=queue) as client:
+            data = _slow_pdf()
+            doc_id = upload(client, "slow.pdf", data).json()["id"]
+            doc = wait_for(lambda: (d := client.get(f"/api/v1/documents/{doc_id}", headers=auth()).json())["status"]
+                           not in ("received", "processing") and d, timeout_s=60)
+            assert (doc["status"], doc["failure_reason"]) == ("failed", "timeout")
+            assert client.get(f"/api/v1/documents/{doc_id}/file", headers=auth()).content == data
+    finally:
+        stop(worker)
