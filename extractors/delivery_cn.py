@@ -39,7 +39,7 @@ from extractors.cn_checks import amount_in_words_to_decimal
 from extractors.layout import BBox, Layout, Page, merge_bboxes, split_box_by_chars
 from extractors.parsing import parse_date
 from extractors.result import Field, FieldValue, LineItem
-from extractors.vat_cn import LEAD_MARKS, parse_number
+from extractors.vat_cn_layout import LEAD_MARKS, parse_number
 
 Parser = Callable[[str], FieldValue]
 
