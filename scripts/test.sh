@@ -6,5 +6,6 @@ bash scripts/install.sh
 bash scripts/services.sh
 bash scripts/fonts.sh
 bash scripts/service-tools.sh
+bash scripts/browser.sh
 .venv/bin/lint-imports --config pyproject.toml
 .venv/bin/python -m pytest -q "$@"

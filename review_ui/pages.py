@@ -1,0 +1,113 @@
+"""Page images for the document screen, and each page's size in points (the unit of the extraction's boxes).
+
+PDF pages are rendered with pypdfium2; images (scans, photos) are shown as received, converted to PNG, their
+size in points from their dpi (extractors.images.image_points_per_pixel, as the reader measured them); anything
+else (OFD, XML, text) gets a blank page big enough for every box, the boxes drawn over it by the screen.
+Rendered pages are kept in a small in-memory cache keyed by (sha256, page index, scale).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from PIL import Image
+
+from extractors.images import image_points_per_pixel
+
+RENDER_SCALE = 2.0          # pixels per point for PDF pages: sharp at 200 % zoom
+A4 = (595.0, 842.0)
+_CACHE: OrderedDict[tuple, bytes] = OrderedDict()
+_CACHE_SIZE = 64
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class PageSize:
+    width: float           # points
+    height: float          # points
+
+
+def kind_of(data: bytes, mime: str | None) -> str:
+    """'pdf', 'image' or 'blank' (nothing this screen can draw)."""
+    if data[:5] == b"%PDF-":
+        return "pdf"
+    try:
+        Image.open(io.BytesIO(data)).verify()
+        return "image"
+    except Exception:          # Pillow raises many kinds for "not an image"; all mean the same here
+        return "blank"
+
+
+def page_sizes(data: bytes, kind: str, extraction: dict | None) -> list[PageSize]:
+    if kind == "pdf":
+        import pypdfium2 as pdfium
+        pdf = pdfium.PdfDocument(data)
+        try:
+            return [PageSize(*pdf[i].get_size()) for i in range(len(pdf))]
+        finally:
+            pdf.close()
+    if kind == "image":
+        image = Image.open(io.BytesIO(data))
+        scale, sizes = image_points_per_pixel(image), []
+        for index in range(getattr(image, "n_frames", 1)):
+            image.seek(index)
+            sizes.append(PageSize(image.width * scale, image.height * scale))
+        return sizes
+    return _blank_sizes(extraction)
+
+
+def _blank_sizes(extraction: dict | None) -> list[PageSize]:
+    """A4, or larger where boxes reach further; as many pages as the extraction names."""
+    extents: dict[int, list[float]] = {}
+    for box, page in _boxes(extraction or {}):
+        right, bottom = extents.setdefault(page, [A4[0], A4[1]])
+        extents[page] = [max(right, box[2] + 20), max(bottom, box[3] + 20)]
+    count = max([int((extraction or {}).get("pages") or 1), *extents.keys()])
+    return [PageSize(*extents.get(n, A4)) for n in range(1, count + 1)]
+
+
+def _boxes(extraction: dict):
+    for field in (extraction.get("fields") or {}).values():
+        if isinstance(field, dict) and field.get("bbox"):
+            yield field["bbox"], int(field.get("page") or 1)
+    for line in extraction.get("lines") or ():
+        for field in line.values():
+            if isinstance(field, dict) and field.get("bbox"):
+                yield field["bbox"], int(field.get("page") or 1)
+
+
+def page_png(sha256: str, data: bytes, kind: str, index: int, size: PageSize) -> bytes:
+    """Page `index` (0-based) as PNG bytes."""
+    key = (sha256, index, kind)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    png = _render(data, kind, index, size)
+    with _LOCK:
+        _CACHE[key] = png
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return png
+
+
+def _render(data: bytes, kind: str, index: int, size: PageSize) -> bytes:
+    if kind == "pdf":
+        import pypdfium2 as pdfium
+        pdf = pdfium.PdfDocument(data)
+        try:
+            image = pdf[index].render(scale=RENDER_SCALE).to_pil()
+        finally:
+            pdf.close()
+    elif kind == "image":
+        image = Image.open(io.BytesIO(data))
+        image.seek(index)
+        image = image.convert("RGB")
+    else:
+        image = Image.new("RGB", (int(size.width), int(size.height)), "white")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

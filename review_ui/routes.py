@@ -1,0 +1,325 @@
+"""The review screen's routes, all under /review (plus / pointing at the queue).
+
+Every page needs a session (else: redirect to the login page); every POST checks the CSRF token.  Writes call
+pipeline.review and pipeline.processing exactly as the REST API does, in their own transaction, with the
+person's user name as `who`, so corrections land in the history and teach the matcher.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from models.auth import User, check_password
+from models.db import transaction
+from models.documents import get_document
+from models.errors import InboundError, NeedsApproval, NotFound
+from pipeline.processing import reprocess
+from pipeline.review import Corrections, confirm_document, correct_document, reject_document
+from review_ui import pages, views
+from review_ui.i18n import FIELD_NAMES, STATUS_NAMES, texts
+from review_ui.session import (COOKIE, LANGS, SESSION_MAX_AGE_S, UI_ROLES, BadCsrf, UiUser, browser_lang,
+                               check_csrf, new_user, read_session, session_cookie)
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+LOGIN_CSRF = "inbound_login_csrf"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+CONFIRMERS = ("approver", "admin")
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(HERE / "templates"))   # .html files: autoescaped
+
+
+def _render(request: Request, name: str, user: UiUser | None, status_code: int = 200, **context) -> HTMLResponse:
+    lang = user.lang if user else browser_lang(request)
+    context.update(request=request, user=user, t=texts(lang), lang=lang, status_names=STATUS_NAMES[lang],
+                   field_names=FIELD_NAMES[lang], message=request.query_params.get("m", ""))
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    return _secure(response)
+
+
+def _secure(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/review/login", status_code=303)
+
+
+def _go(path: str, message: str = "") -> RedirectResponse:
+    return RedirectResponse(f"{path}?{urlencode({'m': message})}" if message else path, status_code=303)
+
+
+async def _form_user(request: Request) -> tuple[UiUser | None, dict]:
+    """The session user and the posted form, after the CSRF check (BadCsrf: answered 403 by the caller)."""
+    user = read_session(request)
+    form = dict(await request.form())
+    if user is not None:
+        check_csrf(user, form.get("csrf"))
+    return user, form
+
+
+# -- login ------------------------------------------------------------------------------------------------
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/review/queue", status_code=303)
+
+
+@router.get("/review")
+def review_home() -> RedirectResponse:
+    return RedirectResponse("/review/queue", status_code=303)
+
+
+@router.get("/review/login")
+def login_page(request: Request, failed: int = 0):
+    token = secrets.token_urlsafe(24)
+    response = _render(request, "login.html", None, status_code=401 if failed else 200, csrf=token, failed=failed)
+    response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", path="/review/login")
+    return response
+
+
+@router.post("/review/login")
+async def login(request: Request):
+    form = dict(await request.form())
+    expected = request.cookies.get(LOGIN_CSRF, "")
+    if not expected or not secrets.compare_digest(str(form.get("csrf", "")), expected):
+        return _secure(HTMLResponse("Bad form token; reload the page.", status_code=403))
+    services = request.app.state.services
+
+    def check() -> User | None:
+        with services.factory() as session:
+            return check_password(session, username=str(form.get("username", "")),
+                                  password=str(form.get("password", "")))
+    user = await run_in_threadpool(check)
+    if user is None or user.role not in UI_ROLES:
+        return RedirectResponse("/review/login?failed=1", status_code=303)
+    ui_user = new_user(user.id, user.username, user.role, browser_lang(request))
+    response = RedirectResponse("/review/queue", status_code=303)
+    response.set_cookie(COOKIE, session_cookie(request, ui_user), max_age=SESSION_MAX_AGE_S, httponly=True,
+                        samesite="lax", path="/", secure=request.url.scheme == "https")
+    response.delete_cookie(LOGIN_CSRF, path="/review/login")
+    return response
+
+
+@router.post("/review/logout")
+async def logout(request: Request):
+    try:
+        await _form_user(request)
+    except BadCsrf:
+        return _secure(HTMLResponse("Bad form token.", status_code=403))
+    response = _to_login()
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.post("/review/lang")
+async def set_lang(request: Request):
+    try:
+        user, form = await _form_user(request)
+    except BadCsrf:
+        return _secure(HTMLResponse("Bad form token.", status_code=403))
+    if user is None:
+        return _to_login()
+    lang = form.get("lang") if form.get("lang") in LANGS else user.lang
+    back = str(form.get("back") or "/review/queue")
+    response = RedirectResponse(back if back.startswith("/review/") else "/review/queue", status_code=303)
+    changed = UiUser(user.user_id, user.name, user.role, user.csrf, lang)
+    response.set_cookie(COOKIE, session_cookie(request, changed), max_age=SESSION_MAX_AGE_S, httponly=True,
+                        samesite="lax", path="/", secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/review/static/{name}")
+def static(name: str):
+    path = STATIC / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        return Response(status_code=404)
+    return FileResponse(path, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+# -- queue ------------------------------------------------------------------------------------------------
+
+@router.get("/review/queue")
+def queue(request: Request, status: str = "", q: str = ""):
+    user = read_session(request)
+    if user is None:
+        return _to_login()
+    statuses = (status,) if status in views.ALL_STATUSES else views.REVIEW_STATUSES
+    with request.app.state.services.factory() as session:
+        rows = views.queue_rows(session, statuses=statuses, search=q)
+        counts = views.status_counts(session)
+        failed = views.queue_rows(session, statuses=("failed",)) if status != "failed" else []
+    return _render(request, "queue.html", user, rows=rows, counts=counts, failed=failed, status=status, q=q,
+                   all_statuses=views.ALL_STATUSES)
+
+
+@router.post("/review/documents/{document_id}/reprocess")
+async def retry(request: Request, document_id: int):
+    try:
+        user, _ = await _form_user(request)
+    except BadCsrf:
+        return _secure(HTMLResponse("Bad form token.", status_code=403))
+    if user is None:
+        return _to_login()
+    try:
+        await run_in_threadpool(reprocess, request.app.state.services, document_id, who=user.name)
+    except InboundError as exc:
+        return _go("/review/queue", str(exc))
+    return _go("/review/queue", texts(user.lang)["retrying"])
+
+
+# -- the document screen ----------------------------------------------------------------------------------
+
+@router.get("/review/documents/{document_id}")
+def document_page(request: Request, document_id: int):
+    user = read_session(request)
+    if user is None:
+        return _to_login()
+    services = request.app.state.services
+    with services.factory() as session:
+        try:
+            document = get_document(session, document_id)
+        except NotFound:
+            return _render(request, "missing.html", user, status_code=404)
+        screen = views.document_screen(session, document)
+        previous, following = views.neighbours(session, document)
+        row = views.queue_row(document, {})
+        supplier = screen["supplier_match"].get("name") or row["supplier"]
+        data, kind = services.blobs.get(document.sha256), None
+        kind = pages.kind_of(data, document.mime)
+        sizes = pages.page_sizes(data, kind, document.current and document.current.get("extraction"))
+    return _render(request, "document.html", user, doc=row, screen=screen, supplier=supplier, prev_id=previous,
+                   next_id=following, sizes=sizes, editable=document.status in views.REVIEW_STATUSES,
+                   can_confirm=document.status in views.REVIEW_STATUSES)
+
+
+@router.get("/review/documents/{document_id}/pages/{page}.png")
+def page_image(request: Request, document_id: int, page: int):
+    user = read_session(request)
+    if user is None:
+        return Response(status_code=401)
+    services = request.app.state.services
+    with services.factory() as session:
+        try:
+            document = get_document(session, document_id)
+        except NotFound:
+            return Response(status_code=404)
+        sha, extraction = document.sha256, document.current and document.current.get("extraction")
+    data = services.blobs.get(sha)
+    kind = pages.kind_of(data, None)
+    sizes = pages.page_sizes(data, kind, extraction)
+    if not 1 <= page <= len(sizes):
+        return Response(status_code=404)
+    png = pages.page_png(sha, data, kind, page - 1, sizes[page - 1])
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/review/products")
+def products(request: Request, q: str = ""):
+    user = read_session(request)
+    if user is None:
+        return JSONResponse({"items": []}, status_code=401)
+    with request.app.state.services.factory() as session:
+        return JSONResponse({"items": views.product_search(session, q) if q.strip() else []})
+
+
+@router.post("/review/documents/{document_id}")
+async def act(request: Request, document_id: int):
+    """One form, three buttons: save (save for later), confirm, reject; corrections are applied first."""
+    try:
+        user, form = await _form_user(request)
+    except BadCsrf:
+        return _secure(HTMLResponse("Bad form token.", status_code=403))
+    if user is None:
+        return _to_login()
+    action = str(form.get("action", "save"))
+    return await run_in_threadpool(_act, request, user, document_id, action, form)
+
+
+def _act(request: Request, user: UiUser, document_id: int, action: str, form: dict) -> Response:
+    services, t = request.app.state.services, texts(user.lang)
+    here = f"/review/documents/{document_id}"
+    try:
+        if action == "reject":
+            with transaction(services.factory) as session:
+                reject_document(session, document_id, who=user.name, reason=str(form.get("reason") or "") or None)
+                following = views.next_in_queue(session, get_document(session, document_id))
+            return _go(f"/review/documents/{following}" if following else "/review/queue", t["rejected_msg"])
+        with transaction(services.factory) as session:
+            document = get_document(session, document_id)
+            corrections = corrections_from(form, views.document_screen(session, document))
+            if corrections.fields or corrections.lines:
+                correct_document(session, document_id, corrections, who=user.name)
+        if action == "confirm":
+            with transaction(services.factory) as session:
+                confirm_document(session, document_id, who=user.name, approver=user.role in CONFIRMERS,
+                                 idempotency_key=None, tolerance=services.settings.over_receipt_tolerance)
+            services.wake_webhooks()
+            message = t["posted"]
+        else:
+            message = t["saved"]
+        with services.factory() as session:
+            following = views.next_in_queue(session, get_document(session, document_id))
+    except NeedsApproval as exc:
+        return _go(here, f"{t['needs_approver']}: {exc}")
+    except (InboundError, ValueError) as exc:
+        return _go(here, str(exc))
+    return _go(f"/review/documents/{following}" if following else "/review/queue", message)
+
+
+def corrections_from(form: dict, screen: dict) -> Corrections:
+    """What the person changed on the form, against what the screen showed."""
+    fields = {}
+    for field in screen["fields"]:
+        posted = form.get(f"f.{field['name']}")
+        if isinstance(posted, str) and posted.strip() != field["value"] and (posted.strip() or field["value"]):
+            fields[field["name"]] = posted.strip()
+    lines = []
+    for line in screen["lines"]:
+        number, change = line["no"], {}
+        for key in ("quantity", "unit_price", "description", "unit", "batch_no"):
+            posted = form.get(f"l.{number}.{key}")
+            if isinstance(posted, str) and posted.strip() != line[key] and posted.strip():
+                change[key] = posted.strip()
+        product = form.get(f"l.{number}.product_id")
+        if isinstance(product, str) and product.strip().isdigit() and product.strip() != str(line["match"].get("id") or ""):
+            change["product_id"] = int(product)
+        factor = form.get(f"l.{number}.uom_factor")
+        if isinstance(factor, str) and factor.strip() and not _same_number(factor, line["factor"]):
+            change["uom_factor"] = factor.strip()
+        if change:
+            lines.append({"line_no": number, **change})
+    return Corrections(fields=fields, lines=tuple(lines))
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return Decimal(a.strip()) == Decimal(str(b))
+    except (InvalidOperation, ValueError):
+        return a.strip() == str(b)
+
+
+# -- stock ------------------------------------------------------------------------------------------------
+
+@router.get("/review/stock")
+def stock(request: Request):
+    user = read_session(request)
+    if user is None:
+        return _to_login()
+    with request.app.state.services.factory() as session:
+        rows = views.stock_rows(session)
+    return _render(request, "stock.html", user, rows=rows)

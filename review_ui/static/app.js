@@ -1,0 +1,142 @@
+// The review screen's behaviour: boxes over the page images, highlight between boxes and fields, page switch
+// and zoom, product search, keyboard shortcuts.  No inline script anywhere (the CSP forbids it); everything
+// the server wants to say is in data- attributes.
+"use strict";
+
+(function () {
+  const body = document.body;
+  const page = body.dataset.page;
+
+  function typing(target) {
+    return target.closest("input, textarea, select, [contenteditable]") !== null;
+  }
+
+  if (page === "queue") {
+    document.addEventListener("keydown", (event) => {
+      if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+      if ((event.key === "j" || event.key === "Enter") && body.dataset.first) {
+        window.location.href = body.dataset.first;
+      }
+    });
+    return;
+  }
+  if (page !== "document") return;
+
+  // -- boxes and pages ----------------------------------------------------------------------------------
+  const pages = Array.from(document.querySelectorAll(".page"));
+  pages.forEach((p) => {
+    const w = parseFloat(p.dataset.w), h = parseFloat(p.dataset.h);
+    p.style.aspectRatio = `${w} / ${h}`;
+    p.querySelectorAll(".box").forEach((box) => {
+      const x0 = parseFloat(box.dataset.x0), y0 = parseFloat(box.dataset.y0);
+      const x1 = parseFloat(box.dataset.x1), y1 = parseFloat(box.dataset.y1);
+      box.style.left = `${(x0 / w) * 100}%`;
+      box.style.top = `${(y0 / h) * 100}%`;
+      box.style.width = `${Math.max(0.3, ((x1 - x0) / w) * 100)}%`;
+      box.style.height = `${Math.max(0.3, ((y1 - y0) / h) * 100)}%`;
+    });
+  });
+  let current = 1;
+  function showPage(n) {
+    if (n < 1 || n > pages.length) return;
+    current = n;
+    pages.forEach((p) => { p.hidden = Number(p.dataset.page) !== n; });
+    document.getElementById("page-no").textContent = String(n);
+  }
+  document.getElementById("page-prev").addEventListener("click", () => showPage(current - 1));
+  document.getElementById("page-next").addEventListener("click", () => showPage(current + 1));
+  let zoom = 100;
+  const inner = document.getElementById("viewer-inner");
+  function setZoom(z) {
+    zoom = Math.min(300, Math.max(50, z));
+    inner.style.width = `${zoom}%`;
+    document.getElementById("zoom-level").textContent = `${zoom}%`;
+  }
+  document.getElementById("zoom-in").addEventListener("click", () => setZoom(zoom + 25));
+  document.getElementById("zoom-out").addEventListener("click", () => setZoom(zoom - 25));
+
+  // -- highlight: a field or line and its boxes light up together ------------------------------------------
+  function light(ref, on) {
+    if (!ref) return;
+    document.querySelectorAll(`[data-ref="${CSS.escape(ref)}"]`).forEach((el) => el.classList.toggle("hl", on));
+    if (on) {
+      const box = document.querySelector(`.box[data-ref="${CSS.escape(ref)}"]`);
+      if (box) showPage(Number(box.closest(".page").dataset.page));
+    }
+  }
+  function refOf(target) {
+    const el = target.closest && target.closest("[data-ref]");
+    return el ? el.dataset.ref : null;
+  }
+  ["mouseover", "focusin"].forEach((type) => document.addEventListener(type, (e) => light(refOf(e.target), true)));
+  ["mouseout", "focusout"].forEach((type) => document.addEventListener(type, (e) => light(refOf(e.target), false)));
+  document.querySelectorAll(".box").forEach((box) => box.addEventListener("click", () => {
+    const input = document.querySelector(`input[data-ref="${CSS.escape(box.dataset.ref)}"]`);
+    if (input) input.focus();
+  }));
+  document.querySelectorAll("a.issue").forEach((a) => a.addEventListener("click", (event) => {
+    event.preventDefault();
+    const target = document.querySelector(`input[data-ref="${CSS.escape(a.dataset.ref)}"]`);
+    if (target) { target.focus(); target.scrollIntoView({block: "center"}); }
+  }));
+
+  // -- product search as you type --------------------------------------------------------------------------
+  document.querySelectorAll(".product-search").forEach((input) => {
+    const select = document.querySelector(`select[name="${CSS.escape(input.dataset.for)}"]`);
+    let timer = null, asked = 0;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const text = input.value.trim();
+        if (!text) return;
+        const mine = ++asked;
+        const answer = await fetch(`/review/products?q=${encodeURIComponent(text)}`, {credentials: "same-origin"});
+        if (!answer.ok || mine !== asked) return;
+        const items = (await answer.json()).items;
+        select.querySelectorAll("option.found").forEach((o) => o.remove());
+        items.forEach((item) => {
+          const option = document.createElement("option");
+          option.value = String(item.id);
+          option.className = "found";
+          option.textContent = `${item.sku} · ${item.name}`;   // text, never HTML
+          select.appendChild(option);
+        });
+        if (items.length) select.classList.add("has-found");
+        select.dataset.found = String(items.length);
+      }, 150);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {          // Enter in the search box picks the first result, it does not submit
+        event.preventDefault();
+        const first = select.querySelector("option.found");
+        if (first) { select.value = first.value; select.focus(); }
+      }
+    });
+  });
+
+  // -- keyboard ------------------------------------------------------------------------------------------
+  const form = document.getElementById("review-form");
+  const help = document.getElementById("help");
+  document.getElementById("help-open").addEventListener("click", () => help.showModal());
+  // closed: focus back to the page, so the next key is a shortcut again (not a press of the hidden Close button)
+  help.addEventListener("close", () => { if (help.contains(document.activeElement)) document.activeElement.blur(); });
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || help.open) return;
+    const hidden = event.target.closest("dialog:not([open])") !== null;   // focus left behind in the closed help
+    if (!hidden && (typing(event.target) || event.target.closest("button, a"))) return;
+    const key = event.key;
+    if ((key === "Enter" || key === "c") && document.getElementById("confirm")) {
+      event.preventDefault();
+      form.requestSubmit(document.getElementById("confirm"));
+    } else if (key === "s" && document.getElementById("save")) {
+      event.preventDefault();
+      form.requestSubmit(document.getElementById("save"));
+    } else if (key === "j" && body.dataset.next) {
+      window.location.href = body.dataset.next;
+    } else if (key === "k" && body.dataset.prev) {
+      window.location.href = body.dataset.prev;
+    } else if (key === "?") {
+      help.showModal();
+    }
+  });
+})();

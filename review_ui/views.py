@@ -1,0 +1,181 @@
+"""What the pages show, as plain dicts for the templates: queue rows, the document screen, the stock view.
+
+Reads only; the writes go through pipeline.review (the same functions the REST API calls).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from models.stock import stock_report
+from models.tables import Document, Product, StockMove, Supplier
+from pipeline.review import document_issues, merged_extraction
+
+REVIEW_STATUSES = ("needs_review", "ready")
+ALL_STATUSES = ("received", "processing", "needs_review", "ready", "confirmed", "posted", "reversed", "rejected",
+                "failed")
+HEADER_FIELDS = ("supplier_name", "document_number", "document_date", "due_date", "po_number", "currency",
+                 "subtotal", "tax_amount", "total_amount", "supplier_tax_id")
+DATE_FIELDS = ("document_date", "due_date")
+MONEY_FIELDS = ("subtotal", "tax_amount", "total_amount")
+LINE_FIELDS = ("description", "quantity", "unit", "unit_price", "amount")
+LOW_CONFIDENCE = 0.8
+
+
+def value_of(field) -> str:
+    if isinstance(field, dict):
+        field = field.get("value")
+    return "" if field is None else str(field)
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Document.status, func.count()).group_by(Document.status))
+    return {status: count for status, count in rows}
+
+
+def queue_rows(session: Session, *, statuses: tuple[str, ...], search: str = "", limit: int = 200) -> list[dict]:
+    """Documents in these statuses, oldest first, with what the queue shows."""
+    query = select(Document).where(Document.status.in_(statuses)).order_by(Document.created_at, Document.id)
+    suppliers = dict(session.execute(select(Supplier.id, Supplier.name)).all())
+    rows, needle = [], search.strip().lower()
+    for document in session.scalars(query):
+        rows.append(queue_row(document, suppliers))
+    if needle:
+        rows = [r for r in rows if needle in " ".join((r["supplier"], r["number"], r["filename"], str(r["id"]))).lower()]
+    return rows[:limit]
+
+
+def queue_row(document: Document, suppliers: dict[int, str]) -> dict:
+    fields = ((document.current or {}).get("extraction") or {}).get("fields") or {}
+    supplier = suppliers.get(document.supplier_id) or value_of(fields.get("supplier_name"))
+    return {"id": document.id, "supplier": supplier, "number": value_of(fields.get("document_number")),
+            "date": value_of(fields.get("document_date")), "total": value_of(fields.get("total_amount")),
+            "currency": value_of(fields.get("currency")), "status": document.status,
+            "issues": len(document_issues(document)), "source": document.source, "filename": document.filename,
+            "failure_reason": document.failure_reason or ""}
+
+
+def neighbours(session: Session, document: Document) -> tuple[int | None, int | None]:
+    """The previous and next document of the review queue around this one (oldest first)."""
+    ids = list(session.scalars(select(Document.id).where(
+        or_(Document.status.in_(REVIEW_STATUSES), Document.id == document.id))
+        .order_by(Document.created_at, Document.id)))
+    at = ids.index(document.id)
+    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
+
+
+def next_in_queue(session: Session, after: Document) -> int | None:
+    """The oldest document still needing review, other than `after`."""
+    return session.scalar(select(Document.id).where(Document.status.in_(REVIEW_STATUSES), Document.id != after.id)
+                          .order_by(Document.created_at, Document.id).limit(1))
+
+
+def document_screen(session: Session, document: Document) -> dict:
+    """Header fields, lines with matches and conversions, issues, and every box to draw."""
+    merged = merged_extraction(document) or {"fields": {}, "lines": []}
+    fields, boxes = [], []
+    for name in _field_names(merged["fields"]):
+        field = merged["fields"].get(name)
+        ref = f"f-{name}"
+        confidence = field.get("confidence") if isinstance(field, dict) else None
+        fields.append({"name": name, "ref": ref, "value": value_of(field),
+                       "type": "date" if name in DATE_FIELDS else ("money" if name in MONEY_FIELDS else "text"),
+                       "low": confidence is not None and confidence < LOW_CONFIDENCE, "confidence": confidence,
+                       "raw": field.get("raw", "") if isinstance(field, dict) else ""})
+        boxes += _box(field, ref, name)
+    products = _products(session, merged["lines"])
+    lines = []
+    for line in merged["lines"]:
+        number = line["line_no"]
+        match = line["product_match"]
+        cells = {key: value_of(line.get(key)) for key in (*LINE_FIELDS, "batch_no")}
+        for key in LINE_FIELDS:
+            boxes += _box(line.get(key), f"l-{number}", f"{number}")
+        product = products.get(int(match["id"])) if match.get("id") else None
+        lines.append({"no": number, "ref": f"l-{number}", **cells, "match": match,
+                      "product": product, "candidates": match.get("candidates") or [],
+                      "batch_tracked": bool(product and product["batch_tracked"]),
+                      "factor": value_of(match.get("uom_factor")) or "1",
+                      "conversion": _conversion(cells["quantity"], cells["unit"], match.get("uom_factor"), product),
+                      "po_line": line.get("po_line")})
+    issues = [_issue(i) for i in document_issues(document)] + _batch_issues(lines)
+    return {"fields": fields, "lines": lines, "boxes": boxes, "issues": issues,
+            "supplier_match": merged.get("supplier_match") or {}}
+
+
+def _batch_issues(lines: list[dict]) -> list[dict]:
+    """Posting refuses a batch-tracked product without a batch number: say so before the clerk confirms."""
+    return [{"code": "batch_required", "severity": "error", "line_no": line["no"], "ref": line["ref"],
+             "message": f"Line {line['no']}: {line['product']['sku']} needs a batch number."}
+            for line in lines if line["batch_tracked"] and not line["batch_no"]]
+
+
+def _field_names(fields: dict) -> list[str]:
+    return [*HEADER_FIELDS, *(n for n in fields if n not in HEADER_FIELDS and n not in ("line_total", "amount_due"))]
+
+
+def _box(field, ref: str, label: str) -> list[dict]:
+    if not isinstance(field, dict) or not field.get("bbox"):
+        return []
+    x0, y0, x1, y1 = (float(v) for v in field["bbox"])
+    return [{"ref": ref, "page": int(field.get("page") or 1), "x0": x0, "y0": y0, "x1": x1, "y1": y1, "label": label}]
+
+
+def _issue(issue: dict) -> dict:
+    ref = f"l-{issue['line_no']}" if issue.get("line_no") else (f"f-{issue['field']}" if issue.get("field") else "")
+    return {**issue, "ref": ref}
+
+
+def _products(session: Session, lines: list[dict]) -> dict[int, dict]:
+    ids = {int(line["product_match"]["id"]) for line in lines if line["product_match"].get("id")}
+    ids |= {int(c["id"]) for line in lines for c in line["product_match"].get("candidates") or () if c.get("id")}
+    if not ids:
+        return {}
+    return {p.id: {"id": p.id, "sku": p.sku, "name": p.name, "unit": p.unit,
+                  "batch_tracked": bool(p.batch_tracked)}
+            for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
+
+
+def _conversion(quantity: str, unit: str, factor, product: dict | None) -> str:
+    """ "2 箱 = 48 瓶": the printed quantity in the product's base unit."""
+    if product is None:
+        return ""
+    try:
+        base = Decimal(quantity) * Decimal(str(factor or 1))
+    except (InvalidOperation, ValueError):
+        return ""
+    text = format(base.normalize(), "f")
+    return f"{quantity} {unit or product['unit']} = {text} {product['unit']}"
+
+
+def product_search(session: Session, text: str, limit: int = 12) -> list[dict]:
+    needle = f"%{text.strip()}%"
+    query = select(Product).where(or_(Product.sku.ilike(needle), Product.name.ilike(needle))).order_by(Product.sku)
+    return [{"id": p.id, "sku": p.sku, "name": p.name, "unit": p.unit} for p in session.scalars(query.limit(limit))]
+
+
+def stock_rows(session: Session) -> list[dict]:
+    """Every product that has moves: on-hand and value per warehouse, its moves with their documents."""
+    ids = list(session.scalars(select(StockMove.product_id).distinct().order_by(StockMove.product_id)))
+    names = dict(session.execute(select(Product.id, Product.name).where(Product.id.in_(ids))).all()) if ids else {}
+    out = []
+    for product_id in ids:
+        report = stock_report(session, product_id, move_limit=100)
+        warehouses: dict[str, list[Decimal]] = {}
+        for loc in report.locations:
+            totals = warehouses.setdefault(loc.warehouse, [Decimal(0), Decimal(0)])
+            totals[0] += loc.quantity
+            totals[1] += loc.value
+        out.append({"id": product_id, "sku": report.sku, "name": names.get(product_id, ""), "unit": report.unit,
+                    "on_hand": _n(report.on_hand), "value": _n(report.value),
+                    "warehouses": [{"code": code, "on_hand": _n(q), "value": _n(v)} for code, (q, v) in warehouses.items()],
+                    "moves": [m.to_json() for m in report.moves]})
+    return out
+
+
+def _n(number: Decimal) -> str:
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
