@@ -13,12 +13,13 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from extractors.images import image_points_per_pixel
 
 RENDER_SCALE = 2.0          # pixels per point for PDF pages: sharp at 200 % zoom
 A4 = (595.0, 842.0)
+CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"      # scripts/fonts.sh installs it
 _CACHE: OrderedDict[tuple, bytes] = OrderedDict()
 _CACHE_SIZE = 64
 _LOCK = threading.Lock()
@@ -70,23 +71,27 @@ def _blank_sizes(extraction: dict | None) -> list[PageSize]:
 
 
 def _boxes(extraction: dict):
-    for field in (extraction.get("fields") or {}).values():
-        if isinstance(field, dict) and field.get("bbox"):
-            yield field["bbox"], int(field.get("page") or 1)
-    for line in extraction.get("lines") or ():
-        for field in line.values():
-            if isinstance(field, dict) and field.get("bbox"):
-                yield field["bbox"], int(field.get("page") or 1)
+    for box, page, _ in _texts(extraction):
+        yield box, page
 
 
-def page_png(sha256: str, data: bytes, kind: str, index: int, size: PageSize) -> bytes:
-    """Page `index` (0-based) as PNG bytes."""
+def _texts(extraction: dict):
+    """(bbox, page, printed text) of every field and line cell that has a box."""
+    cells = list((extraction.get("fields") or {}).values())
+    cells += [cell for line in extraction.get("lines") or () for cell in line.values()]
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("bbox"):
+            yield cell["bbox"], int(cell.get("page") or 1), str(cell.get("raw") or cell.get("value") or "")
+
+
+def page_png(sha256: str, data: bytes, kind: str, index: int, size: PageSize, extraction: dict | None = None) -> bytes:
+    """Page `index` (0-based) as PNG bytes; a blank page shows the read text of `extraction` in its boxes."""
     key = (sha256, index, kind)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    png = _render(data, kind, index, size)
+    png = _render(data, kind, index, size, extraction)
     with _LOCK:
         _CACHE[key] = png
         while len(_CACHE) > _CACHE_SIZE:
@@ -94,7 +99,7 @@ def page_png(sha256: str, data: bytes, kind: str, index: int, size: PageSize) ->
     return png
 
 
-def _render(data: bytes, kind: str, index: int, size: PageSize) -> bytes:
+def _render(data: bytes, kind: str, index: int, size: PageSize, extraction: dict | None) -> bytes:
     if kind == "pdf":
         import pypdfium2 as pdfium
         pdf = pdfium.PdfDocument(data)
@@ -107,7 +112,27 @@ def _render(data: bytes, kind: str, index: int, size: PageSize) -> bytes:
         image.seek(index)
         image = image.convert("RGB")
     else:
-        image = Image.new("RGB", (int(size.width), int(size.height)), "white")
+        image = _blank_with_text(size, index + 1, extraction or {})
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def _blank_with_text(size: PageSize, page: int, extraction: dict) -> Image.Image:
+    """A white page (RENDER_SCALE pixels per point) with each read value written where it was read."""
+    scale = RENDER_SCALE
+    image = Image.new("RGB", (int(size.width * scale), int(size.height * scale)), "white")
+    draw = ImageDraw.Draw(image)
+    for (x0, y0, x1, y1), on_page, text in _texts(extraction):
+        if on_page != page or not text:
+            continue
+        height = max(6.0, (y1 - y0) * scale * 0.8)
+        draw.text((x0 * scale, y0 * scale), text.replace("\n", " "), fill="#333333", font=_font(height))
+    return image
+
+
+def _font(pixels: float):
+    try:
+        return ImageFont.truetype(CJK_FONT, int(pixels))
+    except OSError:
+        return ImageFont.load_default(size=int(pixels))

@@ -224,7 +224,7 @@ def page_image(request: Request, document_id: int, page: int):
     sizes = pages.page_sizes(data, kind, extraction)
     if not 1 <= page <= len(sizes):
         return Response(status_code=404)
-    png = pages.page_png(sha, data, kind, page - 1, sizes[page - 1])
+    png = pages.page_png(sha, data, kind, page - 1, sizes[page - 1], extraction)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 

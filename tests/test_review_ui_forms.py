@@ -1,0 +1,116 @@
+"""The review screen without a browser (TestClient): login, CSRF on every form, roles, the CSP header, the queue's
+filters and failed documents with retry, reject with a reason, the language switch, page images."""
+
+from __future__ import annotations
+
+import re
+
+from service_support import auth, import_master, running_app, upload, wait_read
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def _login(client, username: str, password: str):
+    page = client.get("/review/login")
+    return client.post("/review/login", data={"csrf": _csrf(page.text), "username": username, "password": password})
+
+
+def _user(client, username: str, role: str) -> None:
+    answer = client.post("/api/v1/users", headers=auth(), json={"username": username, "password": "password-" + username,
+                                                               "role": role})
+    assert answer.status_code in (200, 201), answer.text
+
+
+def test_login_csrf_roles_and_headers(tmp_path):
+    with running_app(f"sqlite:///{tmp_path / 'inbound.db'}", tmp_path) as client:
+        _user(client, "cleo", "clerk")
+        _user(client, "robot", "integration")
+        start = client.get("/", follow_redirects=True)
+        assert start.url.path == "/review/login" and start.status_code == 200
+        policy = start.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert client.get("/review/queue", follow_redirects=False).status_code == 303       # not logged in
+        assert client.get("/review/products", params={"q": "LED"}).status_code == 401
+
+        no_token = client.post("/review/login", data={"username": "cleo", "password": "password-cleo"})
+        assert no_token.status_code == 403
+        wrong = _login(client, "cleo", "nope")
+        assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
+        machine = _login(client, "robot", "password-robot")
+        assert machine.status_code == 401                 # integration accounts use API keys, not the screen
+
+        queue = _login(client, "cleo", "password-cleo")
+        assert queue.status_code == 200 and queue.url.path == "/review/queue" and "cleo · clerk" in queue.text
+        for html in (queue.text, client.get("/review/stock").text):
+            assert not re.search(r"<script(?![^>]*\bsrc=)", html)               # no inline script at all
+        token = _csrf(queue.text)
+        forged = client.post("/review/lang", data={"lang": "zh", "csrf": "forged"})
+        assert forged.status_code == 403
+        chinese = client.post("/review/lang", data={"lang": "zh", "csrf": token, "back": "/review/queue"})
+        assert "待审队列" in chinese.text
+        assert client.post("/review/logout", data={"csrf": token}).url.path == "/review/login"
+        assert client.get("/review/queue", follow_redirects=False).status_code == 303
+
+
+def test_queue_filters_failed_retry_reject_and_pages(tmp_path):
+    with running_app(f"sqlite:///{tmp_path / 'inbound.db'}", tmp_path) as client:
+        import_master(client, kinds=("suppliers", "products"))
+        invoice = upload(client, "INV-88213.pdf").json()["id"]
+        broken = client.post("/api/v1/documents", headers=auth(),
+                             files={"file": ("broken.pdf", b"%PDF-1.4 not really a pdf")}).json()["id"]
+        wait_read(client)
+        _user(client, "cleo", "clerk")
+        queue = _login(client, "cleo", "password-cleo")
+        assert "INV-88213" in queue.text and "Brightline Components Ltd." in queue.text
+        assert "broken.pdf" in queue.text and "Retry" in queue.text                # failed: reason and retry
+        assert "INV-88213" not in client.get("/review/queue", params={"q": "no such thing"}).text
+        assert "INV-88213" in client.get("/review/queue", params={"q": "brightline"}).text
+        only_failed = client.get("/review/queue", params={"status": "failed"}).text
+        assert "broken.pdf" in only_failed and "INV-88213" not in only_failed
+
+        token = _csrf(queue.text)
+        assert client.post(f"/review/documents/{broken}/reprocess", data={}).status_code == 403
+        retried = client.post(f"/review/documents/{broken}/reprocess", data={"csrf": token})
+        assert retried.status_code == 200 and "Reading again" in retried.text
+        wait_read(client)
+        runs = client.get(f"/api/v1/documents/{broken}", headers=auth()).json()["runs"]
+        assert [r["reason"] for r in runs] == ["intake", "reprocess"]
+
+        screen = client.get(f"/review/documents/{invoice}")
+        assert screen.status_code == 200 and screen.text.count('class="box"') >= 10
+        png = client.get(f"/review/documents/{invoice}/pages/1.png")
+        assert png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
+        assert client.get(f"/review/documents/{invoice}/pages/2.png").status_code == 404
+        assert client.get("/review/products", params={"q": "EL-LED"}).json()["items"][0]["sku"] == "EL-LED-0805-R"
+
+        assert client.post(f"/review/documents/{invoice}", data={"action": "reject", "reason": "x"}).status_code == 403
+        client.post(f"/review/documents/{invoice}", data={"csrf": token, "action": "reject", "reason": "wrong buyer"})
+        doc = client.get(f"/api/v1/documents/{invoice}", headers=auth()).json()
+        assert doc["status"] == "rejected"
+        assert any(c["who"] == "cleo" and c["why"] == "wrong buyer" for c in doc["history"])
+
+
+def test_an_ofd_page_is_drawn_from_its_boxes(tmp_path):
+    """OFD is not rendered by pypdfium2: the screen shows a blank page of the right size with the read text."""
+    import io
+
+    import pytest
+    from PIL import Image
+
+    from conftest import REALDOCS
+    sample = REALDOCS / "ofdrw_ofd_einvoices" / "ofd_fapiao_shili.ofd"
+    if not sample.exists():
+        pytest.skip("../shared/realdocs/ofdrw_ofd_einvoices not present")
+    with running_app(f"sqlite:///{tmp_path / 'inbound.db'}", tmp_path) as client:
+        doc_id = client.post("/api/v1/documents", headers=auth(),
+                             files={"file": (sample.name, sample.read_bytes(), "application/ofd")}).json()["id"]
+        wait_read(client)
+        _user(client, "cleo", "clerk")
+        _login(client, "cleo", "password-cleo")
+        screen = client.get(f"/review/documents/{doc_id}")
+        assert screen.status_code == 200 and screen.text.count('class="box"') >= 5
+        png = Image.open(io.BytesIO(client.get(f"/review/documents/{doc_id}/pages/1.png").content)).convert("L")
+        assert png.width > 300 and png.getextrema()[0] < 128            # text was drawn on the blank page
+        png.save(tmp_path / "ofd-page.png")
