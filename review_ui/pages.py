@@ -3,14 +3,21 @@
 PDF pages are rendered with pypdfium2; images (scans, photos) are shown as received, converted to PNG, their
 size in points from their dpi (extractors.images.image_points_per_pixel, as the reader measured them); anything
 else (OFD, XML, text) gets a blank page big enough for every box, the boxes drawn over it by the screen.
-Rendered pages are kept in a small in-memory cache keyed by (sha256, page index, scale).
+Rendered pages are kept in a small in-memory cache keyed by (sha256, page index, kind).
+
+PDFium is not thread-safe (two threads in it at once crash the process, and the pipeline's reader threads use it
+too), so every PDFium call of this screen runs in one separate worker process (`_pdfium`): a crash there costs
+one page image, never the service.
 """
 
 from __future__ import annotations
 
 import io
+import multiprocessing
 import threading
 from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
@@ -23,6 +30,9 @@ CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"      # scripts/fonts
 _CACHE: OrderedDict[tuple, bytes] = OrderedDict()
 _CACHE_SIZE = 64
 _LOCK = threading.Lock()
+_POOL: ProcessPoolExecutor | None = None
+_SIZES: OrderedDict[str, list] = OrderedDict()
+PDFIUM_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +52,18 @@ def kind_of(data: bytes, mime: str | None) -> str:
         return "blank"
 
 
-def page_sizes(data: bytes, kind: str, extraction: dict | None) -> list[PageSize]:
+def page_sizes(data: bytes, kind: str, extraction: dict | None, sha256: str = "") -> list[PageSize]:
     if kind == "pdf":
-        import pypdfium2 as pdfium
-        pdf = pdfium.PdfDocument(data)
-        try:
-            return [PageSize(*pdf[i].get_size()) for i in range(len(pdf))]
-        finally:
-            pdf.close()
+        with _LOCK:
+            known = _SIZES.get(sha256) if sha256 else None
+        if known is None:
+            known = _pdfium(_pdf_sizes, data)
+            if sha256:
+                with _LOCK:
+                    _SIZES[sha256] = known
+                    while len(_SIZES) > _CACHE_SIZE:
+                        _SIZES.popitem(last=False)
+        return [PageSize(w, h) for w, h in known]
     if kind == "image":
         image = Image.open(io.BytesIO(data))
         scale, sizes = image_points_per_pixel(image), []
@@ -101,13 +115,8 @@ def page_png(sha256: str, data: bytes, kind: str, index: int, size: PageSize, ex
 
 def _render(data: bytes, kind: str, index: int, size: PageSize, extraction: dict | None) -> bytes:
     if kind == "pdf":
-        import pypdfium2 as pdfium
-        pdf = pdfium.PdfDocument(data)
-        try:
-            image = pdf[index].render(scale=RENDER_SCALE).to_pil()
-        finally:
-            pdf.close()
-    elif kind == "image":
+        return _pdfium(_pdf_png, data, index)
+    if kind == "image":
         image = Image.open(io.BytesIO(data))
         image.seek(index)
         image = image.convert("RGB")
@@ -136,3 +145,40 @@ def _font(pixels: float):
         return ImageFont.truetype(CJK_FONT, int(pixels))
     except OSError:
         return ImageFont.load_default(size=int(pixels))
+
+
+def _pdfium(function, *args):
+    """`function(*args)` in the PDFium worker process (started on first use, restarted after a crash)."""
+    global _POOL
+    with _LOCK:
+        if _POOL is None:
+            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        pool = _POOL
+    try:
+        return pool.submit(function, *args).result(timeout=PDFIUM_TIMEOUT_S)
+    except BrokenProcessPool:
+        with _LOCK:
+            if _POOL is pool:
+                _POOL = None
+        raise
+
+
+def _pdf_sizes(data: bytes) -> list[tuple[float, float]]:
+    import pypdfium2 as pdfium
+    pdf = pdfium.PdfDocument(data)
+    try:
+        return [tuple(pdf[i].get_size()) for i in range(len(pdf))]
+    finally:
+        pdf.close()
+
+
+def _pdf_png(data: bytes, index: int) -> bytes:
+    import pypdfium2 as pdfium
+    pdf = pdfium.PdfDocument(data)
+    try:
+        image = pdf[index].render(scale=RENDER_SCALE).to_pil()
+    finally:
+        pdf.close()
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

@@ -199,12 +199,12 @@ def document_page(request: Request, document_id: int):
         previous, following = views.neighbours(session, document)
         row = views.queue_row(document, {})
         supplier = screen["supplier_match"].get("name") or row["supplier"]
-        data, kind = services.blobs.get(document.sha256), None
-        kind = pages.kind_of(data, document.mime)
-        sizes = pages.page_sizes(data, kind, document.current and document.current.get("extraction"))
+        sha, extraction = document.sha256, document.current and document.current.get("extraction")
+        editable = document.status in views.REVIEW_STATUSES
+    data = services.blobs.get(sha)          # outside the session: on SQLite every session holds the write lock
+    sizes = pages.page_sizes(data, pages.kind_of(data, None), extraction, sha)
     return _render(request, "document.html", user, doc=row, screen=screen, supplier=supplier, prev_id=previous,
-                   next_id=following, sizes=sizes, editable=document.status in views.REVIEW_STATUSES,
-                   can_confirm=document.status in views.REVIEW_STATUSES)
+                   next_id=following, sizes=sizes, editable=editable)
 
 
 @router.get("/review/documents/{document_id}/pages/{page}.png")
@@ -221,7 +221,7 @@ def page_image(request: Request, document_id: int, page: int):
         sha, extraction = document.sha256, document.current and document.current.get("extraction")
     data = services.blobs.get(sha)
     kind = pages.kind_of(data, None)
-    sizes = pages.page_sizes(data, kind, extraction)
+    sizes = pages.page_sizes(data, kind, extraction, sha)
     if not 1 <= page <= len(sizes):
         return Response(status_code=404)
     png = pages.page_png(sha, data, kind, page - 1, sizes[page - 1], extraction)

@@ -114,3 +114,28 @@ def test_an_ofd_page_is_drawn_from_its_boxes(tmp_path):
         png = Image.open(io.BytesIO(client.get(f"/review/documents/{doc_id}/pages/1.png").content)).convert("L")
         assert png.width > 300 and png.getextrema()[0] < 128            # text was drawn on the blank page
         png.save(tmp_path / "ofd-page.png")
+
+
+def test_pages_of_a_long_pdf_load_at_once(tmp_path):
+    """A 5-page PDF: the browser asks for every page image together; PDFium (not thread-safe) must not crash."""
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pikepdf
+
+    from service_support import DEMO
+    out, source = pikepdf.new(), pikepdf.open(io.BytesIO((DEMO / "INV-88213.pdf").read_bytes()))
+    for _ in range(5):
+        out.pages.extend(source.pages)
+    data = io.BytesIO()
+    out.save(data)
+    with running_app(f"sqlite:///{tmp_path / 'inbound.db'}", tmp_path) as client:
+        doc_id = upload(client, "five-pages.pdf", data.getvalue()).json()["id"]
+        _user(client, "cleo", "clerk")
+        _login(client, "cleo", "password-cleo")
+        with ThreadPoolExecutor(5) as pool:          # while the pipeline may still be reading it with PDFium too
+            answers = list(pool.map(lambda n: client.get(f"/review/documents/{doc_id}/pages/{n}.png"), range(1, 6)))
+        assert [a.status_code for a in answers] == [200] * 5 and all(a.content[:4] == b"\x89PNG" for a in answers)
+        wait_read(client)
+        screen = client.get(f"/review/documents/{doc_id}")
+        assert screen.text.count('class="page"') == 5
