@@ -8,12 +8,16 @@ never loads the models.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 
 from extractors.errors import InputError, TooLarge
 from extractors.layout import BBox, Layout, Page, Word, group_words_into_lines
 from extractors.options import ReadOptions
 from extractors.sniff import Kind, sniff
+
+
+PDFIUM_LOCK = threading.RLock()   # held around every use of PDFium in the reading stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +33,8 @@ def read_document(data: bytes, options: ReadOptions) -> ReadResult:
                        f"{options.max_bytes // (1024 * 1024)} MB.")
     kind = sniff(data)
     if kind is Kind.PDF:
-        return ReadResult(kind, read_pdf_layout(data, options), _pdf_embedded(data, options))
+        with PDFIUM_LOCK:   # PDFium is not thread-safe: one PDF at a time per process
+            return ReadResult(kind, read_pdf_layout(data, options), _pdf_embedded(data, options))
     if kind is Kind.IMAGE:
         return ReadResult(kind, read_image_layout(data, options), None)
     if kind is Kind.OFD:

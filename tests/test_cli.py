@@ -97,3 +97,20 @@ def test_a_file_is_read_by_what_it_is_not_by_its_name(bad_inputs):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert "ppocr" in data["reader"].lower() and data["fields"]["document_number"]["value"] == "RE-2026-0412"
+
+
+def test_pdfs_read_from_several_threads_at_once_give_the_same_result():
+    """PDFium is not thread-safe; the reader serialises it, so threads (the in-process pipeline with
+    INBOUND_WORKERS > 1) read PDFs side by side without crashing or mixing pages up."""
+    from concurrent.futures import ThreadPoolExecutor
+    from extractors.extract import extract_document
+    from extractors.options import ReadOptions
+    def read(data: bytes) -> dict:
+        out = extract_document(data, options=ReadOptions()).to_json()
+        out.pop("timings_ms", None)
+        return out
+    files = [p.read_bytes() for p in sorted((ROOT / "fixtures" / "demo").glob("*.pdf"))]
+    alone = [read(data) for data in files]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(read, files * 4))
+    assert together == alone * 4
