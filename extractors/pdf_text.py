@@ -76,7 +76,9 @@ class _Frame:
 
 
 def _frame(page: pdfium.PdfPage, rotation: int) -> _Frame:
-    x0, y0, x1, y1 = page.get_cropbox()
+    # get_bbox (media box within the crop box) is the one box call that inherits from the page tree: PDFs
+    # that put /MediaBox on /Pages only (fpdf2, many generators) would otherwise read as US Letter
+    x0, y0, x1, y1 = page.get_bbox()
     return _Frame(x0, y0, x1, y1, rotation)
 
 

@@ -82,3 +82,20 @@ def test_junk_text_layer_is_not_usable(demo_pdf_bytes):
     from extractors.layout import Page
     assert not text_layer_is_usable(Page(1, 595, 842, group_words_into_lines(junk)))
     assert not text_layer_is_usable(Page(1, 595, 842, ()))
+
+
+def test_a_media_box_inherited_from_the_page_tree_gives_the_real_page_and_boxes():
+    """fpdf2 and other generators put /MediaBox on /Pages only; PDFium's get_cropbox() then answers US
+    Letter, and every box would sit off by the difference in height."""
+    from fpdf import FPDF
+    from extractors.options import ReadOptions
+    from extractors.reader import read_document
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.text(50, 100, "Hello World 123")          # baseline at y = 100 from the top
+    pdf.text(50, 300, "Bottom line")
+    page = read_document(bytes(pdf.output()), ReadOptions()).layout.pages[0]
+    assert round(page.width) == 595 and round(page.height) == 842
+    hello = page.lines[0].words[0]
+    assert hello.text == "Hello" and 88 < hello.bbox.y0 < 100 < hello.bbox.y1 < 104
