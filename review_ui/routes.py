@@ -72,6 +72,18 @@ async def _form_user(request: Request) -> tuple[UiUser | None, dict]:
     return user, form
 
 
+async def _signed_in_form(request: Request) -> tuple[UiUser | None, dict, Response | None]:
+    """The signed-in user and the posted form, or the response that refuses it (bad form token: 403;
+    nobody signed in: to the login page)."""
+    try:
+        user, form = await _form_user(request)
+    except BadCsrf:
+        return None, {}, _secure(HTMLResponse("Bad form token.", status_code=403))
+    if user is None:
+        return None, {}, _to_login()
+    return user, form, None
+
+
 # -- login ------------------------------------------------------------------------------------------------
 
 @router.get("/")
@@ -128,12 +140,9 @@ async def logout(request: Request):
 
 @router.post("/review/lang")
 async def set_lang(request: Request):
-    try:
-        user, form = await _form_user(request)
-    except BadCsrf:
-        return _secure(HTMLResponse("Bad form token.", status_code=403))
-    if user is None:
-        return _to_login()
+    user, form, refused = await _signed_in_form(request)
+    if refused is not None:
+        return refused
     lang = form.get("lang") if form.get("lang") in LANGS else user.lang
     back = str(form.get("back") or "/review/queue")
     response = RedirectResponse(back if back.startswith("/review/") else "/review/queue", status_code=303)
@@ -169,12 +178,9 @@ def queue(request: Request, status: str = "", q: str = ""):
 
 @router.post("/review/documents/{document_id}/reprocess")
 async def retry(request: Request, document_id: int):
-    try:
-        user, _ = await _form_user(request)
-    except BadCsrf:
-        return _secure(HTMLResponse("Bad form token.", status_code=403))
-    if user is None:
-        return _to_login()
+    user, _, refused = await _signed_in_form(request)
+    if refused is not None:
+        return refused
     try:
         await run_in_threadpool(reprocess, request.app.state.services, document_id, who=user.name)
     except InboundError as exc:
@@ -240,12 +246,9 @@ def products(request: Request, q: str = ""):
 @router.post("/review/documents/{document_id}")
 async def act(request: Request, document_id: int):
     """One form, three buttons: save (save for later), confirm, reject; corrections are applied first."""
-    try:
-        user, form = await _form_user(request)
-    except BadCsrf:
-        return _secure(HTMLResponse("Bad form token.", status_code=403))
-    if user is None:
-        return _to_login()
+    user, form, refused = await _signed_in_form(request)
+    if refused is not None:
+        return refused
     action = str(form.get("action", "save"))
     return await run_in_threadpool(_act, request, user, document_id, action, form)
 
