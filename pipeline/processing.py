@@ -73,10 +73,11 @@ def _run_document(services: Services, run_id: int, take_over: bool) -> str:
         raise
     except InputError as exc:
         log.warning("document failed: %s", exc.code, extra=context)
-        return _fail(services, run_id, reason=exc.code, message=exc.message)
+        reason = "timeout" if _timed_out(exc) else exc.code
+        return _fail(services, run_id, reason=reason, message=exc.message)
     except Exception as exc:  # a bug of ours on this file, or a time limit: the document fails, the bytes stay
         log.exception("document failed: internal error", extra=context)
-        if type(exc).__name__ == "SoftTimeLimitExceeded":     # Celery's per-document time limit
+        if _timed_out(exc):     # Celery's per-document time limit, even where a reader wrapped it
             return _fail(services, run_id, reason="timeout", message="Reading this document took longer than "
                          f"{services.settings.task_time_limit_s:g} s and was stopped; it has been kept for review.")
         code = getattr(exc, "code", "read_error") if isinstance(exc, InboundError) else "read_error"
@@ -85,6 +86,18 @@ def _run_document(services: Services, run_id: int, take_over: bool) -> str:
     _store(services, run_id, draft)
     log.info("document extracted", extra={**context, "stage": "draft"})
     return "done"
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """Whether Celery's soft time limit is behind this exception (raised inside a reader that wrapped it in
+    its own error, e.g. OCR's ReadError, it sits in the cause/context chain)."""
+    for _ in range(10):
+        if exc is None:
+            return False
+        if type(exc).__name__ == "SoftTimeLimitExceeded":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def stale_after_s(services: Services) -> float:

@@ -16,7 +16,8 @@ def _line(message: str) -> dict:
 
 def test_the_document_id_is_on_every_line_and_only_while_handled():
     with document_context(42, "ab" * 32):
-        assert _line("stored") | {"document": 42} == _line("stored")
+        line = _line("stored")
+        assert line["document"] == 42 and line["msg"] == "stored"
         assert _line("x")["sha256"] == "ab" * 32
     assert "document" not in _line("after")
     with run_context(7):
