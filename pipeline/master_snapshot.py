@@ -42,10 +42,12 @@ def _orders(session: Session) -> list[PurchaseOrder]:
     lines: dict[int, list[POLine]] = {}
     for line in session.scalars(select(PurchaseOrderLine).order_by(PurchaseOrderLine.purchase_order_id,
                                                                    PurchaseOrderLine.line_no)):
+        # the matcher compares in the product's base unit (what receipts convert to): 2 reels of 5000 ->
+        # 10000 pcs at 21.50 / 5000 each
         factor = line.factor or Decimal(1)
+        price = line.price / factor if line.price is not None else None
         lines.setdefault(line.purchase_order_id, []).append(
-            POLine(line.line_no, str(line.product_id), line.quantity, line.received_base / factor, line.unit,
-                   line.price))
+            POLine(line.line_no, str(line.product_id), line.ordered_base, line.received_base, "", price))
     return [PurchaseOrder(po.po_number, str(po.supplier_id), po.order_date, tuple(lines.get(po.id, ())))
             for po in session.scalars(select(PoRow).where(PoRow.status == "open").order_by(PoRow.id))]
 
