@@ -1,8 +1,10 @@
 """Page images for the document screen, and each page's size in points (the unit of the extraction's boxes).
 
 PDF pages are rendered with pypdfium2; images (scans, photos) are shown as received, converted to PNG, their
-size in points from their dpi (extractors.images.image_points_per_pixel, as the reader measured them); anything
-else (OFD, XML, text) gets a blank page big enough for every box, the boxes drawn over it by the screen.
+size in points from their dpi (extractors.images.image_points_per_pixel, as the reader measured them); OFD pages
+are drawn by review_ui.ofd_render, their size the PhysicalBox in points (mm x 72/25.4, as extractors.ofd gives
+the boxes). Anything else (XML e-invoices, text), and an OFD that cannot be drawn (logged as a warning), gets a
+blank page big enough for every box with the read text written in them, the boxes drawn over it by the screen.
 Rendered pages are kept in a small in-memory cache keyed by (sha256, page index, kind).
 
 PDFium is not thread-safe (two threads in it at once crash the process, and the pipeline's reader threads use it
@@ -13,6 +15,7 @@ one page image, never the service.
 from __future__ import annotations
 
 import io
+import logging
 import multiprocessing
 import threading
 from collections import OrderedDict
@@ -20,13 +23,14 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from extractors.images import image_points_per_pixel
+from review_ui.ofd_render import font_at, is_ofd, ofd_page_sizes, render_ofd_page
 
-RENDER_SCALE = 2.0          # pixels per point for PDF pages: sharp at 200 % zoom
+RENDER_SCALE = 2.0          # pixels per point for PDF and OFD pages: sharp at 200 % zoom
 A4 = (595.0, 842.0)
-CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"      # scripts/fonts.sh installs it
+log = logging.getLogger("inbound.review")
 _CACHE: OrderedDict[tuple, bytes] = OrderedDict()
 _CACHE_SIZE = 64
 _LOCK = threading.Lock()
@@ -42,9 +46,11 @@ class PageSize:
 
 
 def kind_of(data: bytes, mime: str | None) -> str:
-    """'pdf', 'image' or 'blank' (nothing this screen can draw)."""
+    """'pdf', 'image', 'ofd' (a zip with OFD.xml) or 'blank' (nothing this screen can draw)."""
     if data[:5] == b"%PDF-":
         return "pdf"
+    if is_ofd(data):
+        return "ofd"
     try:
         Image.open(io.BytesIO(data)).verify()
         return "image"
@@ -54,16 +60,13 @@ def kind_of(data: bytes, mime: str | None) -> str:
 
 def page_sizes(data: bytes, kind: str, extraction: dict | None, sha256: str = "") -> list[PageSize]:
     if kind == "pdf":
-        with _LOCK:
-            known = _SIZES.get(sha256) if sha256 else None
-        if known is None:
-            known = _pdfium(_pdf_sizes, data)
-            if sha256:
-                with _LOCK:
-                    _SIZES[sha256] = known
-                    while len(_SIZES) > _CACHE_SIZE:
-                        _SIZES.popitem(last=False)
-        return [PageSize(w, h) for w, h in known]
+        return [PageSize(w, h) for w, h in _measured(sha256, lambda: _pdfium(_pdf_sizes, data))]
+    if kind == "ofd":
+        try:
+            return [PageSize(w, h) for w, h in _measured(sha256, lambda: ofd_page_sizes(data))]
+        except Exception as exc:       # a stranger's file: whatever breaks, the clerk still gets the blank pages
+            log.warning("OFD page sizes not read, blank pages instead: %r", exc)
+            return _blank_sizes(extraction)
     if kind == "image":
         image = Image.open(io.BytesIO(data))
         scale, sizes = image_points_per_pixel(image), []
@@ -72,6 +75,20 @@ def page_sizes(data: bytes, kind: str, extraction: dict | None, sha256: str = ""
             sizes.append(PageSize(image.width * scale, image.height * scale))
         return sizes
     return _blank_sizes(extraction)
+
+
+def _measured(sha256: str, measure) -> list:
+    """`measure()` (page sizes in points), kept per sha256 so each page image does not open the file again."""
+    with _LOCK:
+        known = _SIZES.get(sha256) if sha256 else None
+    if known is None:
+        known = measure()
+        if sha256:
+            with _LOCK:
+                _SIZES[sha256] = known
+                while len(_SIZES) > _CACHE_SIZE:
+                    _SIZES.popitem(last=False)
+    return known
 
 
 def _blank_sizes(extraction: dict | None) -> list[PageSize]:
@@ -120,11 +137,22 @@ def _render(data: bytes, kind: str, index: int, size: PageSize, extraction: dict
         image = Image.open(io.BytesIO(data))
         image.seek(index)
         image = image.convert("RGB")
+    elif kind == "ofd":
+        image = _ofd_page(data, index, size, extraction or {})
     else:
         image = _blank_with_text(size, index + 1, extraction or {})
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def _ofd_page(data: bytes, index: int, size: PageSize, extraction: dict) -> Image.Image:
+    """The drawn OFD page; the blank page with the read text when drawing fails."""
+    try:
+        return render_ofd_page(data, index, px_per_pt=RENDER_SCALE)
+    except Exception as exc:           # a stranger's file through a renderer: any failure shows the blank page
+        log.warning("OFD page %d not drawn, blank page instead: %r", index + 1, exc)
+        return _blank_with_text(size, index + 1, extraction)
 
 
 def _blank_with_text(size: PageSize, page: int, extraction: dict) -> Image.Image:
@@ -136,15 +164,8 @@ def _blank_with_text(size: PageSize, page: int, extraction: dict) -> Image.Image
         if on_page != page or not text:
             continue
         height = max(6.0, (y1 - y0) * scale * 0.8)
-        draw.text((x0 * scale, y0 * scale), text.replace("\n", " "), fill="#333333", font=_font(height))
+        draw.text((x0 * scale, y0 * scale), text.replace("\n", " "), fill="#333333", font=font_at(int(height)))
     return image
-
-
-def _font(pixels: float):
-    try:
-        return ImageFont.truetype(CJK_FONT, int(pixels))
-    except OSError:
-        return ImageFont.load_default(size=int(pixels))
 
 
 def _pdfium(function, *args):

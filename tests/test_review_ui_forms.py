@@ -93,13 +93,15 @@ def test_queue_filters_failed_retry_reject_and_pages(tmp_path):
 
 
 def test_an_ofd_page_is_drawn_from_its_boxes(tmp_path):
-    """OFD is not rendered by pypdfium2: the screen shows a blank page of the right size with the read text."""
+    """An OFD page is drawn from the file (review_ui.ofd_render): its PhysicalBox in points, the form and the text."""
     import io
 
     import pytest
     from PIL import Image
 
     from conftest import REALDOCS
+    from extractors.ofd import MM_TO_PT
+    from review_ui.pages import RENDER_SCALE
     sample = REALDOCS / "ofdrw_ofd_einvoices" / "ofd_fapiao_shili.ofd"
     if not sample.exists():
         pytest.skip("../shared/realdocs/ofdrw_ofd_einvoices not present")
@@ -111,8 +113,12 @@ def test_an_ofd_page_is_drawn_from_its_boxes(tmp_path):
         _login(client, "cleo", "password-cleo")
         screen = client.get(f"/review/documents/{doc_id}")
         assert screen.status_code == 200 and screen.text.count('class="box"') >= 5
-        png = Image.open(io.BytesIO(client.get(f"/review/documents/{doc_id}/pages/1.png").content)).convert("L")
-        assert png.width > 300 and png.getextrema()[0] < 128            # text was drawn on the blank page
+        width, height = (float(re.search(rf'data-{side}="([\d.]+)"', screen.text).group(1)) for side in "wh")
+        assert (width, height) == pytest.approx((210 * MM_TO_PT, 140 * MM_TO_PT))        # PhysicalBox 210 x 140 mm
+        png = Image.open(io.BytesIO(client.get(f"/review/documents/{doc_id}/pages/1.png").content)).convert("RGB")
+        assert png.size == (round(width * RENDER_SCALE), round(height * RENDER_SCALE))
+        colours = {colour for _, colour in png.getcolors(maxcolors=1 << 20)}
+        assert (156, 82, 35) in colours and (0, 0, 0) in colours        # the template's brown grid, black text
         png.save(tmp_path / "ofd-page.png")
 
 
