@@ -1,0 +1,96 @@
+"""The admin pages' words in English and Simplified Chinese: `admin_texts(lang)` gives a dict for the templates.
+
+Kept apart from i18n.py (the clerk's screen); the admin templates get it as `a`, base.html's nav link calls
+`admin_texts(lang)` (a Jinja global that review_ui/admin.py sets).
+"""
+
+from __future__ import annotations
+
+_PAIRS: dict[str, tuple[str, str]] = {
+    "admin": ("Admin", "管理"),
+    "users": ("Users", "用户"),
+    "api_keys": ("API keys", "API 密钥"),
+    "webhooks": ("Webhooks", "Webhook"),
+    "learned": ("Learned facts", "已学习的规则"),
+    "forbidden": ("Only an admin may open this page.", "只有管理员可以打开此页面。"),
+    "username": ("User name", "用户名"),
+    "password": ("Password", "密码"),
+    "new_password": ("New password", "新密码"),
+    "role": ("Role", "角色"),
+    "created": ("Created", "创建时间"),
+    "state": ("State", "状态"),
+    "active": ("active", "启用"),
+    "disabled": ("disabled", "已停用"),
+    "disable": ("Disable", "停用"),
+    "enable": ("Enable", "启用"),
+    "create_user": ("Create user", "创建用户"),
+    "change_role": ("Change role", "修改角色"),
+    "reset_password": ("Reset password", "重置密码"),
+    "you": ("you", "本人"),
+    "user_created": ("User created.", "用户已创建。"),
+    "role_changed": ("Role changed; the user's API keys were revoked.", "角色已修改；该用户的 API 密钥已作废。"),
+    "password_reset": ("Password reset; the user's API keys were revoked.", "密码已重置；该用户的 API 密钥已作废。"),
+    "user_disabled": ("User disabled.", "用户已停用。"),
+    "user_enabled": ("User enabled.", "用户已启用。"),
+    "user_exists": ("A user with this name exists already.", "该用户名已存在。"),
+    "password_short": ("The password needs at least 8 characters.", "密码至少需要 8 个字符。"),
+    "name_needed": ("Give a name.", "请填写名称。"),
+    "bad_role": ("Choose one of the listed roles.", "请选择列出的角色之一。"),
+    "not_yourself": ("You cannot change your own role or disable yourself here.", "不能在此修改自己的角色或停用自己。"),
+    "no_user": ("No such user.", "没有该用户。"),
+    "name": ("Name", "名称"),
+    "hint": ("Starts with", "开头"),
+    "owner": ("User", "用户"),
+    "revoked": ("revoked", "已作废"),
+    "revoke": ("Revoke", "作废"),
+    "create_key": ("Create key", "创建密钥"),
+    "key_revoked": ("Key revoked.", "密钥已作废。"),
+    "key_once": ("The new key, shown only this once; copy it now:", "新密钥仅显示这一次，请立即复制："),
+    "no_keys": ("No API keys.", "没有 API 密钥。"),
+    "url": ("URL", "URL"),
+    "events": ("Events", "事件"),
+    "secret": ("Signing secret (empty: made for you)", "签名密钥（留空则自动生成）"),
+    "allow_private": ("Allow a loopback or private address", "允许回环或内网地址"),
+    "private": ("private allowed", "允许内网"),
+    "created_by": ("Created by", "创建人"),
+    "subscribe": ("Subscribe", "订阅"),
+    "webhook_created": ("Webhook created.", "Webhook 已创建。"),
+    "webhook_disabled": ("Webhook disabled.", "Webhook 已停用。"),
+    "secret_once": ("The signing secret, shown only this once:", "签名密钥仅显示这一次："),
+    "events_needed": ("Choose at least one event.", "请至少选择一个事件。"),
+    "no_webhooks": ("No webhooks.", "没有 Webhook。"),
+    "no_webhook": ("No such webhook.", "没有该 Webhook。"),
+    "deliveries": ("Last deliveries", "最近的推送"),
+    "event": ("Event", "事件"),
+    "status": ("Status", "状态"),
+    "attempts": ("Attempts", "尝试次数"),
+    "last_answer": ("Last answer", "最后结果"),
+    "no_deliveries": ("No deliveries yet.", "暂无推送。"),
+    "kind": ("Kind", "类型"),
+    "supplier": ("Supplier", "供应商"),
+    "key": ("Printed text", "原文"),
+    "value": ("Learned", "学习结果"),
+    "who": ("Who", "操作人"),
+    "when": ("When", "时间"),
+    "all": ("All", "全部"),
+    "no_supplier": ("(none)", "（无）"),
+    "filter": ("Filter", "筛选"),
+    "forget": ("Forget", "忘记"),
+    "forgotten": ("Fact forgotten (kept in the history).", "规则已忘记（历史中保留）。"),
+    "no_facts": ("No learned facts.", "没有已学习的规则。"),
+    "no_fact": ("No such learned fact.", "没有该规则。"),
+    "showing": ("Showing the newest", "仅显示最新"),
+    "of": ("of", "条，共"),
+}
+
+KIND_NAMES: dict[str, dict[str, str]] = {
+    "en": {"supplier_alias": "supplier alias", "product_alias": "product alias", "unit_factor": "unit factor",
+           "layout_hint": "layout hint"},
+    "zh": {"supplier_alias": "供应商别名", "product_alias": "商品别名", "unit_factor": "换算系数",
+           "layout_hint": "版式提示"},
+}
+
+
+def admin_texts(lang: str) -> dict[str, str]:
+    index = 1 if lang == "zh" else 0
+    return {key: pair[index] for key, pair in _PAIRS.items()}
