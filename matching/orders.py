@@ -90,19 +90,26 @@ def _quantity_issues(line: ReceivedLine, pl: POLine, left: Decimal, three_way: b
     if three_way:
         if _beyond(line.quantity, pl.received, options.qty_tolerance) > 0:
             return [Issue("invoice_exceeds_receipt", Severity.WARNING,
-                          f"Line {line.line_no}: {line.quantity} invoiced, {pl.received} received on "
+                          f"Line {line.line_no}: {_n(line.quantity)} invoiced, {_n(pl.received)} received on "
                           f"{po_number} line {pl.line_no}.", field="quantity", line_no=line.line_no)]
         return []
     side = _beyond(line.quantity, left, options.qty_tolerance)
     if side > 0:
         return [Issue("po_over_delivery", Severity.WARNING,
-                      f"Line {line.line_no}: {line.quantity} delivered, {left} open on {po_number} line {pl.line_no}.",
+                      f"Line {line.line_no}: {_n(line.quantity)} delivered, {_n(left)} open on {po_number} "
+                      f"line {pl.line_no}.",
                       field="quantity", line_no=line.line_no)]
     if side < 0:
         return [Issue("po_under_delivery", Severity.INFO,
-                      f"Line {line.line_no}: {line.quantity} of {left} open on {po_number} line {pl.line_no}; "
+                      f"Line {line.line_no}: {_n(line.quantity)} of {_n(left)} open on {po_number} line {pl.line_no}; "
                       "the rest stays open.", field="quantity", line_no=line.line_no)]
     return []
+
+
+def _n(number: Decimal) -> str:
+    """A quantity or price as people write it: 10000, 0.25 (not 10000.000000)."""
+    text = format(number.normalize(), "f")
+    return "0" if text == "-0" else text
 
 
 def _price_issue(line: ReceivedLine, pl: POLine, options: MatchOptions, po_number: str) -> list[Issue]:
@@ -112,7 +119,7 @@ def _price_issue(line: ReceivedLine, pl: POLine, options: MatchOptions, po_numbe
         return []
     change = (line.unit_cost - pl.price) / pl.price * 100
     return [Issue("po_price_variance", Severity.WARNING,
-                  f"Line {line.line_no}: unit cost {line.unit_cost.normalize():f} vs {pl.price.normalize():f} on "
+                  f"Line {line.line_no}: unit cost {_n(line.unit_cost)} vs {_n(pl.price)} on "
                   f"{po_number} ({change:+.1f} %).", field="unit_price", line_no=line.line_no)]
 
 

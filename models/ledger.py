@@ -26,6 +26,8 @@ Rules
 - On-hand never goes below zero at a (product, location, batch) unless the product has `allow_negative`.
 - A receipt line tied to a PO line adds its base quantity to the PO line's `received_base`; beyond
   ordered x (1 + tolerance) the posting needs `approved_by` (else `NeedsApproval`, nothing written).
+  With `price_tolerance` given, so does a line whose cost per base unit is off the PO line's price per base
+  unit by more than that fraction (a price variance).
 
 Locking: the product's `product_costs` row is the lock (SELECT ... FOR UPDATE on PostgreSQL, taken in product
 id order so two postings cannot deadlock); the document row is locked too.  On SQLite every transaction is
@@ -79,7 +81,7 @@ class PostingResult:
 
 def post_receipt(session: Session, *, document_id: int, lines: list[ReceiptLine], posted_by: str,
                  idempotency_key: str | None = None, approved_by: str | None = None,
-                 tolerance: Decimal = Decimal("0.05")) -> PostingResult:
+                 tolerance: Decimal = Decimal("0.05"), price_tolerance: Decimal | None = None) -> PostingResult:
     """Post a document's confirmed lines as stock.  Idempotent by document and by `idempotency_key`."""
     document = _lock_document(session, document_id)
     done = _existing(session, document_id, "receipt", idempotency_key)
@@ -94,10 +96,8 @@ def post_receipt(session: Session, *, document_id: int, lines: list[ReceiptLine]
     moves = [_receipt_move(line, state.products, default_location) for line in lines]
     _check_locations(session, {m.location_id for m in moves} - {default_location})
     po = _lock_po_lines(session, moves)
-    over = po.over(tolerance)
-    if over and approved_by is None:
-        raise NeedsApproval(f"Over-receipt beyond {tolerance:%} of the order on PO line(s) {over}: "
-                            "an approver must confirm.")
+    if approved_by is None:
+        _check_approval(po, moves, tolerance, price_tolerance)
     posting_id = insert_posting(session, document_id=document_id, kind="receipt", idempotency_key=idempotency_key,
                                 posted_by=posted_by, approved_by=approved_by)
     if posting_id is None:
@@ -257,9 +257,40 @@ class _PoReceipt:
         return sorted(i for i, qty in self.quantities.items()
                       if self.rows[i].received_base + qty > self.rows[i].ordered_base * (1 + tolerance))
 
+    def price_off(self, moves: list[Move], tolerance: Decimal) -> list[int]:
+        """Receipt line numbers whose cost per base unit differs from the PO line's by more than `tolerance`."""
+        off = []
+        for move in moves:
+            row = self.rows.get(move.po_line_id) if move.po_line_id is not None else None
+            if row is None or row.price is None or not row.factor:
+                continue
+            ordered = row.price / row.factor
+            if abs(move.unit_cost - ordered) > abs(ordered) * tolerance:
+                off.append(move.line_no)
+        return off
+
     def apply(self) -> None:
         for line_id, qty in self.quantities.items():
             self.rows[line_id].received_base = self.rows[line_id].received_base + qty
+
+
+def _check_approval(po: _PoReceipt, moves: list[Move], tolerance: Decimal, price_tolerance: Decimal | None) -> None:
+    """NeedsApproval when the posting receives beyond the order or (with price_tolerance) off its price."""
+    reasons = []
+    over = set(po.over(tolerance))
+    if over:
+        lines = sorted({m.line_no for m in moves if m.po_line_id in over})
+        reasons.append(f"over-receipt beyond {tolerance:%} of the order on {_line_list(lines)}")
+    if price_tolerance is not None:
+        off = po.price_off(moves, price_tolerance)
+        if off:
+            reasons.append(f"price off the order by more than {price_tolerance:%} on {_line_list(off)}")
+    if reasons:
+        raise NeedsApproval("; ".join(reasons) + ": an approver must confirm.")
+
+
+def _line_list(numbers: list[int]) -> str:
+    return ("line " if len(numbers) == 1 else "lines ") + ", ".join(str(n) for n in numbers)
 
 
 def _lock_po_lines(session: Session, moves: list[Move]) -> _PoReceipt:

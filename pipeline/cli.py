@@ -2,7 +2,7 @@
 
     inbound extract FILE [--json] [--no-embedded]    one document -> contract JSON or a readable table
     inbound eval DIR [--no-embedded] [--json REPORT] score a folder against NAME.json ground truth
-    inbound bench [reading|ledger|matching] [--quick] medians, ratios, peak memory
+    inbound bench [reading|ledger|matching|service|review] [--quick]   medians, ratios, peak memory
     inbound demo                                     extract the demo documents in fixtures/
     inbound db upgrade|downgrade|current             the database schema (pipeline/cli_store.py)
     inbound master import FILE|DIR / export KIND     master data CSV/XLSX
@@ -88,18 +88,19 @@ def eval_cmd(
     typer.echo(result.summary_line())
 
 
-BENCH_SUITES = ("reading", "ledger", "matching", "service")
+BENCH_SUITES = ("reading", "ledger", "matching", "service", "review")
 
 
 @app.command()
 def bench(
-    suite: Annotated[str, typer.Argument(help="reading (default), ledger or matching")] = "reading",
+    suite: Annotated[str, typer.Argument(help="reading (default), ledger, matching, service or review")] = "reading",
     quick: Annotated[bool, typer.Option(help="fewer documents and rounds")] = False,
     realdocs: Annotated[Optional[Path], typer.Option(help="the realdocs folder")] = None,
     report: Annotated[Optional[Path], typer.Option("--json", help="write the figures here")] = None,
 ) -> None:
     """Benchmarks. reading: medians per page, text layer vs bare pypdfium2, OCR vs bare rapidocr, CER, memory.
-    ledger: posting rate and stock queries. matching: accuracy, learning curve, ms per line."""
+    ledger: posting rate and stock queries. matching: accuracy, learning curve, ms per line. service: throughput
+    and API latency. review: keys and seconds in a browser to confirm or fix a document, 5-page screen load."""
     if suite not in BENCH_SUITES:
         typer.echo(f"error: unknown bench suite {suite!r} (one of {', '.join(BENCH_SUITES)})", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)

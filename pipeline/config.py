@@ -5,6 +5,8 @@
                                   PostgreSQL: postgresql+psycopg://user@host:5432/dbname
     INBOUND_OVER_RECEIPT_TOLERANCE  share of a PO line that may be received beyond its ordered quantity
                                   before an approver must sign (default 0.05 = 5 %)
+    INBOUND_PRICE_TOLERANCE       a receipt line's cost may differ this much from its PO line's price before an
+                                  approver must sign (default 0.02 = 2 %; the matcher flags po_price_variance alike)
     INBOUND_DEMO                  1 (default): `inbound serve` loads the demo master data and documents; 0: empty
     INBOUND_BOOTSTRAP_API_KEY     an admin API key with this secret exists after start-up (for automation)
     INBOUND_BROKER_URL            Celery broker (redis://..., amqp://...); unset: the pipeline runs in-process
@@ -37,6 +39,7 @@ class Settings(BaseSettings):
     home: Path = Path("./var")
     database_url: str = ""
     over_receipt_tolerance: Decimal = Decimal("0.05")
+    price_tolerance: Decimal = Decimal("0.02")
     demo: bool = True
     bootstrap_api_key: str = ""
     broker_url: str = ""

@@ -4,7 +4,10 @@
     correct_document(...)             corrections {fields, lines, supplier_id} -> history rows beside the machine's
                                       reading, and what they teach the matcher (learned facts: supplier alias,
                                       product alias, unit factor), so the supplier's next document matches `alias`
-    confirm_document(...)             the reviewed lines posted to the ledger (idempotent; `receipt.posted`)
+    confirm_document(...)             the reviewed lines posted to the ledger (idempotent; `receipt.posted`);
+                                      without an approver, over-receipt or a price variance raises NeedsApproval
+    request_approval(...)             a clerk's confirm that needs an approver: the document waits as `confirmed`
+    send_back(...)                    an approver returns a waiting document to review
     reject_document(...)
 
 Each runs in the caller's transaction (the API's session) except where it says otherwise.
@@ -297,7 +300,8 @@ def _po_line_id(session: Session, line: dict) -> int | None:
 
 
 def confirm_document(session: Session, document_id: int, *, who: str, approver: bool,
-                     idempotency_key: str | None, tolerance: Decimal) -> PostingResult:
+                     idempotency_key: str | None, tolerance: Decimal,
+                     price_tolerance: Decimal | None = None) -> PostingResult:
     document = get_document(session, document_id)
     if document.status == "posted":
         lines = []
@@ -305,7 +309,7 @@ def confirm_document(session: Session, document_id: int, *, who: str, approver: 
         lines = receipt_lines(session, document)
     result = post_receipt(session, document_id=document_id, lines=lines, posted_by=who,
                           idempotency_key=idempotency_key, approved_by=who if approver else None,
-                          tolerance=tolerance)
+                          tolerance=tolerance, price_tolerance=price_tolerance)
     if result.created:
         record_event(session, "receipt.posted", {"document_id": document_id, "posting_id": result.posting_id,
                                                  "moves": result.move_count, "posted_by": who,
@@ -313,6 +317,34 @@ def confirm_document(session: Session, document_id: int, *, who: str, approver: 
                                                             "quantity": str(li.quantity), "factor": str(li.factor),
                                                             "unit_price": str(li.unit_price)} for li in lines]})
     return result
+
+
+AWAITING_APPROVAL = "awaiting approval"
+
+
+def request_approval(session: Session, document_id: int, *, who: str, reason: str) -> Document:
+    """A clerk confirmed what only an approver may post: the document waits as `confirmed`, the reason kept."""
+    document = get_document(session, document_id)
+    record_status(session, document, "confirmed", who=who, why=f"{AWAITING_APPROVAL}: {reason}")
+    return document
+
+
+def approval_reason(session: Session, document: Document) -> str:
+    """Why a `confirmed` document waits for an approver (the reason given when it was sent), else ""."""
+    if document.status != "confirmed":
+        return ""
+    for change in reversed(history(session, document.id)):
+        if change.path == "status" and change.after == "confirmed":
+            why = change.why or ""
+            return why.removeprefix(f"{AWAITING_APPROVAL}: ")
+    return ""
+
+
+def send_back(session: Session, document_id: int, *, who: str, reason: str | None) -> Document:
+    """An approver returns a waiting document to the review queue."""
+    document = get_document(session, document_id)
+    record_status(session, document, "needs_review", who=who, why=reason or "sent back by the approver")
+    return document
 
 
 def reject_document(session: Session, document_id: int, *, who: str, reason: str | None) -> Document:

@@ -22,7 +22,8 @@ from models.db import transaction
 from models.documents import get_document
 from models.errors import InboundError, NeedsApproval, NotFound
 from pipeline.processing import reprocess
-from pipeline.review import Corrections, confirm_document, correct_document, reject_document
+from pipeline.review import (Corrections, approval_reason, confirm_document, correct_document, reject_document,
+                             request_approval, send_back)
 from review_ui import pages, views
 from review_ui.i18n import FIELD_NAMES, STATUS_NAMES, texts
 from review_ui.session import (COOKIE, LANGS, SESSION_MAX_AGE_S, UI_ROLES, BadCsrf, UiUser, browser_lang,
@@ -207,10 +208,12 @@ def document_page(request: Request, document_id: int):
         supplier = screen["supplier_match"].get("name") or row["supplier"]
         sha, extraction = document.sha256, document.current and document.current.get("extraction")
         editable = document.status in views.REVIEW_STATUSES
+        waiting = approval_reason(session, document)
     data = services.blobs.get(sha)          # outside the session: on SQLite every session holds the write lock
     sizes = pages.page_sizes(data, pages.kind_of(data, None), extraction, sha)
     return _render(request, "document.html", user, doc=row, screen=screen, supplier=supplier, prev_id=previous,
-                   next_id=following, sizes=sizes, editable=editable)
+                   next_id=following, sizes=sizes, editable=editable, waiting=waiting,
+                   can_approve=bool(waiting) and user.role in CONFIRMERS)
 
 
 @router.get("/review/documents/{document_id}/pages/{page}.png")
@@ -256,31 +259,65 @@ async def act(request: Request, document_id: int):
 def _act(request: Request, user: UiUser, document_id: int, action: str, form: dict) -> Response:
     services, t = request.app.state.services, texts(user.lang)
     here = f"/review/documents/{document_id}"
+    reason = str(form.get("reason") or "").strip() or None
     try:
         if action == "reject":
             with transaction(services.factory) as session:
-                reject_document(session, document_id, who=user.name, reason=str(form.get("reason") or "") or None)
-                following = views.next_in_queue(session, get_document(session, document_id))
-            return _go(f"/review/documents/{following}" if following else "/review/queue", t["rejected_msg"])
+                reject_document(session, document_id, who=user.name, reason=reason)
+            return _go_next(services, document_id, t["rejected_msg"])
+        if action in ("approve", "send_back"):
+            return _approve(services, user, document_id, action, reason)
         with transaction(services.factory) as session:
             document = get_document(session, document_id)
             corrections = corrections_from(form, views.document_screen(session, document))
             if corrections.fields or corrections.lines:
                 correct_document(session, document_id, corrections, who=user.name)
-        if action == "confirm":
+        if action != "confirm":
+            return _go_next(services, document_id, t["saved"])
+        try:
+            _post(services, user, document_id)
+        except NeedsApproval as exc:
             with transaction(services.factory) as session:
-                confirm_document(session, document_id, who=user.name, approver=user.role in CONFIRMERS,
-                                 idempotency_key=None, tolerance=services.settings.over_receipt_tolerance)
-            services.wake_webhooks()
-            message = t["posted"]
-        else:
-            message = t["saved"]
-        with services.factory() as session:
-            following = views.next_in_queue(session, get_document(session, document_id))
-    except NeedsApproval as exc:
-        return _go(here, f"{t['needs_approver']}: {exc}")
+                request_approval(session, document_id, who=user.name, reason=str(exc))
+            return _go_next(services, document_id, f"{t['sent_to_approver']}: {exc}")
+        return _go_next(services, document_id, t["posted"])
     except (InboundError, ValueError) as exc:
         return _go(here, str(exc))
+
+
+def _post(services, user: UiUser, document_id: int) -> None:
+    """Post to the ledger as this person: an approver or admin also approves, a clerk's posting may need one."""
+    with transaction(services.factory) as session:
+        confirm_document(session, document_id, who=user.name, approver=user.role in CONFIRMERS,
+                         idempotency_key=None, tolerance=services.settings.over_receipt_tolerance,
+                         price_tolerance=services.settings.price_tolerance)
+    services.wake_webhooks()
+
+
+def _approve(services, user: UiUser, document_id: int, action: str, reason: str | None) -> Response:
+    """An approver releases a document waiting for approval (posts it) or sends it back to review."""
+    t = texts(user.lang)
+    if user.role not in CONFIRMERS:
+        return _go(f"/review/documents/{document_id}", t["approvers_only"])
+    if action == "send_back":
+        with transaction(services.factory) as session:
+            send_back(session, document_id, who=user.name, reason=reason)
+        return _go_approvals(services, t["sent_back"])
+    _post(services, user, document_id)
+    return _go_approvals(services, t["posted"])
+
+
+def _go_approvals(services, message: str) -> Response:
+    """To the next document waiting for approval, else the approvals list."""
+    with services.factory() as session:
+        waiting = views.approval_rows(session)
+    return _go(f"/review/documents/{waiting[0]['id']}" if waiting else "/review/approvals", message)
+
+
+def _go_next(services, document_id: int, message: str) -> Response:
+    """To the oldest document still needing review (other than this one), else the queue."""
+    with services.factory() as session:
+        following = views.next_in_queue(session, get_document(session, document_id))
     return _go(f"/review/documents/{following}" if following else "/review/queue", message)
 
 
@@ -314,6 +351,19 @@ def _same_number(a: str, b: str) -> bool:
         return Decimal(a.strip()) == Decimal(str(b))
     except (InvalidOperation, ValueError):
         return a.strip() == str(b)
+
+
+# -- approvals --------------------------------------------------------------------------------------------
+
+@router.get("/review/approvals")
+def approvals(request: Request):
+    """Documents a clerk confirmed that only an approver may post (over-receipt, price variance)."""
+    user = read_session(request)
+    if user is None:
+        return _to_login()
+    with request.app.state.services.factory() as session:
+        rows = views.approval_rows(session)
+    return _render(request, "approvals.html", user, rows=rows, can_approve=user.role in CONFIRMERS)
 
 
 # -- stock ------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models.stock import stock_report
 from models.tables import Document, Product, StockMove, Supplier
-from pipeline.review import document_issues, merged_extraction
+from pipeline.review import approval_reason, document_issues, merged_extraction
 
 REVIEW_STATUSES = ("needs_review", "ready")
 ALL_STATUSES = ("received", "processing", "needs_review", "ready", "confirmed", "posted", "reversed", "rejected",
@@ -23,6 +23,8 @@ DATE_FIELDS = ("document_date", "due_date")
 MONEY_FIELDS = ("subtotal", "tax_amount", "total_amount")
 LINE_FIELDS = ("description", "quantity", "unit", "unit_price", "amount")
 LOW_CONFIDENCE = 0.8
+# read with low confidence, these need a look before posting (the others are shown as low, not stopped at)
+ATTENTION_FIELDS = ("document_number", "document_date", "total_amount", "po_number")
 
 
 def value_of(field) -> str:
@@ -56,6 +58,14 @@ def queue_row(document: Document, suppliers: dict[int, str]) -> dict:
             "currency": value_of(fields.get("currency")), "status": document.status,
             "issues": len(document_issues(document)), "source": document.source, "filename": document.filename,
             "failure_reason": document.failure_reason or ""}
+
+
+def approval_rows(session: Session) -> list[dict]:
+    """Documents waiting for an approver (confirmed by a clerk, not posted), oldest first, with the reason."""
+    suppliers = dict(session.execute(select(Supplier.id, Supplier.name)).all())
+    query = select(Document).where(Document.status == "confirmed").order_by(Document.updated_at, Document.id)
+    return [{**queue_row(document, suppliers), "reason": approval_reason(session, document)}
+            for document in session.scalars(query)]
 
 
 def neighbours(session: Session, document: Document) -> tuple[int | None, int | None]:
@@ -102,13 +112,40 @@ def document_screen(session: Session, document: Document) -> dict:
                       "conversion": _conversion(cells["quantity"], cells["unit"], match.get("uom_factor"), product),
                       "po_line": line.get("po_line")})
     issues = [_issue(i) for i in document_issues(document)] + _batch_issues(lines)
+    _mark_attention(fields, lines, issues)
     return {"fields": fields, "lines": lines, "boxes": boxes, "issues": issues,
-            "supplier_match": merged.get("supplier_match") or {}}
+            "supplier_match": merged.get("supplier_match") or {},
+            "attention": sum(f["attention"] for f in fields) + sum(line["attention"] for line in lines)}
+
+
+def _mark_attention(fields: list[dict], lines: list[dict], issues: list[dict]) -> None:
+    """What the reviewer should look at (Tab/Enter visit these first): a field named by an issue, or one of the
+    ATTENTION_FIELDS read with low confidence; a line named by an issue, whose product was not accepted without
+    review, or that needs a batch number."""
+    named = {issue["ref"] for issue in issues if issue.get("ref")}
+    cells: dict[str, set[str]] = {}
+    for issue in issues:
+        if issue.get("line_no"):
+            cells.setdefault(issue["ref"], set()).add(_LINE_ISSUE_CELL.get(issue.get("field") or "", "quantity"))
+    for field in fields:
+        field["attention"] = field["ref"] in named or (field["low"] and field["name"] in ATTENTION_FIELDS)
+    for line in lines:
+        line["attention_on"] = cells.get(line["ref"], set())
+        if not line["match"].get("auto_accepted"):
+            line["attention_on"].add("product")
+        line["attention"] = bool(line["attention_on"])
+
+
+# the input a line issue points at, by the issue's field (a product issue names the printed description; an
+# unknown unit is fixed by entering the factor)
+_LINE_ISSUE_CELL = {"description": "product", "quantity": "quantity", "unit": "uom_factor", "unit_price": "unit_price",
+                    "amount": "unit_price", "batch_no": "batch_no"}
 
 
 def _batch_issues(lines: list[dict]) -> list[dict]:
     """Posting refuses a batch-tracked product without a batch number: say so before the clerk confirms."""
     return [{"code": "batch_required", "severity": "error", "line_no": line["no"], "ref": line["ref"],
+             "field": "batch_no",
              "message": f"Line {line['no']}: {line['product']['sku']} needs a batch number."}
             for line in lines if line["batch_tracked"] and not line["batch_no"]]
 

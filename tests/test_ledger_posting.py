@@ -187,6 +187,24 @@ def test_po_received_quantities_move_and_over_receipt_needs_an_approver(factory)
     _consistent(factory)
 
 
+def test_a_price_off_the_order_needs_an_approver_when_a_tolerance_is_given(factory):
+    (pid,) = _setup(factory, "P")
+    with transaction(factory) as session:
+        po_line = _po(session, pid)
+        session.get(PurchaseOrderLine, po_line).price = D("24")             # per box of 12: 2 per base unit
+    lines = [ReceiptLine(1, pid, D("1"), D("25"), factor=D("12"), po_line_id=po_line)]      # +4.2 %
+    with pytest.raises(NeedsApproval, match="price off the order by more than 2% on line 1:"), transaction(factory) as session:
+        document = add_document(session, "A")
+        post_receipt(session, document_id=document.id, posted_by="clerk", lines=lines, price_tolerance=D("0.02"))
+    with transaction(factory) as session:
+        assert session.get(PurchaseOrderLine, po_line).received_base == D("0")          # nothing written
+    _post(factory, "B", [ReceiptLine(1, pid, D("1"), D("24.40"), factor=D("12"), po_line_id=po_line)],
+          price_tolerance=D("0.02"))                                                    # +1.7 %: within
+    _post(factory, "C", lines, price_tolerance=D("0.02"), approved_by="boss")
+    _post(factory, "D", lines)                                    # no price tolerance given: no price check
+    _consistent(factory)
+
+
 def test_bad_lines_are_refused_with_a_reason(factory):
     (pid,) = _setup(factory, "P")
     (lot,) = _setup(factory, "LOT", batch_tracked=True)

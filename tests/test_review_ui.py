@@ -235,3 +235,60 @@ def test_supplier_text_runs_no_script(server, browser, shots):
     page.screenshot(path=str(shots / "escaped.png"), full_page=True)
     assert dialogs == []
     context.close()
+
+
+def test_tab_and_enter_walk_what_needs_attention_then_confirm(server, browser, shots):
+    from pipeline.bench_review import RIGHT_SKU, _invoice
+    links = MASTER / "electronics" / "supplier_products.csv"
+    answer = server.api.post("/api/v1/master/import", files={"file": (links.name, links.read_bytes())},
+                             data={"kind": "supplier_products"})
+    assert answer.status_code == 200, answer.text
+    doc_id = server.upload("unsure-1.pdf", _invoice(1, sure=False))
+    server.wait_read()
+    right = server.api.get("/api/v1/products", params={"sku": RIGHT_SKU}).json()["items"][0]["id"]
+    context, page, dialogs = _page(browser, server)
+    _login(page)
+    page.goto(f"/review/documents/{doc_id}")
+    expect(page.locator("tbody.line[data-line='2']")).to_have_class(re.compile(r"\battention\b"))
+    attention = page.locator("[data-attention]")
+    assert attention.count() == 1                     # only line 2's product: the rest was read with certainty
+
+    def focused() -> str:
+        return page.evaluate("document.activeElement.id || document.activeElement.dataset.for || ''")
+
+    page.keyboard.press("Tab")                         # from the page: the first value needing attention
+    assert focused() == "l.2.product_id"
+    page.keyboard.press("Tab")                         # after the last one: Confirm
+    assert focused() == "confirm"
+    page.keyboard.press("Shift+Tab")
+    assert focused() == "l.2.product_id"
+    page.keyboard.press("Escape")                      # out of the field: shortcuts work again
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    page.keyboard.press("Escape")
+
+    select = page.locator("select[name='l.2.product_id']")
+    page.keyboard.press("Enter")                       # Enter from the page also starts there, it does not confirm
+    assert focused() == "l.2.product_id" and page.url.endswith(f"/review/documents/{doc_id}")
+    keys = 1
+    while select.input_value() != str(right):
+        page.keyboard.press("ArrowDown")               # through the candidates without leaving the search box
+        keys += 1
+        assert keys < 10
+    page.keyboard.press("Enter")
+    assert focused() == "confirm"
+    page.screenshot(path=str(shots / "attention.png"), full_page=True)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: f"/review/documents/{doc_id}" not in url)
+    doc = server.api.get(f"/api/v1/documents/{doc_id}").json()
+    assert doc["status"] == "posted" and keys + 2 <= 5
+    assert doc["extraction"]["lines"][1]["product_match"]["id"] == str(right)
+
+    again = server.upload("unsure-2.pdf", _invoice(2, sure=False))
+    server.wait_read()
+    page.goto(f"/review/documents/{again}")
+    expect(page.locator("tbody.line[data-line='2'] .method")).to_have_attribute("data-method", "alias")
+    asked = page.locator("[data-attention]")                   # learned the product; only the pack size is asked
+    assert asked.count() == 1 and asked.get_attribute("name") == "l.2.uom_factor"
+    assert dialogs == []
+    context.close()

@@ -106,28 +106,75 @@
       }, 150);
     });
     input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") {          // Enter in the search box picks the first result, it does not submit
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {   // step through candidates without leaving
         event.preventDefault();
+        const options = Array.from(select.options).filter((o) => o.value);
+        if (!options.length) return;
+        const at = options.findIndex((o) => o.value === select.value);
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        select.value = options[(at + step + options.length) % options.length].value;
+        select.dispatchEvent(new Event("change"));
+      } else if (event.key === "Enter" && input.value.trim()) {   // typed: the first result found is the pick
         const first = select.querySelector("option.found");
-        if (first) { select.value = first.value; select.focus(); }
+        if (first) { select.value = first.value; select.dispatchEvent(new Event("change")); }
       }
     });
   });
 
-  // -- keyboard ------------------------------------------------------------------------------------------
+  // -- attention first: Tab and Enter visit what needs a look, then Confirm -------------------------------
   const form = document.getElementById("review-form");
+  const confirmButton = document.getElementById("confirm");
+  const attention = Array.from(document.querySelectorAll("[data-attention]"));
+  function stepFrom(el, backwards) {
+    if (el === confirmButton) return backwards ? attention[attention.length - 1] : null;
+    const at = attention.indexOf(el);
+    if (at >= 0) return backwards ? attention[at - 1] : (attention[at + 1] || confirmButton);
+    if (backwards) return null;
+    // not an attention element: the next one after it in the page, else Confirm
+    return attention.find((a) => el.compareDocumentPosition(a) & Node.DOCUMENT_POSITION_FOLLOWING) || confirmButton;
+  }
+  form.addEventListener("keydown", (event) => {
+    const el = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || el.id === "reason") return;   // reason: Enter submits
+    let target;
+    if (event.key === "Tab" && (attention.includes(el) || (el === confirmButton && event.shiftKey && attention.length))) {
+      target = stepFrom(el, event.shiftKey);
+    } else if (event.key === "Enter" && el.matches("input, select")) {
+      target = stepFrom(el, false);                  // Enter never submits from a field: on to the next one
+    } else {
+      return;
+    }
+    if (event.key === "Enter") event.preventDefault();
+    if (target) { event.preventDefault(); target.focus(); }
+  });
+  document.querySelectorAll("select.product").forEach((select) => select.addEventListener("change", () => {
+    const row = select.closest("tbody.line");
+    if (row) row.classList.add("changed");
+  }));
+  // from the page itself (nothing focused), Tab and Enter start at the first value that needs attention
+  document.addEventListener("keydown", (event) => {
+    if (!attention.length || event.target !== body || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Tab" && !event.shiftKey || event.key === "Enter") {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      attention[0].focus();
+    }
+  }, true);
+
+  // -- keyboard ------------------------------------------------------------------------------------------
   const help = document.getElementById("help");
   document.getElementById("help-open").addEventListener("click", () => help.showModal());
   // closed: focus back to the page, so the next key is a shortcut again (not a press of the hidden Close button)
   help.addEventListener("close", () => { if (help.contains(document.activeElement)) document.activeElement.blur(); });
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || help.open) return;
+    if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }   // shortcuts again
     const hidden = event.target.closest("dialog:not([open])") !== null;   // focus left behind in the closed help
     if (!hidden && (typing(event.target) || event.target.closest("button, a"))) return;
     const key = event.key;
-    if ((key === "Enter" || key === "c") && document.getElementById("confirm")) {
+    if ((key === "Enter" || key === "c") && confirmButton) {
       event.preventDefault();
-      form.requestSubmit(document.getElementById("confirm"));
+      form.requestSubmit(confirmButton);
     } else if (key === "s" && document.getElementById("save")) {
       event.preventDefault();
       form.requestSubmit(document.getElementById("save"));
