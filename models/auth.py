@@ -118,6 +118,11 @@ def create_user(session: Session, *, username: str, password: str, role: str) ->
     return user
 
 
+def set_password(user: User, password: str) -> None:
+    """A new password for `user`, hashed as create_user hashes it."""
+    user.password_hash = _hasher().hash(password)
+
+
 def check_password(session: Session, *, username: str, password: str) -> User | None:
     """The active user with this name and password, or None."""
     from argon2.exceptions import VerifyMismatchError, VerificationError, InvalidHashError

@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.auth import ROLES, ApiKey, User, _hasher, create_api_key, create_user, revoke_api_key
+from models.auth import ROLES, ApiKey, User, create_api_key, create_user, revoke_api_key, set_password
 from models.db import transaction
 from models.errors import NotFound
 from models.learned import KINDS, current_facts, forget
@@ -47,18 +47,12 @@ FACTS_SHOWN = 500
 
 # -- who may come in --------------------------------------------------------------------------------------
 
-def _still_admin(request: Request, user: UiUser) -> bool:
-    with request.app.state.services.factory() as session:
-        row = session.get(User, user.user_id)
-        return row is not None and row.active and row.role == "admin"
-
-
 def _admin(request: Request) -> tuple[UiUser | None, Response | None]:
     """The admin looking at a page, or the answer that turns the visitor away."""
     user = read_session(request)
     if user is None:
         return None, _to_login()
-    if user.role != "admin" or not _still_admin(request, user):
+    if user.role != "admin":                  # read_session gave the role as it is now
         return None, _render(request, "admin_forbidden.html", user, status_code=403, a=admin_texts(user.lang))
     return user, None
 
@@ -68,7 +62,7 @@ async def _admin_form(request: Request) -> tuple[UiUser | None, dict, Response |
     user, form, refused = await _signed_in_form(request)
     if refused is not None:
         return None, {}, refused
-    if user.role != "admin" or not await run_in_threadpool(_still_admin, request, user):
+    if user.role != "admin":
         return None, {}, _render(request, "admin_forbidden.html", user, status_code=403, a=admin_texts(user.lang))
     return user, form, None
 
@@ -163,7 +157,7 @@ async def user_password(request: Request, user_id: int):
         return _back("/review/admin/users", a["password_short"])
 
     def change(row: User, session: Session) -> None:
-        row.password_hash = _hasher().hash(password)       # the same hasher as create_user
+        set_password(row, password)
         _revoke_keys_of(session, row.id)                   # log-in keys made with the old password end too
     return await _change_user(request, user, user_id, change, "password reset", a["password_reset"])
 

@@ -1,7 +1,8 @@
 """Who is looking at the screen: a signed session cookie, its CSRF token, the UI language.
 
 The cookie holds {user id, name, role, csrf, lang}, signed with a secret kept in $INBOUND_HOME/ui-secret (made on
-first use, so sessions survive a restart) and timed out after SESSION_MAX_AGE_S.  Only people log in here
+first use, so sessions survive a restart) and timed out after SESSION_MAX_AGE_S.  Each request reads the user's
+row again, so a disabled user is out at once and a changed role applies at once.  Only people log in here
 (clerk, approver, admin); integration accounts use API keys.  Every POST form sends `csrf`, which must equal the
 session's token (`check_csrf`).
 """
@@ -69,10 +70,19 @@ def read_session(request: Request) -> UiUser | None:
         data = _serializer(request).loads(raw, max_age=SESSION_MAX_AGE_S)
     except BadSignature:
         return None
-    if data.get("role") not in UI_ROLES:
+    role = _current_role(request, int(data["uid"]))
+    if role not in UI_ROLES:
         return None
-    return UiUser(int(data["uid"]), str(data["name"]), str(data["role"]), str(data["csrf"]),
+    return UiUser(int(data["uid"]), str(data["name"]), role, str(data["csrf"]),
                   data.get("lang") if data.get("lang") in LANGS else "en")
+
+
+def _current_role(request: Request, user_id: int) -> str | None:
+    """The user's role as it is now (an admin may have changed it or disabled the user since the log-in)."""
+    from models.auth import User
+    with request.app.state.services.factory() as session:
+        row = session.get(User, user_id)
+        return row.role if row is not None and row.active else None
 
 
 def require_user(request: Request) -> UiUser:

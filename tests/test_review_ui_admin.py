@@ -89,6 +89,22 @@ def test_an_admin_demoted_meanwhile_is_turned_away(tmp_path):
         assert demote.status_code == 403 and _api_users(client)["ada"]["role"] == "admin"
 
 
+def test_a_change_to_a_user_applies_to_their_open_session(tmp_path):
+    with running_app(f"sqlite:///{tmp_path / 'inbound.db'}", tmp_path) as client:
+        _user(client, "cleo", "clerk")
+        clerk = TestClient(client.app)                       # cleo's browser, signed in as a clerk
+        _login(clerk, "cleo", "password-cleo")
+        assert 'id="nav-approvals"' not in clerk.get("/review/queue").text
+        token = _as_admin(client)
+        cleo = _user_id(client, "cleo")
+        client.post(f"/review/admin/users/{cleo}/role", data={"csrf": token, "role": "approver"})
+        queue = clerk.get("/review/queue")
+        assert "cleo · approver" in queue.text and 'id="nav-approvals"' in queue.text       # no new log-in needed
+        client.post(f"/review/admin/users/{cleo}/active", data={"csrf": token, "active": "0"})
+        out = clerk.get("/review/queue", follow_redirects=False)
+        assert out.status_code == 303 and out.headers["location"] == "/review/login"        # out at once
+
+
 def test_users_create_role_password_disable_and_csrf(tmp_path):
     with running_app(f"sqlite:///{tmp_path / 'inbound.db'}", tmp_path) as client:
         token = _as_admin(client)
