@@ -120,7 +120,8 @@ def _invoice(n: int, *, sure: bool) -> bytes:
     second = capacitor if sure else SynthLine("", "Capacitor 100nF", capacitor.quantity, "pack",
                                               capacitor.unit_price, capacitor.tax_rate)
     quantity = Decimal(1 + n % 3)
-    inv = replace(base, number=f"INV-{90000 + n}", issued=date(2026, 3, 1) + timedelta(days=n % 20), po_number="",
+    issued = date(2026, 3, 1) + timedelta(days=n % 20)
+    inv = replace(base, number=f"INV-{90000 + n}", issued=issued, due=issued + timedelta(days=30), po_number="",
                   lines=(replace(resistor, quantity=quantity), second))
     return invoice_pdf(inv)
 
@@ -214,7 +215,7 @@ def _clean(page, ids: list[int]) -> dict:
         seconds.append(time.perf_counter() - started)
         keys.append(1)
         _say(f"  clean {number}/{len(ids)}: {seconds[-1]:.2f} s")
-    return {"clean_keys_median": statistics.median(keys), "clean_s_median": round(statistics.median(seconds), 3),
+    return {"clean_keys_median": _whole(statistics.median(keys)), "clean_s_median": round(statistics.median(seconds), 3),
             "clean_s_max": round(max(seconds), 3)}
 
 
@@ -243,8 +244,12 @@ def _fix(page, ids: list[int], right: int) -> dict:
         seconds.append(time.perf_counter() - started)
         keys.append(pressed)
         _say(f"  fix {number}/{len(ids)}: {pressed} keys, {seconds[-1]:.2f} s")
-    return {"fix_keys_median": statistics.median(keys), "fix_s_median": round(statistics.median(seconds), 3),
+    return {"fix_keys_median": _whole(statistics.median(keys)), "fix_s_median": round(statistics.median(seconds), 3),
             "fix_s_max": round(max(seconds), 3), "fix_right_product_on_top": at_top}
+
+
+def _whole(number: float) -> int | float:
+    return int(number) if float(number).is_integer() else number
 
 
 def _press(page, key: str) -> int:

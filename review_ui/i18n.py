@@ -103,6 +103,11 @@ STATUS_NAMES = {
 FIELD_NAMES = {
     "zh": {"document_number": "单号", "document_date": "日期", "due_date": "到期日", "po_number": "采购单号",
            "supplier_name": "供应商", "supplier_tax_id": "税号", "total_amount": "价税合计", "subtotal": "不含税金额",
-           "tax_amount": "税额", "currency": "币种"},
+           "tax_amount": "税额", "currency": "币种", "supplier_address": "销售方地址", "supplier_phone": "销售方电话",
+           "supplier_bank_account": "开户行及账号", "buyer_name": "购买方名称", "buyer_tax_id": "购买方税号",
+           "buyer_address": "购买方地址", "invoice_code": "发票代码", "check_code": "校验码", "machine_no": "机器编号",
+           "delivery_date": "送货日期", "delivery_note_number": "送货单号", "discount": "折扣",
+           "total_amount_in_words": "价税合计（大写）", "payment_terms": "付款条件", "remarks": "备注",
+           "issuer_clerk": "开票人", "payee": "收款人", "checker": "复核"},
     "en": {},
 }

@@ -108,7 +108,7 @@ def document_screen(session: Session, document: Document) -> dict:
         lines.append({"no": number, "ref": f"l-{number}", **cells, "match": match,
                       "product": product, "candidates": match.get("candidates") or [],
                       "batch_tracked": bool(product and product["batch_tracked"]),
-                      "factor": value_of(match.get("uom_factor")) or "1",
+                      "factor": _plain_number(value_of(match.get("uom_factor"))) or "1",
                       "conversion": _conversion(cells["quantity"], cells["unit"], match.get("uom_factor"), product),
                       "po_line": line.get("po_line")})
     issues = [_issue(i) for i in document_issues(document)] + _batch_issues(lines)
@@ -211,6 +211,14 @@ def stock_rows(session: Session) -> list[dict]:
                     "warehouses": [{"code": code, "on_hand": _n(q), "value": _n(v)} for code, (q, v) in warehouses.items()],
                     "moves": [m.to_json() for m in report.moves]})
     return out
+
+
+def _plain_number(text: str) -> str:
+    """ "5000.00" -> "5000", "0.250" -> "0.25"; anything not a number as it is."""
+    try:
+        return _n(Decimal(text)) if text else text
+    except InvalidOperation:
+        return text
 
 
 def _n(number: Decimal) -> str:
