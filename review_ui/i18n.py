@@ -49,7 +49,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "shortcuts": ("Keyboard shortcuts", "快捷键"),
     "k_confirm": ("Enter: confirm when nothing needs attention (else: to the first value to check); C: confirm",
                   "Enter：没有需检查的值时确认（否则跳到第一个需检查的值）；C：确认"),
-    "k_next": ("J / K: next / previous document", "J / K：下一张 / 上一张"),
+    "k_next": ("J / K or → / ←: next / previous document", "J / K 或 → / ←：下一张 / 上一张"),
     "k_save": ("S: save for later", "S：保存稍后处理"),
     "k_help": ("?: this list", "?：显示本列表"),
     "close": ("Close", "关闭"),

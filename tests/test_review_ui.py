@@ -292,3 +292,24 @@ def test_tab_and_enter_walk_what_needs_attention_then_confirm(server, browser, s
     assert asked.count() == 1 and asked.get_attribute("name") == "l.2.uom_factor"
     assert dialogs == []
     context.close()
+
+
+def test_j_k_and_arrows_move_through_the_queue(server, browser, shots):
+    from pipeline.bench_review import _invoice
+    first = server.upload("walk-1.pdf", _invoice(31, sure=False))
+    second = server.upload("walk-2.pdf", _invoice(32, sure=False))
+    server.wait_read()
+    context, page, _ = _page(browser, server)
+    _login(page)
+    page.goto(f"/review/documents/{first}")
+    page.keyboard.press("j")
+    page.wait_for_url(re.compile(rf"/review/documents/{second}$"))
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url(re.compile(rf"/review/documents/{first}$"))
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(rf"/review/documents/{second}$"))
+    page.keyboard.press("k")
+    page.wait_for_url(re.compile(rf"/review/documents/{first}$"))
+    for document_id in (first, second):
+        server.api.post(f"/api/v1/documents/{document_id}/reject", json={"reason": "walked"})
+    context.close()

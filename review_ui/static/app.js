@@ -178,9 +178,9 @@
     } else if (key === "s" && document.getElementById("save")) {
       event.preventDefault();
       form.requestSubmit(document.getElementById("save"));
-    } else if (key === "j" && body.dataset.next) {
+    } else if ((key === "j" || key === "ArrowRight") && body.dataset.next) {
       window.location.href = body.dataset.next;
-    } else if (key === "k" && body.dataset.prev) {
+    } else if ((key === "k" || key === "ArrowLeft") && body.dataset.prev) {
       window.location.href = body.dataset.prev;
     } else if (key === "?") {
       help.showModal();
