@@ -12,7 +12,7 @@ file raises extractors.errors' InputError family; callers show something else th
 hostile files: a picture is at most MAX_SIDE_PX a side; per page at most MAX_OBJECTS objects, MAX_GLYPHS
 glyphs (a big glyph counts as several) and MAX_PATH_POINTS path points are drawn, the rest is left out;
 images over MAX_IMAGE_BYTES or MAX_IMAGE_PIXELS are left out; a page still drawing after MAX_DRAW_S is
-`TooLarge`. Every typeface is drawn with the CJK font (WenQuanYi Micro Hei has Latin and Chinese glyphs); without it,
+`TooLarge`. Path geometry (AbbreviatedData to points) is review_ui.ofd_paths. Every typeface is drawn with the CJK font (WenQuanYi Micro Hei has Latin and Chinese glyphs); without it,
 Pillow's default font (no Chinese glyphs, so Chinese text shows as empty boxes).
 """
 
@@ -34,6 +34,7 @@ from extractors.ofd import (MM_TO_PT, _box, _child, _children, _ctm, _floats, _g
                             _Package, _Placement, _text, resolve_loc)
 from extractors.ofd_images import _media_files
 from extractors.options import ReadOptions
+from review_ui.ofd_paths import MAX_PATH_POINTS, path_points
 
 __all__ = ["CJK_FONT", "font_at", "is_ofd", "ofd_page_sizes", "path_points", "render_ofd_page"]
 
@@ -41,18 +42,15 @@ CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"      # scripts/fonts
 MAX_SIDE_PX = 4000
 MAX_OBJECTS = 20_000                 # text, path and image objects per page, templates and annotations included
 MAX_GLYPHS = 50_000
-MAX_PATH_POINTS = 20_000             # after curves are cut into straight pieces
 MAX_DRAW_S = 10.0
 _MAX_LINE_PX = 50
 MAX_IMAGE_BYTES = 4 * 1024 * 1024    # a QR code, a logo, a seal
 MAX_IMAGE_PIXELS = 16_000_000
 _MAX_DEPTH = 32                      # nested PageBlocks
 _A4_MM = (0.0, 0.0, 210.0, 297.0)
-_CURVE_STEPS = 12
 _FAR_PX = 8 * MAX_SIDE_PX            # path points are held inside this square (Pillow walks every pixel of a line)
 _DEFAULT_LINE_MM = 0.353             # OFD's default LineWidth
 _BLACK = (0, 0, 0)
-_ARGS = {"M": 2, "S": 2, "L": 2, "Q": 4, "B": 6, "A": 7, "C": 0, "Z": 0}     # AbbreviatedData operators
 Colour = tuple[int, int, int]
 
 
@@ -359,89 +357,6 @@ def _draw_path(p: _Painter, obj: etree._Element, style: _Style, offset: tuple[fl
         if stroke and len(pixels) >= 2:
             p.draw.line(pixels + pixels[:1] if closed else pixels, fill=stroke, width=width_px,
                         joint="curve" if width_px > 2 else None)
-
-
-def path_points(data: str, *, limit: int = MAX_PATH_POINTS) -> list[tuple[list[tuple[float, float]], bool]]:
-    """AbbreviatedData -> subpaths: (points in object space, closed?); curves and arcs cut into straight pieces.
-
-    Operators S/M x y (start), L x y, Q x1 y1 x y, B x1 y1 x2 y2 x y, A rx ry angle large sweep x y (as SVG's),
-    C or Z (close). Numbers without an operator repeat the last one; anything unreadable ends the path.
-    At most `limit` points in all.
-    """
-    tokens, i, op = data.split(), 0, "M"
-    subpaths: list[tuple[list[tuple[float, float]], bool]] = []
-    points: list[tuple[float, float]] = []
-    count = 0
-    while i < len(tokens) and count < limit:
-        if tokens[i].upper() in _ARGS:
-            op, i = tokens[i].upper(), i + 1
-        args = _floats(" ".join(tokens[i:i + _ARGS[op]]))
-        if len(args) < _ARGS[op]:
-            break
-        i += _ARGS[op]
-        if op in "CZ":
-            if points:
-                subpaths.append((points, True))
-                points = [points[0]]
-            op = "L"          # numbers straight after a close draw on from the closed subpath's start
-            continue
-        if op in "MS" or not points:
-            if len(points) > 1:
-                subpaths.append((points, False))
-            points = [(args[-2], args[-1])]
-        else:
-            points += _segment(op, points[-1], args)
-        count += 1 if op in "MSL" else _CURVE_STEPS
-    if len(points) > 1:
-        subpaths.append((points, False))
-    return subpaths
-
-
-def _segment(op: str, start: tuple[float, float], args: list[float]) -> list[tuple[float, float]]:
-    """The points after `start` of one L/Q/B/A segment."""
-    if op == "L":
-        return [(args[0], args[1])]
-    steps = [k / _CURVE_STEPS for k in range(1, _CURVE_STEPS + 1)]
-    (x0, y0) = start
-    if op == "Q":
-        x1, y1, x2, y2 = args
-        return [((1 - t) ** 2 * x0 + 2 * (1 - t) * t * x1 + t * t * x2,
-                 (1 - t) ** 2 * y0 + 2 * (1 - t) * t * y1 + t * t * y2) for t in steps]
-    if op == "B":
-        x1, y1, x2, y2, x3, y3 = args
-        return [((1 - t) ** 3 * x0 + 3 * (1 - t) ** 2 * t * x1 + 3 * (1 - t) * t * t * x2 + t ** 3 * x3,
-                 (1 - t) ** 3 * y0 + 3 * (1 - t) ** 2 * t * y1 + 3 * (1 - t) * t * t * y2 + t ** 3 * y3)
-                for t in steps]
-    return _arc(start, args, steps)
-
-
-def _arc(start: tuple[float, float], args: list[float], steps: list[float]) -> list[tuple[float, float]]:
-    """An elliptical arc by SVG's endpoint rules (a radius too small is scaled up, as SVG does)."""
-    rx, ry, angle, large, sweep, x, y = args
-    (x0, y0), phi = start, math.radians(angle)
-    rx, ry = abs(rx), abs(ry)
-    if rx == 0 or ry == 0 or (x0, y0) == (x, y):
-        return [(x, y)]
-    cos, sin = math.cos(phi), math.sin(phi)
-    dx, dy = (x0 - x) / 2, (y0 - y) / 2
-    x1, y1 = cos * dx + sin * dy, -sin * dx + cos * dy
-    grow = x1 * x1 / (rx * rx) + y1 * y1 / (ry * ry)
-    if grow > 1:
-        rx, ry = rx * math.sqrt(grow), ry * math.sqrt(grow)
-    num = rx * rx * ry * ry - rx * rx * y1 * y1 - ry * ry * x1 * x1
-    root = math.sqrt(max(0.0, num) / (rx * rx * y1 * y1 + ry * ry * x1 * x1))
-    root = -root if bool(large) == bool(sweep) else root
-    cx1, cy1 = root * rx * y1 / ry, -root * ry * x1 / rx
-    cx, cy = cos * cx1 - sin * cy1 + (x0 + x) / 2, sin * cx1 + cos * cy1 + (y0 + y) / 2
-    a0 = math.atan2((y1 - cy1) / ry, (x1 - cx1) / rx)
-    a1 = math.atan2((-y1 - cy1) / ry, (-x1 - cx1) / rx)
-    delta = a1 - a0
-    if sweep and delta < 0:
-        delta += 2 * math.pi
-    elif not sweep and delta > 0:
-        delta -= 2 * math.pi
-    return [(cx + rx * math.cos(a0 + t * delta) * cos - ry * math.sin(a0 + t * delta) * sin,
-             cy + rx * math.cos(a0 + t * delta) * sin + ry * math.sin(a0 + t * delta) * cos) for t in steps]
 
 
 # --------------------------------------------------------------------------------------------
