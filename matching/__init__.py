@@ -22,7 +22,7 @@ from matching.master import (
 )
 from matching.normalize import fold_code, gtin_is_valid, normalize_company, normalize_name, strip_item_prefix
 from matching.orders import ReceivedLine, check_against_po, find_purchase_order
-from matching.products import PrintedLine, match_product
+from matching.products import PrintedLine, match_product, search_products
 from matching.rows import RowsRead, master_from_rows, product_from_row, supplier_from_row
 from matching.result import (
     Candidate, DocumentMatch, LineMatch, Match, MatchMethod, MatchOptions, POLineRef, SupplierProposal,
@@ -38,7 +38,7 @@ __all__ = [
     "PrintedLine", "PrintedSupplier", "Product", "PurchaseOrder", "ReceivedLine", "Review", "RowsRead", "Supplier",
     "SupplierProduct", "SupplierProposal", "UnitConversion", "check_against_po", "convert_unit", "document_key",
     "facts_from_line", "facts_from_review", "find_duplicate", "find_purchase_order", "fold_code", "gtin_is_valid",
-    "layout_hints", "layout_hints_from", "master_from_rows", "match_document", "match_product", "match_supplier", "normalize_company",
+    "layout_hints", "layout_hints_from", "master_from_rows", "match_document", "match_product", "search_products", "match_supplier", "normalize_company",
     "normalize_name", "pack_size", "printed_lines", "printed_supplier", "product_from_row", "read_specs",
     "spec_agreement", "strip_item_prefix", "supplier_alias_fact", "supplier_from_row", "unit_key",
 ]

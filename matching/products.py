@@ -181,6 +181,19 @@ def _exact_key(line: PrintedLine, supplier_id: str, master: MasterData) -> Match
     return _by_alias(line, supplier_id, master)
 
 
+def search_products(text: str, master: MasterData, *, limit: int = 12,
+                    options: MatchOptions = MatchOptions()) -> list[Candidate]:
+    """Products for a person's search box, best first: the product whose SKU or barcode was typed, then the
+    fuzzy ranking over names, aliases and specs (Chinese or not, typos forgiven), weak ones included."""
+    line = PrintedLine(0, description=text, supplier_sku=text.strip(), barcode=text.strip())
+    found: list[Candidate] = []
+    for pos in (_by_code(line, master), _by_barcode(line, master)):
+        if pos is not None and all(c.id != master.products[pos].id for c in found):
+            found.append(Candidate(master.products[pos].id, master.products[pos].label, 1.0))
+    ranked = _fuzzy(line, "", master, replace(options, top_k=limit, min_score=0.0)).candidates
+    return (found + [c for c in ranked if all(c.id != f.id for f in found)])[:limit]
+
+
 def match_product(line: PrintedLine, supplier_id: str, master: MasterData,
                   options: MatchOptions = MatchOptions()) -> Match:
     """The product for one printed line (see the module docstring); `supplier_id` "" when unknown."""

@@ -242,8 +242,11 @@ def products(request: Request, q: str = ""):
     user = read_session(request)
     if user is None:
         return JSONResponse({"items": []}, status_code=401)
-    with request.app.state.services.factory() as session:
-        return JSONResponse({"items": views.product_search(session, q) if q.strip() else []})
+    if not q.strip():
+        return JSONResponse({"items": []})
+    services = request.app.state.services
+    with services.factory() as session:
+        return JSONResponse({"items": views.product_search(session, services.master.get(session), q.strip())})
 
 
 @router.post("/review/documents/{document_id}")

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from matching import MasterData, search_products
 from models.stock import stock_report
 from models.tables import Document, Product, StockMove, Supplier
 from pipeline.review import approval_reason, document_issues, merged_extraction
@@ -188,10 +189,12 @@ def _conversion(quantity: str, unit: str, factor, product: dict | None) -> str:
     return f"{quantity} {unit or product['unit']} = {text} {product['unit']}"
 
 
-def product_search(session: Session, text: str, limit: int = 12) -> list[dict]:
-    needle = f"%{text.strip()}%"
-    query = select(Product).where(or_(Product.sku.ilike(needle), Product.name.ilike(needle))).order_by(Product.sku)
-    return [{"id": p.id, "sku": p.sku, "name": p.name, "unit": p.unit} for p in session.scalars(query.limit(limit))]
+def product_search(session: Session, master: MasterData, text: str, limit: int = 12) -> list[dict]:
+    """The product master searched as the matcher reads (SKU or barcode typed, else names, aliases and specs
+    fuzzily, Chinese included), best first."""
+    ranked = [int(c.id) for c in search_products(text, master, limit=limit)]
+    rows = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ranked)))} if ranked else {}
+    return [{"id": p.id, "sku": p.sku, "name": p.name, "unit": p.unit} for p in (rows.get(i) for i in ranked) if p]
 
 
 def stock_rows(session: Session) -> list[dict]:

@@ -10,7 +10,7 @@ import pytest
 from extractors import DocumentType, Extraction, Field, LineItem
 from matching import (
     DocumentKey, MasterData, MatchMethod, POLine, PrintedLine, PrintedSupplier, Product, PurchaseOrder, Supplier,
-    SupplierProduct, convert_unit, find_duplicate, match_document, match_product, match_supplier,
+    SupplierProduct, convert_unit, find_duplicate, match_document, match_product, match_supplier, search_products,
 )
 
 D = Decimal
@@ -103,6 +103,23 @@ def test_missing_size_is_never_auto_accepted(master):
     m = match_product(PrintedLine(1, "可口可乐碳酸饮料"), "", master)
     assert m.id in ("P1", "P2") and not m.auto_accepted
     assert {c.id for c in m.candidates} >= {"P1", "P2"}
+
+
+@pytest.mark.parametrize("typed, first", [
+    ("HW-0006", "P6"),                      # our SKU, exactly
+    ("6901234567892", "P1"),                # the barcode
+    ("电阻 0805", "P4"),                     # part of a Chinese name and a size
+    ("ketchp", "P8"),                       # a typo
+    ("cap screw m4x12", "P5"),
+])
+def test_the_search_box_finds_what_a_person_types(master, typed, first):
+    found = search_products(typed, master, limit=5)
+    assert found and found[0].id == first and len({c.id for c in found}) == len(found)
+
+
+def test_the_search_box_lists_weak_matches_too(master):
+    assert [c.id for c in search_products("可乐", master)][:2] in (["P1", "P2"], ["P2", "P1"])
+    assert search_products("zzzz qqqq", master) == []
 
 
 def test_nothing_alike_gives_no_match(master):
