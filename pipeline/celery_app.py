@@ -8,13 +8,15 @@ Tasks pass ids and re-fetch; `run_document` is idempotent by run (and so by docu
 Transient failures (blob store, database) are retried with exponential backoff and jitter; bad input is final.
 Limits per document: a soft time limit (the document fails with `timeout`), a hard one 30 s later (the child is
 killed, the message goes back to the queue: task_reject_on_worker_lost), and a child that grows past the memory
-limit is replaced after its task.  Each worker child builds its own Services after the fork.
+limit is replaced after its task.  Each worker child builds its own Services right after the fork, before it
+takes a task.
 """
 
 from __future__ import annotations
 
 import logging
 
+from billiard.exceptions import SoftTimeLimitExceeded
 from celery import Celery
 from celery.signals import worker_process_init
 from sqlalchemy.exc import OperationalError
@@ -54,7 +56,11 @@ def _register(app: Celery, settings: Settings) -> None:
     def process_document(self, run_id: int) -> str:
         from pipeline.processing import run_document, stale_after_s
         redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-        outcome = run_document(services(), run_id, take_over=redelivered)
+        try:
+            current = services()
+        except SoftTimeLimitExceeded:     # the limit ran out before the document was taken: try it again
+            raise self.retry(countdown=1, max_retries=3) from None
+        outcome = run_document(current, run_id, take_over=redelivered)
         if outcome == "busy":           # another attempt has it; if that worker died, the run goes stale
             raise self.retry(countdown=stale_after_s(services()) + 5, max_retries=3)
         if outcome == "done":
@@ -79,8 +85,13 @@ def services():
 
 @worker_process_init.connect
 def _fresh_services_after_fork(**_kwargs) -> None:
+    """A child's own Services (the parent's engine and pool must not be used after the fork), built now, with the
+    pipeline's modules imported: a document's time limit is then spent on the document, not on start-up."""
     global _services
-    _services = None              # the parent's engine and pool must not be used by a child
+    _services = None
+    if _settings is not None:
+        import pipeline.processing  # noqa: F401  (imports the readers and the matcher)
+        services()
 
 
 def queue_depth(app: Celery) -> int:
