@@ -63,7 +63,7 @@ def _register(app: Celery, settings: Settings) -> None:
         outcome = run_document(current, run_id, take_over=redelivered)
         if outcome == "busy":           # another attempt has it; if that worker died, the run goes stale
             raise self.retry(countdown=stale_after_s(services()) + 5, max_retries=3)
-        if outcome == "done":
+        if outcome in ("done", "failed"):      # document.extracted or document.failed waits to be sent
             app.send_task("inbound.deliver_webhooks")
         return outcome
 
