@@ -6,9 +6,13 @@ its documents (20 each; --quick: 5):
 
 (a) a clean document: from the document screen being usable to the next document's screen, pressing Enter once;
 (b) one wrong product match: an invoice whose second line ("Capacitor 100nF", no size printed) the matcher cannot
-    settle between the 0402 and 0603 capacitors; the right one is the 0402.  The clerk's keys: Enter (to the
-    value needing attention), arrow keys through the candidates until the right product shows, Enter (on to
-    Confirm), Enter (confirm).  Keys are counted as pressed; seconds from usable screen to the next screen;
+    settle between the 0402 and 0603 capacitors; the right one is the 0402, whose pack size for this supplier
+    nobody has said yet.  The clerk's keys: Enter (to the value needing attention), arrow keys through the
+    candidates until the right product shows, Enter (on to its pack size, asked for while it is not known),
+    "100", Enter (on to Confirm), Enter (confirm).  The first fix teaches the pack size, so later ones skip it;
+    every document was read before the first fix, so each still needs the product picked (documents read after
+    it arrive matched by the learned alias, see the tests).  Keys are counted as pressed; seconds from usable
+    screen to the next screen;
 (c) a 5-page PDF (an invoice of 110 lines over 5 pages): from navigation start until the screen is usable — the
     first page's image drawn, its boxes placed, the form present — each document opened once (nothing cached).
 
@@ -42,6 +46,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 CLERK = ("bench-clerk", "bench-clerk-password")
 RIGHT_SKU = "EL-CAP-0402-100N"
+PACK = "100"                 # 0402 capacitors in this supplier's pack: the factor the clerk types
+MOVED_ON = "() => document.activeElement.name === 'l.2.uom_factor' || document.activeElement.id === 'confirm'"
 USABLE = """() => {
     const img = document.querySelector('.page:not([hidden]) img');
     const box = document.querySelector('.page:not([hidden]) .box');
@@ -236,7 +242,12 @@ def _fix(page, ids: list[int], right: int) -> dict:
             tries += 1
             if tries > 12:
                 raise BenchUnavailable(f"document {document_id}: {RIGHT_SKU} is not among line 2's candidates")
-        pressed += _press(page, "Enter")            # on to Confirm
+        pressed += _press(page, "Enter")            # on to the pack size the 0402 needs (not known), or Confirm
+        page.wait_for_function(MOVED_ON)             # the screen looks the product's factor up first
+        if page.evaluate("document.activeElement.name || ''") == "l.2.uom_factor":
+            for key in PACK:
+                pressed += _press(page, key)
+            pressed += _press(page, "Enter")        # on to Confirm
         if page.evaluate("document.activeElement.id") != "confirm":
             raise BenchUnavailable(f"document {document_id}: the second Enter did not reach Confirm")
         pressed += _press(page, "Enter")            # confirm
@@ -244,7 +255,8 @@ def _fix(page, ids: list[int], right: int) -> dict:
         seconds.append(time.perf_counter() - started)
         keys.append(pressed)
         _say(f"  fix {number}/{len(ids)}: {pressed} keys, {seconds[-1]:.2f} s")
-    return {"fix_keys_median": _whole(statistics.median(keys)), "fix_s_median": round(statistics.median(seconds), 3),
+    return {"fix_keys_median": _whole(statistics.median(keys)), "fix_keys_first": keys[0],
+            "fix_s_median": round(statistics.median(seconds), 3),
             "fix_s_max": round(max(seconds), 3), "fix_right_product_on_top": at_top}
 
 
@@ -279,15 +291,17 @@ def _check_posted(api: httpx.Client, ids: list[int], right: int) -> None:
         if doc["status"] != "posted":
             raise BenchUnavailable(f"document {document_id} ended {doc['status']}, not posted")
         line = doc["extraction"]["lines"][1]
-        if str(line["product_match"]["id"]) != str(right) and "fix-" in (doc.get("filename") or ""):
-            raise BenchUnavailable(f"document {document_id} was posted with the wrong product")
+        if "fix-" in (doc.get("filename") or "") and (str(line["product_match"]["id"]) != str(right)
+                                                     or line["product_match"].get("uom_factor") != PACK):
+            raise BenchUnavailable(f"document {document_id} was posted with the wrong product or pack size")
 
 
 def _print(f: dict) -> None:
     print(f"review bench: {f['browser']} at {f['viewport']}, medians of {f['documents_each']} documents each")
     print(f"  confirm a clean document:  {f['clean_keys_median']} key, {f['clean_s_median']} s "
           f"(max {f['clean_s_max']} s)")
-    print(f"  fix one product match:     {f['fix_keys_median']} keys, {f['fix_s_median']} s "
+    print(f"  fix one product match:     {f['fix_keys_median']} keys (the first: {f['fix_keys_first']}, with the pack "
+          f"size), {f['fix_s_median']} s "
           f"(max {f['fix_s_max']} s; right product already on top in {f['fix_right_product_on_top']})")
     print(f"  5-page PDF ({f['five_page_lines']} lines) usable after {f['five_page_usable_s_median']} s "
           f"(max {f['five_page_usable_s_max']} s)")

@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from extractors import DocumentType, Extraction, Field
-from matching import LearnedFact, PrintedLine, facts_from_line, layout_hints_from, supplier_alias_fact
+from matching import (LearnedFact, MasterData, PrintedLine, convert_unit, facts_from_line, layout_hints_from,
+                      supplier_alias_fact, unit_key)
 from models.documents import correct, get_document, history, record_status
 from models.errors import NotPostable
 from models.learned import learn
@@ -61,12 +62,15 @@ def merged_extraction(document: Document) -> dict | None:
     for line in extraction.get("lines") or ():
         found = by_no.get(line.get("line_no"), {})
         product_match = copy.deepcopy(found.get("product_match") or _no_match())
-        if line.get("product_id") is not None:
+        chosen = line.get("product_id") is not None
+        if chosen:
             product_match = _manual(line["product_id"], product_match)
-        if line.get("uom_factor") is not None:
-            product_match["uom_factor"] = str(line["uom_factor"])
+        if "uom_factor" in line:             # a person's factor, or the chosen product's (None: not known)
+            product_match.pop("uom_factor", None)
+            if line["uom_factor"] is not None:
+                product_match["uom_factor"] = str(line["uom_factor"])
         line["product_match"] = product_match
-        for key in ("base_quantity", "unit_cost", "po_line"):
+        for key in ("po_line",) if chosen else ("base_quantity", "unit_cost", "po_line"):
             if key in found and key not in line:
                 line[key] = found[key]
     return extraction
@@ -116,8 +120,12 @@ def document_view(session: Session, document: Document) -> dict:
 
 # -- corrections ------------------------------------------------------------------------------------------
 
-def correct_document(session: Session, document_id: int, corrections: Corrections, *, who: str) -> Document:
-    """Apply the corrections (one history row each) and learn from the product, unit and supplier choices."""
+def correct_document(session: Session, document_id: int, corrections: Corrections, *, who: str,
+                     master: MasterData | None = None) -> Document:
+    """Apply the corrections (one history row each) and learn from the product, unit and supplier choices.
+    A product chosen without a factor gets the factor of that product for the printed unit (from `master`, as
+    the matcher finds it: supplier link, learned factor, the product's conversions, standard units), or none
+    (`uom_factor` null: not known) — never the factor of the product it replaces."""
     document = get_document(session, document_id)
     changes: dict[str, Any] = {f"fields.{name}": _plain(value) for name, value in corrections.fields.items()}
     if corrections.supplier_id is not None:
@@ -135,6 +143,10 @@ def correct_document(session: Session, document_id: int, corrections: Correction
             if key == "uom_factor" and value is not None:
                 value = str(_positive_decimal(value, f"line {number} uom_factor"))
             changes[f"lines.{number}.{key}"] = _plain(value)
+        if line.get("product_id") is not None and "uom_factor" not in line \
+                and int(line["product_id"]) != _current_product(document, number):
+            factor = factor_of(master, document, number, int(line["product_id"]))
+            changes[f"lines.{number}.uom_factor"] = None if factor is None else str(factor)
     correct(session, document_id, changes, who=who)
     if corrections.supplier_id is not None:
         document.supplier_id = corrections.supplier_id
@@ -236,6 +248,20 @@ def _current_product(document: Document, line_no: int) -> int | None:
     return None
 
 
+def factor_of(master: MasterData | None, document: Document, line_no: int, product_id: int) -> Decimal | None:
+    """Base units of `product_id` per unit printed on line `line_no`, as the matcher finds it; None: not known."""
+    product = master.product(str(product_id)) if master is not None else None
+    printed = next((line for line in (document.extraction or {}).get("lines") or ()
+                    if line.get("line_no") == line_no), None)
+    if product is None or printed is None:
+        return None
+    line = printed_line(printed)
+    conversion, _ = convert_unit(printed_unit=line.unit, quantity=None, unit_price=None, product=product,
+                                 supplier_id=str(document.supplier_id or ""), master=master,
+                                 description=line.text, line_no=line_no)
+    return conversion.factor
+
+
 def _field_text(field: Any) -> str:
     if isinstance(field, (str, int)) and not isinstance(field, bool):
         return str(field)                       # a value a person typed where the machine read nothing
@@ -284,10 +310,21 @@ def receipt_lines(session: Session, document: Document) -> list[ReceiptLine]:
         if price is None:
             amount = _field_decimal(line.get("amount"))
             price = (amount / quantity) if amount is not None else Decimal(0)
-        factor = _field_decimal(match.get("uom_factor")) or Decimal(1)
+        factor = _field_decimal(match.get("uom_factor")) or _same_unit_factor(session, line, int(match["id"]))
         out.append(ReceiptLine(number, int(match["id"]), quantity, price, factor,
                                batch=_field_text(line.get("batch_no")), po_line_id=_po_line_id(session, line)))
     return out
+
+
+def _same_unit_factor(session: Session, line: dict, product_id: int) -> Decimal:
+    """1 where the line prints no unit or the product's own; else the factor is not known and nothing posts."""
+    printed = _field_text(line.get("unit"))
+    product = session.get(Product, product_id)
+    if not printed or (product is not None and unit_key(printed) == unit_key(product.unit)):
+        return Decimal(1)
+    base = product.unit if product is not None else "base units"
+    raise NotPostable(f"Line {line['line_no']}: how many {base} are in one '{printed}' is not known; "
+                      "enter the factor before confirming.")
 
 
 def _po_line_id(session: Session, line: dict) -> int | None:

@@ -249,6 +249,22 @@ def products(request: Request, q: str = ""):
         return JSONResponse({"items": views.product_search(session, services.master.get(session), q.strip())})
 
 
+@router.get("/review/documents/{document_id}/lines/{line_no}/conversion")
+def conversion(request: Request, document_id: int, line_no: int, product_id: int):
+    """The factor and conversion text for a product a person picks on a line (the screen updates at once)."""
+    user = read_session(request)
+    if user is None:
+        return JSONResponse({}, status_code=401)
+    services = request.app.state.services
+    with services.factory() as session:
+        try:
+            document = get_document(session, document_id)
+        except NotFound:
+            return JSONResponse({}, status_code=404)
+        return JSONResponse(views.conversion_for(session, services.master.get(session), document, line_no,
+                                                 product_id))
+
+
 @router.post("/review/documents/{document_id}")
 async def act(request: Request, document_id: int):
     """One form, three buttons: save (save for later), confirm, reject; corrections are applied first."""
@@ -274,7 +290,8 @@ def _act(request: Request, user: UiUser, document_id: int, action: str, form: di
             document = get_document(session, document_id)
             corrections = corrections_from(form, views.document_screen(session, document))
             if corrections.fields or corrections.lines:
-                correct_document(session, document_id, corrections, who=user.name)
+                correct_document(session, document_id, corrections, who=user.name,
+                                 master=services.master.get(session))
         if action != "confirm":
             return _go_next(services, document_id, t["saved"])
         try:
@@ -341,8 +358,9 @@ def corrections_from(form: dict, screen: dict) -> Corrections:
         product = form.get(f"l.{number}.product_id")
         if isinstance(product, str) and product.strip().isdigit() and product.strip() != str(line["match"].get("id") or ""):
             change["product_id"] = int(product)
-        factor = form.get(f"l.{number}.uom_factor")
-        if isinstance(factor, str) and factor.strip() and not _same_number(factor, line["factor"]):
+        factor = form.get(f"l.{number}.uom_factor")      # with a new product, the factor shown is for that one
+        if isinstance(factor, str) and factor.strip() and ("product_id" in change
+                                                           or not _same_number(factor, line["factor"])):
             change["uom_factor"] = factor.strip()
         if change:
             lines.append({"line_no": number, **change})

@@ -10,10 +10,10 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from matching import MasterData, search_products
+from matching import MasterData, search_products, unit_key
 from models.stock import stock_report
 from models.tables import Document, Product, StockMove, Supplier
-from pipeline.review import approval_reason, document_issues, merged_extraction
+from pipeline.review import approval_reason, document_issues, factor_of, merged_extraction
 
 REVIEW_STATUSES = ("needs_review", "ready")
 ALL_STATUSES = ("received", "processing", "needs_review", "ready", "confirmed", "posted", "reversed", "rejected",
@@ -109,10 +109,11 @@ def document_screen(session: Session, document: Document) -> dict:
         lines.append({"no": number, "ref": f"l-{number}", **cells, "match": match,
                       "product": product, "candidates": match.get("candidates") or [],
                       "batch_tracked": bool(product and product["batch_tracked"]),
-                      "factor": _plain_number(value_of(match.get("uom_factor"))) or "1",
-                      "conversion": _conversion(cells["quantity"], cells["unit"], match.get("uom_factor"), product),
+                      "factor": (shown := _factor_shown(match.get("uom_factor"), cells["unit"], product)),
+                      "conversion": _conversion(cells["quantity"], cells["unit"], shown or None, product),
                       "po_line": line.get("po_line")})
-    issues = [_issue(i) for i in document_issues(document)] + _batch_issues(lines)
+    issues = [_issue(i) for i in document_issues(document)]
+    issues += _batch_issues(lines) + _factor_issues(lines, issues)
     _mark_attention(fields, lines, issues)
     return {"fields": fields, "lines": lines, "boxes": boxes, "issues": issues,
             "supplier_match": merged.get("supplier_match") or {},
@@ -140,7 +141,39 @@ def _mark_attention(fields: list[dict], lines: list[dict], issues: list[dict]) -
 # the input a line issue points at, by the issue's field (a product issue names the printed description; an
 # unknown unit is fixed by entering the factor)
 _LINE_ISSUE_CELL = {"description": "product", "quantity": "quantity", "unit": "uom_factor", "unit_price": "unit_price",
-                    "amount": "unit_price", "batch_no": "batch_no"}
+                    "amount": "unit_price", "batch_no": "batch_no", "uom_factor": "uom_factor"}
+
+
+def _factor_shown(factor, unit: str, product: dict | None) -> str:
+    """The line's factor; 1 where the product is counted in the printed unit; "" where it is not known."""
+    if factor not in (None, ""):
+        return _plain_number(str(factor))
+    if product is None or not unit or unit_key(unit) == unit_key(product["unit"]):
+        return "1"
+    return ""
+
+
+def _factor_issues(lines: list[dict], issues: list[dict]) -> list[dict]:
+    """Posting refuses a line whose unit has no known factor: say so (unless the reading said so already)."""
+    told = {issue.get("line_no") for issue in issues if issue["code"] == "unit_unknown"}
+    return [{"code": "unit_factor_missing", "severity": "error", "line_no": line["no"], "ref": line["ref"],
+             "field": "uom_factor",
+             "message": f"Line {line['no']}: how many {line['product']['unit']} are in one '{line['unit']}'? "
+                        "Enter the factor."}
+            for line in lines if line["product"] and not line["factor"] and line["no"] not in told]
+
+
+def conversion_for(session: Session, master: MasterData, document: Document, line_no: int, product_id: int) -> dict:
+    """What the screen shows when a person picks `product_id` for a line: its factor (None: not known) and
+    the conversion text, as the server will store them on save."""
+    product = _products_by_id(session, {product_id}).get(product_id)
+    line = next((x for x in (merged_extraction(document) or {}).get("lines") or () if x["line_no"] == line_no), None)
+    if product is None or line is None:
+        return {"factor": None, "conversion": ""}
+    quantity, unit = value_of(line.get("quantity")), value_of(line.get("unit"))
+    factor = factor_of(master, document, line_no, product_id)
+    shown = _factor_shown(factor, unit, product)
+    return {"factor": shown or None, "conversion": _conversion(quantity, unit, shown or None, product)}
 
 
 def _batch_issues(lines: list[dict]) -> list[dict]:
@@ -170,6 +203,10 @@ def _issue(issue: dict) -> dict:
 def _products(session: Session, lines: list[dict]) -> dict[int, dict]:
     ids = {int(line["product_match"]["id"]) for line in lines if line["product_match"].get("id")}
     ids |= {int(c["id"]) for line in lines for c in line["product_match"].get("candidates") or () if c.get("id")}
+    return _products_by_id(session, ids)
+
+
+def _products_by_id(session: Session, ids: set[int]) -> dict[int, dict]:
     if not ids:
         return {}
     return {p.id: {"id": p.id, "sku": p.sku, "name": p.name, "unit": p.unit,
@@ -178,11 +215,13 @@ def _products(session: Session, lines: list[dict]) -> dict[int, dict]:
 
 
 def _conversion(quantity: str, unit: str, factor, product: dict | None) -> str:
-    """ "2 箱 = 48 瓶": the printed quantity in the product's base unit."""
+    """ "2 箱 = 48 瓶": the printed quantity in the product's base unit ("?" where the factor is not known)."""
     if product is None:
         return ""
+    if factor in (None, ""):
+        return f"{quantity} {unit or product['unit']} = ? {product['unit']}"
     try:
-        base = Decimal(quantity) * Decimal(str(factor or 1))
+        base = Decimal(quantity) * Decimal(str(factor))
     except (InvalidOperation, ValueError):
         return ""
     text = format(base.normalize(), "f")

@@ -5,6 +5,7 @@ reject, reprocess, and problems as RFC 9457."""
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pikepdf
 
@@ -187,3 +188,30 @@ def test_contract_edges(db_url, tmp_path):
         assert flat.status_code == 201, flat.text
         assert flat.json()["lines"] == [{"line_no": 1, "product_id": product["id"], "quantity": "5", "unit": "pcs",
                                          "price": "2.5"}]
+
+
+def test_a_chosen_product_brings_its_own_factor_and_an_unknown_one_stops_posting(db_url, tmp_path):
+    """Never the replaced product's factor, never a silent 1: the chosen product's factor for the printed unit as
+    the matcher finds it (its conversions, a supplier link, a learned factor), else none, and then no posting."""
+    with running_app(db_url, tmp_path) as client:
+        import_master(client, kinds=("suppliers", "products", "supplier_products"))
+        doc_id = upload(client, INVOICE).json()["id"]
+        wait_read(client)
+        sku = {p["sku"]: p["id"] for p in client.get("/api/v1/products", headers=auth()).json()["items"]}
+        lines = client.get(f"/api/v1/documents/{doc_id}", headers=auth()).json()["extraction"]["lines"]
+        assert [Decimal(line["product_match"]["uom_factor"]) for line in lines] == [5000, 100]   # reel, pack (links)
+
+        view = client.patch(f"/api/v1/documents/{doc_id}", headers=auth(), json={"lines": [
+            {"line_no": 1, "product_id": sku["EL-CAP-0402-100N"]},          # 2 reel: the 0402's reel is 10000
+            {"line_no": 2, "product_id": sku["EL-CAP-0402-100N"]}]}).json()  # 10 pack: the 0402's pack is unknown
+        first, second = (line["product_match"] for line in view["extraction"]["lines"])
+        assert Decimal(first["uom_factor"]) == 10000 and "uom_factor" not in second
+        refused = client.post(f"/api/v1/documents/{doc_id}/confirm", headers=auth())
+        assert refused.status_code == 422
+        assert "how many pcs are in one 'pack' is not known" in refused.json()["detail"]
+        assert client.get(f"/api/v1/documents/{doc_id}", headers=auth()).json()["status"] != "posted"
+
+        client.patch(f"/api/v1/documents/{doc_id}", headers=auth(), json={"lines": [{"line_no": 2, "uom_factor": "100"}]})
+        assert client.post(f"/api/v1/documents/{doc_id}/confirm", headers=auth()).status_code == 200
+        stock = client.get("/api/v1/stock", headers=auth(), params={"product_id": sku["EL-CAP-0402-100N"]}).json()
+        assert Decimal(stock["on_hand"]) == 21000                              # 2 x 10000 + 10 x 100

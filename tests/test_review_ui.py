@@ -151,7 +151,9 @@ def test_clerk_corrects_confirms_and_teaches(server, browser, shots):
     page.fill("input.product-search[data-for='l.1.product_id']", "LED 0805")
     page.wait_for_selector(f"select[name='l.1.product_id'] option.found[value='{led}']", state="attached")
     page.select_option("select[name='l.1.product_id']", str(led))
-    page.fill("input[name='l.1.uom_factor']", "10")
+    page.wait_for_selector(f"tbody.line[data-line='1'][data-converted='{led}']", state="attached")
+    expect(page.locator("input[name='l.1.uom_factor']")).to_have_value("4000")      # its reel of 4000 …
+    page.fill("input[name='l.1.uom_factor']", "10")                                 # … but this one holds 10
     page.fill("input[name='l.1.batch_no']", "B-7")
     page.click("#confirm")
     page.wait_for_load_state()
@@ -275,21 +277,28 @@ def test_tab_and_enter_walk_what_needs_attention_then_confirm(server, browser, s
         page.keyboard.press("ArrowDown")               # through the candidates without leaving the search box
         keys += 1
         assert keys < 10
+    factor = page.locator("input[name='l.2.uom_factor']")
+    expect(factor).to_have_value("")                  # the 0603's pack of 100 is not the 0402's: not known
+    expect(page.locator("tbody.line[data-line='2'] .conversion")).to_have_text("10 pack = ? pcs")
+    page.keyboard.press("Enter")                       # on to the factor the chosen product needs
+    assert page.evaluate("document.activeElement.name") == "l.2.uom_factor"
+    page.keyboard.type("100")
     page.keyboard.press("Enter")
     assert focused() == "confirm"
     page.screenshot(path=str(shots / "attention.png"), full_page=True)
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: f"/review/documents/{doc_id}" not in url)
     doc = server.api.get(f"/api/v1/documents/{doc_id}").json()
-    assert doc["status"] == "posted" and keys + 2 <= 5
-    assert doc["extraction"]["lines"][1]["product_match"]["id"] == str(right)
+    assert doc["status"] == "posted" and keys + 6 <= 8
+    line = doc["extraction"]["lines"][1]
+    assert line["product_match"]["id"] == str(right) and line["product_match"]["uom_factor"] == "100"
 
     again = server.upload("unsure-2.pdf", _invoice(2, sure=False))
     server.wait_read()
     page.goto(f"/review/documents/{again}")
     expect(page.locator("tbody.line[data-line='2'] .method")).to_have_attribute("data-method", "alias")
-    asked = page.locator("[data-attention]")                   # learned the product; only the pack size is asked
-    assert asked.count() == 1 and asked.get_attribute("name") == "l.2.uom_factor"
+    expect(page.locator("input[name='l.2.uom_factor']")).to_have_value("100")
+    assert page.locator("[data-attention]").count() == 0       # product and pack size learned: a clean document
     assert dialogs == []
     context.close()
 

@@ -89,7 +89,8 @@ def correct(document_id: int, body: DocumentPatch, services: ServicesDep, user: 
     corrections = Corrections(fields=body.fields, supplier_id=body.supplier_id,
                               lines=tuple(line.model_dump(exclude_unset=True) for line in body.lines))
     with transaction(services.factory) as session:
-        document = correct_document(session, document_id, corrections, who=user.name)
+        document = correct_document(session, document_id, corrections, who=user.name,
+                                    master=services.master.get(session))
         return document_view(session, document)
 
 

@@ -144,13 +144,47 @@
     } else {
       return;
     }
-    if (event.key === "Enter") event.preventDefault();
-    if (target) { event.preventDefault(); target.focus(); }
+    if (!target && !pending && event.key === "Tab") return;       // Shift+Tab before the first: the browser's
+    event.preventDefault();
+    if (pending) {                     // the next value may be the factor the picked product needs
+      const from = el, backwards = event.shiftKey && event.key === "Tab";
+      pending.then(() => { const next = stepFrom(from, backwards); if (next) next.focus(); });
+    } else if (target) {
+      target.focus();
+    }
   });
+  // a product picked: its own factor for the printed unit, asked for where it is not known
+  let pending = null;              // a conversion being fetched: Enter and Tab wait for it
   document.querySelectorAll("select.product").forEach((select) => select.addEventListener("change", () => {
-    const row = select.closest("tbody.line");
-    if (row) row.classList.add("changed");
+    pending = convert(select).finally(() => { pending = null; });
   }));
+  async function convert(select) {
+    const row = select.closest("tbody.line");
+    const factor = row.querySelector("input[name$='.uom_factor']");
+    const shown = row.querySelector(".conversion");
+    row.classList.add("changed");
+    if (!select.value) return;
+    const url = `/review/documents/${body.dataset.doc}/lines/${row.dataset.line}/conversion?product_id=${encodeURIComponent(select.value)}`;
+    const before = factor.value;
+    const answer = await fetch(url, {credentials: "same-origin"});
+    if (!answer.ok || factor.value !== before) return;      // typed meanwhile: the person's factor stands
+    const found = await answer.json();
+    if (factor.value !== before) return;
+    factor.value = found.factor || "";
+    shown.textContent = found.conversion || "";
+    const asked = attention.indexOf(factor);
+    if (!found.factor && asked < 0) {            // not known: the factor becomes the next value to fill in
+      factor.dataset.attention = "";
+      const search = row.querySelector(".product-search");
+      const at = attention.indexOf(search);
+      attention.splice(at >= 0 ? at + 1 : attention.length, 0, factor);
+      row.classList.add("attention");
+    } else if (found.factor && asked >= 0) {
+      attention.splice(asked, 1);
+      delete factor.dataset.attention;
+    }
+    row.dataset.converted = select.value;
+  }
   // from the page itself (nothing focused), Tab and Enter start at the first value that needs attention
   document.addEventListener("keydown", (event) => {
     if (!attention.length || event.target !== body || event.ctrlKey || event.metaKey || event.altKey) return;
