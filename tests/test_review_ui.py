@@ -283,6 +283,7 @@ def test_tab_and_enter_walk_what_needs_attention_then_confirm(server, browser, s
     page.keyboard.press("Enter")                       # on to the factor the chosen product needs
     assert page.evaluate("document.activeElement.name") == "l.2.uom_factor"
     page.keyboard.type("100")
+    expect(page.locator("tbody.line[data-line='2'] .conversion")).to_have_text("10 pack = 1000 pcs")
     page.keyboard.press("Enter")
     assert focused() == "confirm"
     page.screenshot(path=str(shots / "attention.png"), full_page=True)

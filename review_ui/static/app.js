@@ -185,6 +185,22 @@
     }
     row.dataset.converted = select.value;
   }
+  // the conversion text follows the quantity and factor as they are typed (display only; the server computes)
+  document.querySelectorAll("tbody.line").forEach((row) => {
+    const shown = row.querySelector(".conversion");
+    const inputs = ["quantity", "unit", "uom_factor"].map((k) => row.querySelector(`input[name$='.${k}']`));
+    if (!shown || inputs.some((i) => !i)) return;
+    const [qty, unit, factor] = inputs;
+    const redo = () => {
+      const base = shown.textContent.trim().split(" ").pop();
+      if (!base) return;
+      const q = Number(qty.value), f = Number(factor.value);
+      const total = factor.value.trim() && Number.isFinite(q * f) ? String(Number((q * f).toFixed(6))) : "?";
+      shown.textContent = `${qty.value} ${unit.value} = ${total} ${base}`;
+    };
+    inputs.forEach((i) => i.addEventListener("input", redo));
+  });
+
   // from the page itself (nothing focused), Tab and Enter start at the first value that needs attention
   document.addEventListener("keydown", (event) => {
     if (!attention.length || event.target !== body || event.ctrlKey || event.metaKey || event.altKey) return;
