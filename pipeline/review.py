@@ -251,8 +251,8 @@ def _current_product(document: Document, line_no: int) -> int | None:
 def factor_of(master: MasterData | None, document: Document, line_no: int, product_id: int) -> Decimal | None:
     """Base units of `product_id` per unit printed on line `line_no`, as the matcher finds it; None: not known."""
     product = master.product(str(product_id)) if master is not None else None
-    printed = next((line for line in (document.extraction or {}).get("lines") or ()
-                    if line.get("line_no") == line_no), None)
+    reviewed = (document.current or {}).get("extraction") or document.extraction or {}     # a corrected unit counts
+    printed = next((line for line in reviewed.get("lines") or () if line.get("line_no") == line_no), None)
     if product is None or printed is None:
         return None
     line = printed_line(printed)
