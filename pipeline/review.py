@@ -316,11 +316,16 @@ def receipt_lines(session: Session, document: Document) -> list[ReceiptLine]:
     return out
 
 
+def in_own_unit(printed_unit: str, product_unit: str) -> bool:
+    """The line prints no unit, or the product's own: its factor is 1 without being told."""
+    return not printed_unit or unit_key(printed_unit) == unit_key(product_unit)
+
+
 def _same_unit_factor(session: Session, line: dict, product_id: int) -> Decimal:
     """1 where the line prints no unit or the product's own; else the factor is not known and nothing posts."""
     printed = _field_text(line.get("unit"))
     product = session.get(Product, product_id)
-    if not printed or (product is not None and unit_key(printed) == unit_key(product.unit)):
+    if not printed or product is not None and in_own_unit(printed, product.unit):
         return Decimal(1)
     base = product.unit if product is not None else "base units"
     raise NotPostable(f"Line {line['line_no']}: how many {base} are in one '{printed}' is not known; "

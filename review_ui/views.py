@@ -10,10 +10,10 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from matching import MasterData, search_products, unit_key
+from matching import MasterData, search_products
 from models.stock import stock_report
 from models.tables import Document, Product, StockMove, Supplier
-from pipeline.review import approval_reason, document_issues, factor_of, merged_extraction
+from pipeline.review import approval_reason, document_issues, factor_of, in_own_unit, merged_extraction
 
 REVIEW_STATUSES = ("needs_review", "ready")
 ALL_STATUSES = ("received", "processing", "needs_review", "ready", "confirmed", "posted", "reversed", "rejected",
@@ -148,7 +148,7 @@ def _factor_shown(factor, unit: str, product: dict | None) -> str:
     """The line's factor; 1 where the product is counted in the printed unit; "" where it is not known."""
     if factor not in (None, ""):
         return _plain_number(str(factor))
-    if product is None or not unit or unit_key(unit) == unit_key(product["unit"]):
+    if product is None or in_own_unit(unit, product["unit"]):
         return "1"
     return ""
 
