@@ -203,7 +203,8 @@
 
   // from the page itself (nothing focused), Tab and Enter start at the first value that needs attention
   document.addEventListener("keydown", (event) => {
-    if (!attention.length || event.target !== body || event.ctrlKey || event.metaKey || event.altKey) return;
+    const onPage = event.target === body || event.target.closest("dialog:not([open])") !== null;  // or left in the closed help
+    if (!attention.length || !onPage || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "Tab" && !event.shiftKey || event.key === "Enter") {
       event.preventDefault();
       event.stopImmediatePropagation();
