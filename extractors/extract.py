@@ -83,12 +83,12 @@ def extract_from_layout(layout: Layout) -> Extraction:
     doc_type = classify(layout, text=text)
     language = detect_language(text)
     if language == "zh" and doc_type in _CN_LABELLED:
-        from extractors.delivery_cn import extract_delivery_note
+        from extractors.cn.delivery import extract_delivery_note
         fields, lines = extract_delivery_note(layout)  # 送货单, 小票, 装箱单: labelled fields, titled columns
         fields, lines = chinese_typography(fields, lines)
         return Extraction(doc_type, "zh", fields, tuple(lines), pages=len(layout.pages), reader=layout.source)
     if doc_type is DocumentType.VAT_INVOICE or (language == "zh" and doc_type is DocumentType.INVOICE):
-        from extractors.vat_cn import extract_vat_invoice
+        from extractors.cn.vat import extract_vat_invoice
         fields, lines = chinese_typography(*extract_vat_invoice(layout))
         fields, issues = with_qr(fields, layout.meta.get("qr_codes", []))
         return Extraction(DocumentType.VAT_INVOICE, "zh", fields, tuple(lines), tuple(issues),
@@ -111,7 +111,7 @@ def with_qr(fields: dict[str, Field], codes: list) -> tuple[dict[str, Field], li
     """The printed QR code's exact values over what was read, with a `qr_mismatch` issue per field
     where the print was read differently.  A code that is no VAT-invoice payload is not used: a
     `qr_payload_invalid` issue says so and the fields read from the print stay."""
-    from extractors.qr import cross_check, merge_qr, parse_vat_qr, qr_fields
+    from extractors.cn.qr import cross_check, merge_qr, parse_vat_qr, qr_fields
     for page, text, box in codes:
         qr = parse_vat_qr(text)
         if qr is not None:

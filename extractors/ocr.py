@@ -55,7 +55,7 @@ _MODEL_FILES = {"Det": "PP-OCRv6_det_small.onnx", "Rec": "PP-OCRv6_rec_small.onn
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
-    """Speed/accuracy knobs, measured on the SROIE sample (see extractors/ocr_bench.py)."""
+    """Speed/accuracy knobs, measured on the SROIE sample (see pipeline/bench/ocr.py)."""
 
     det_long_side: int = 960       # detection input: long side limit in px ...
     det_min_short_side: int = 736  # ... unless that would make the short side smaller than this

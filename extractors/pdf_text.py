@@ -1,7 +1,8 @@
 """PDF text layer -> Layout, through pypdfium2 (characters and their boxes).
 
 `open_pdf` translates pdfium's errors into ours (a user password -> EncryptedFile; an owner password
-alone does not stop reading).  `read_text_page` turns one page's characters into words and lines in
+alone does not stop reading).  `embedded_invoice_xml` pulls out the e-invoice XML (ZUGFeRD / Factur-X /
+XRechnung CII, or UBL) a PDF carries as an attachment.  `read_text_page` turns one page's characters into words and lines in
 display coordinates (page rotation applied, origin top-left).  `text_layer_is_usable` says whether a
 page's text can be trusted or the page must be rasterised and OCRed; `render_page` does the latter's
 first half.
@@ -11,30 +12,31 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Iterator
+from xml.etree.ElementTree import ParseError
 
+import defusedxml.ElementTree as safe_etree
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from defusedxml import DefusedXmlException
 
 from extractors.errors import CorruptFile, EncryptedFile, TooLarge
 from extractors.layout import BBox, Line, Page, Word, group_words_into_lines
 from extractors.options import ReadOptions
+from extractors.structured import is_invoice_root
+from extractors.structured.elements import strip_bom
 
 _PASSWORD_ERROR = "password"
 
 
 def open_pdf(data: bytes, options: ReadOptions) -> pdfium.PdfDocument:
     """Open a PDF from bytes; raise EncryptedFile, CorruptFile or TooLarge (page limit)."""
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        if _PASSWORD_ERROR in str(exc).lower():
-            raise EncryptedFile("This PDF is protected by a password; remove the password and upload it again.",
-                                detail=str(exc)) from exc
-        raise CorruptFile("This PDF is damaged or not a PDF and cannot be read.", detail=str(exc)) from exc
+    pdf = _open_document(data)
     if len(pdf) == 0:
         pdf.close()
         raise CorruptFile("This PDF has no pages.")
@@ -43,6 +45,76 @@ def open_pdf(data: bytes, options: ReadOptions) -> pdfium.PdfDocument:
         pdf.close()
         raise TooLarge(f"This PDF has {n} pages, more than the limit of {options.max_pages}.")
     return pdf
+
+
+def _open_document(data: bytes) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD or _PASSWORD_ERROR in str(exc).lower():
+            raise EncryptedFile("This PDF is protected by a password; remove the password and upload it again.",
+                                detail=str(exc)) from exc
+        raise CorruptFile("This PDF is damaged or not a PDF and cannot be read.", detail=str(exc)) from exc
+
+
+# --------------------------------------------------------------------------- embedded e-invoice XML
+
+MAX_XML_ATTACHMENT_BYTES = 20 * 1024 * 1024       # larger attachments are not looked at
+KNOWN_ATTACHMENT_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "zugferd_invoice.xml")
+
+
+def embedded_invoice_xml(pdf_bytes: bytes) -> tuple[str, bytes] | None:
+    """The e-invoice XML attached to a PDF as (attachment name, bytes): a known name first, else any .xml with
+    an invoice root; None when there is none."""
+    pdf = _open_document(pdf_bytes)
+    try:
+        attachments = list(_xml_attachments(pdf))
+    finally:
+        pdf.close()
+    for name, data in attachments:
+        if name.casefold() in KNOWN_ATTACHMENT_NAMES:
+            return name, data
+    for name, data in attachments:
+        root = _root_tag(data)
+        if root is not None and is_invoice_root(root):
+            return name, data
+    return None
+
+
+def _xml_attachments(pdf: pdfium.PdfDocument) -> Iterator[tuple[str, bytes]]:
+    """(name, data) of every .xml attachment of at most MAX_XML_ATTACHMENT_BYTES."""
+    for i in range(pdf.count_attachments()):
+        attachment = pdf.get_attachment(i)
+        try:
+            name = attachment.get_name()
+        except pdfium.PdfiumError:
+            continue
+        if not name.casefold().endswith(".xml") or _attachment_size(attachment) > MAX_XML_ATTACHMENT_BYTES:
+            continue
+        try:
+            yield name, bytes(attachment.get_data())
+        except pdfium.PdfiumError:
+            continue
+
+
+def _attachment_size(attachment: pdfium.PdfAttachment) -> int:
+    size = ctypes.c_ulong()
+    if not pdfium_c.FPDFAttachment_GetFile(attachment, None, 0, ctypes.byref(size)):
+        return 0
+    return size.value
+
+
+def _root_tag(data: bytes) -> str | None:
+    """The root element's tag, read without building the tree; None if unreadable or unsafe."""
+    try:
+        for _event, el in safe_etree.iterparse(io.BytesIO(strip_bom(data)), events=("start",), forbid_dtd=True):
+            return el.tag
+    except (ParseError, DefusedXmlException):
+        return None
+    return None
+
+
+# --------------------------------------------------------------------------- text layer
 
 
 @dataclass(frozen=True, slots=True)

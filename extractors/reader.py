@@ -52,8 +52,8 @@ def _with_ofd_qr_codes(data: bytes, layout: Layout, options: ReadOptions) -> Lay
     if not layout.pages or "发票" not in layout.pages[0].text():
         return layout
     from extractors.images import load_images
-    from extractors.ofd_images import page_images
-    from extractors.qr import decode_qr_codes
+    from extractors.ofd import page_images
+    from extractors.cn.qr import decode_qr_codes
     codes = []
     for image_bytes, box in page_images(data, options, page=1):
         try:
@@ -67,7 +67,7 @@ def _with_ofd_qr_codes(data: bytes, layout: Layout, options: ReadOptions) -> Lay
 def _pdf_embedded(data: bytes, options: ReadOptions) -> bytes | None:
     if not options.use_embedded:
         return None
-    from extractors.structured import embedded_invoice_xml
+    from extractors.pdf_text import embedded_invoice_xml
     found = embedded_invoice_xml(data)
     return found[1] if found else None
 
@@ -141,7 +141,7 @@ def ocr_page_image(image, *, page_number: int, points_per_pixel: float):
 
 def page_qr_codes(image, *, page: int, points_per_pixel: float) -> list[tuple[int, str, BBox]]:
     """(page, payload, box in page points) of every QR code on a page image."""
-    from extractors.qr import decode_qr_codes, qr_bbox_points
+    from extractors.cn.qr import decode_qr_codes, qr_bbox_points
     return [(page, code.text, qr_bbox_points(code, points_per_pixel)) for code in decode_qr_codes(image)]
 
 

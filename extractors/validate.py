@@ -77,7 +77,7 @@ def check_tax_ids(ex: Extraction) -> list[Issue]:
                                                          (vat.startswith("FR") and not _fr_vat_key_ok(vat))):
             out.append(Issue("tax_id_invalid", Severity.WARNING, f"{vat} is not a valid VAT id.", field=name))
     if ex.language == "zh":
-        from extractors.cn_checks import uscc_is_valid
+        from extractors.cn.checks import uscc_is_valid
         for name in ("supplier_tax_id", "buyer_tax_id"):
             f = ex.fields.get(name)
             if f is not None and isinstance(f.value, str) and len(f.value) == 18 and not uscc_is_valid(f.value):

@@ -1,4 +1,5 @@
-"""The Celery app and its tasks: the same functions the in-process runner calls, behind a broker.
+"""The Celery app, its tasks and the dispatcher that sends them: the same functions the in-process runner calls,
+behind a broker.
 
     inbound.process_document(run_id)   pipeline.processing.run_document: claim the run, read, match, store
     inbound.deliver_webhooks()         pipeline.webhooks.deliver_due: send what is due (beat: every 10 s too)
@@ -9,7 +10,7 @@ Transient failures (blob store, database) are retried with exponential backoff a
 Limits per document: a soft time limit (the document fails with `timeout`), a hard one 30 s later (the child is
 killed, the message goes back to the queue: task_reject_on_worker_lost), and a child that grows past the memory
 limit is replaced after its task.  Each worker child builds its own Services right after the fork, before it
-takes a task.
+takes a task.  `CeleryDispatcher` is the service's `Dispatcher` when INBOUND_BROKER_URL is set.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from sqlalchemy.exc import OperationalError
 
 from pipeline.blobs import StoreUnavailable
 from pipeline.config import Settings
+from pipeline.processing import run_document, stale_after_s
+from pipeline.runtime import Services, build_services
+from pipeline.webhooks import deliver_due
 
 log = logging.getLogger("inbound.tasks")
-_services = None
+_services: Services | None = None
 _settings: Settings | None = None
 
 
@@ -54,7 +58,6 @@ def _register(app: Celery, settings: Settings) -> None:
               autoretry_for=(StoreUnavailable, OperationalError), retry_backoff=2, retry_backoff_max=300,
               retry_jitter=True, max_retries=8)
     def process_document(self, run_id: int) -> str:
-        from pipeline.processing import run_document, stale_after_s
         redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
         try:
             current = services()
@@ -69,29 +72,43 @@ def _register(app: Celery, settings: Settings) -> None:
 
     @app.task(name="inbound.deliver_webhooks", acks_late=True, ignore_result=True)
     def deliver_webhooks() -> int:
-        from pipeline.webhooks import deliver_due
         s = services()
         return deliver_due(s.factory, attempts=s.settings.webhook_attempts, backoff_s=s.settings.webhook_backoff_s)
 
 
-def services():
+def services() -> Services:
     """This process's Services (built on first use; after a fork, anew)."""
     global _services
     if _services is None:
-        from pipeline.runtime import build_services
         _services = build_services(_settings)
     return _services
 
 
 @worker_process_init.connect
 def _fresh_services_after_fork(**_kwargs) -> None:
-    """A child's own Services (the parent's engine and pool must not be used after the fork), built now, with the
-    pipeline's modules imported: a document's time limit is then spent on the document, not on start-up."""
+    """A child's own Services (the parent's engine and pool must not be used after the fork), built now; the
+    pipeline's modules (the readers and the matcher) came in with this module's imports, so a document's time
+    limit is spent on the document, not on start-up."""
     global _services
     _services = None
     if _settings is not None:
-        import pipeline.processing  # noqa: F401  (imports the readers and the matcher)
         services()
+
+
+class CeleryDispatcher:
+    """Runs and webhook deliveries sent as Celery tasks to the broker's queue (the `Dispatcher` of runtime.py)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = make_celery(settings)
+
+    def submit(self, run_id: int) -> None:
+        self.app.send_task("inbound.process_document", args=(run_id,))
+
+    def wake_webhooks(self) -> None:
+        self.app.send_task("inbound.deliver_webhooks")
+
+    def depth(self) -> int:
+        return queue_depth(self.app)
 
 
 def queue_depth(app: Celery) -> int:

@@ -2,9 +2,10 @@
 the dispatcher that gets documents read.
 
 Two dispatchers with one interface (`Dispatcher`):
-- `InProcessDispatcher`: worker threads in this process call `processing.run_document(run_id)`; used by
+- `InProcessDispatcher` (here): worker threads in this process call `processing.run_document(run_id)`; used by
   `inbound serve` when INBOUND_BROKER_URL is unset, and by the tests.
-- `CeleryDispatcher`: sends the same call as the Celery task `inbound.process_document` (pipeline/tasks.py).
+- `CeleryDispatcher` (pipeline/celery_app.py, with the Celery app): sends the same call as the Celery task
+  `inbound.process_document`.
 Both are called only after the transaction that created the run has committed (the task must find it).
 Webhook deliveries are sent by `pipeline.webhooks.WebhookSender`, woken by `wake_webhooks()`.
 """
@@ -117,18 +118,3 @@ class InProcessDispatcher:
             finally:
                 self._queue.task_done()
 
-
-class CeleryDispatcher:
-    def __init__(self, settings: Settings) -> None:
-        from pipeline.celery_app import make_celery
-        self.app = make_celery(settings)
-
-    def submit(self, run_id: int) -> None:
-        self.app.send_task("inbound.process_document", args=(run_id,))
-
-    def wake_webhooks(self) -> None:
-        self.app.send_task("inbound.deliver_webhooks")
-
-    def depth(self) -> int:
-        from pipeline.celery_app import queue_depth
-        return queue_depth(self.app)

@@ -23,7 +23,9 @@ from models.db import transaction, upgrade
 from models.runs import unfinished_runs
 from models.tables import Document, Product
 from pipeline.config import Settings
-from pipeline.runtime import CeleryDispatcher, InProcessDispatcher, Services, build_services
+from pipeline.processing import run_document
+from pipeline.runtime import InProcessDispatcher, Services, build_services
+from pipeline.webhooks import WebhookSender
 
 log = logging.getLogger("inbound.service")
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,11 +51,10 @@ def start_service(settings: Settings, *, threads: int | None = None) -> Services
         with transaction(services.factory) as session:
             ensure_api_key(session, secret=settings.bootstrap_api_key, name="bootstrap", role="admin")
     if settings.broker_url:
+        from pipeline.celery_app import CeleryDispatcher   # Celery is loaded only where a broker is used
         services.dispatcher = CeleryDispatcher(settings)
         services.sender = None
     else:
-        from pipeline.processing import run_document
-        from pipeline.webhooks import WebhookSender
         sender = WebhookSender(services.factory, attempts=settings.webhook_attempts,
                                backoff_s=settings.webhook_backoff_s)
         services.sender = sender

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from extractors.ofd import _floats
+from extractors.ofd.package import parse_floats
 
 MAX_PATH_POINTS = 20_000             # after curves are cut into straight pieces
 _CURVE_STEPS = 12
@@ -26,7 +26,7 @@ def path_points(data: str, *, limit: int = MAX_PATH_POINTS) -> list[tuple[list[t
     while i < len(tokens) and count < limit:
         if tokens[i].upper() in _ARGS:
             op, i = tokens[i].upper(), i + 1
-        args = _floats(" ".join(tokens[i:i + _ARGS[op]]))
+        args = parse_floats(" ".join(tokens[i:i + _ARGS[op]]))
         if len(args) < _ARGS[op]:
             break
         i += _ARGS[op]

@@ -7,7 +7,7 @@ templates the page names (background under the content, foreground over it), its
 PathObject and ImageObject, the annotations' appearances, and the seal of each signature stamped on the page
 (an SES signature carries the seal picture as a small OFD of its own, or as PNG/JPEG).
 
-The package is opened, checked and parsed by extractors.ofd (size and member limits, safe XML), so a broken
+The package is opened, checked and parsed by extractors.ofd.package (size and member limits, safe XML), so a broken
 file raises extractors.errors' InputError family; callers show something else then. Work stays bounded on
 hostile files: a picture is at most MAX_SIDE_PX a side; per page at most MAX_OBJECTS objects, MAX_GLYPHS
 glyphs (a big glyph counts as several) and MAX_PATH_POINTS path points are drawn, the rest is left out;
@@ -30,9 +30,10 @@ from lxml import etree
 from PIL import Image, ImageDraw, ImageFont
 
 from extractors.errors import InputError, TooLarge
-from extractors.ofd import (MM_TO_PT, _box, _child, _children, _ctm, _floats, _glyph_runs, _local, _open_document,
-                            _Package, _Placement, _text, resolve_loc)
-from extractors.ofd_images import _media_files
+from extractors.ofd.images import media_files
+from extractors.ofd.package import (MM_TO_PT, Package, child, children, element_text, local_name, open_document,
+                                    parse_box, parse_floats, resolve_loc)
+from extractors.ofd.text import Placement, glyph_runs, parse_ctm
 from extractors.options import ReadOptions
 from review_ui.ofd_paths import MAX_PATH_POINTS, path_points
 
@@ -67,8 +68,8 @@ def is_ofd(data: bytes) -> bool:
 
 def ofd_page_sizes(data: bytes, options: ReadOptions | None = None) -> list[tuple[float, float]]:
     """(width, height) in points of every page; InputError subclasses on a broken file."""
-    pkg = _Package(data, options or ReadOptions())
-    _, doc = _open_document(pkg, options or ReadOptions())
+    pkg = Package(data, options or ReadOptions())
+    _, doc = open_document(pkg, options or ReadOptions())
     boxes = (_page_box(pkg.xml(path), doc.default_box) for path in doc.page_paths)
     return [(box[2] * MM_TO_PT, box[3] * MM_TO_PT) for box in boxes]
 
@@ -109,7 +110,7 @@ class _Style:
 class _Sources:
     """The package and the document's resources an object may name."""
 
-    pkg: _Package
+    pkg: Package
     draw_params: dict[str, etree._Element]       # DrawParam ID -> element
     media: dict[str, str]                         # MultiMedia ID -> member path
     options: ReadOptions
@@ -132,9 +133,9 @@ class _Painter:
         if time.monotonic() > self.deadline:
             raise TooLarge("The OFD page takes too long to draw.", detail=f"over {MAX_DRAW_S} s")
 
-    def placement(self, ctm, boundary, offset: tuple[float, float]) -> _Placement:
+    def placement(self, ctm, boundary, offset: tuple[float, float]) -> Placement:
         """Object space -> page points for an object at `boundary` inside a block at `offset` (mm)."""
-        return _Placement(ctm, (boundary[0] + offset[0] - self.page_origin[0],
+        return Placement(ctm, (boundary[0] + offset[0] - self.page_origin[0],
                                 boundary[1] + offset[1] - self.page_origin[1]))
 
     def px(self, point: tuple[float, float]) -> tuple[float, float]:
@@ -146,8 +147,8 @@ def _render(data: bytes, index: int, *, px_per_pt: float, options: ReadOptions, 
             deadline: float) -> Image.Image:
     """Page `index` on white (RGB), or on transparent (RGBA) without its seals when `seals` is False (a seal's
     own OFD, drawn to be pasted over a page); `deadline` is time.monotonic() past which it is TooLarge."""
-    pkg = _Package(data, options)
-    ofd, doc = _open_document(pkg, options)
+    pkg = Package(data, options)
+    ofd, doc = open_document(pkg, options)
     if not 0 <= index < len(doc.page_paths):
         raise IndexError(f"no page {index + 1} in this OFD ({len(doc.page_paths)} pages)")
     root = pkg.xml(doc.page_paths[index])
@@ -157,9 +158,9 @@ def _render(data: bytes, index: int, *, px_per_pt: float, options: ReadOptions, 
     mode, paper = ("RGB", "white") if seals else ("RGBA", (0, 0, 0, 0))      # a seal is pasted over a page
     image = Image.new(mode, size, paper)
     painter = _Painter(image, ImageDraw.Draw(image), scale, (box[0], box[1]), deadline=deadline)
-    sources = _Sources(pkg, _draw_params(pkg, doc), _media_files(pkg, doc), options)
+    sources = _Sources(pkg, _draw_params(pkg, doc), media_files(pkg, doc), options)
     for source in _layers(pkg, doc, root):
-        content = _child(source, "Content")
+        content = child(source, "Content")
         if content is not None:
             _draw_block(painter, content, sources, _Style(), (0.0, 0.0), 0)
     page_id = _page_id(doc, index)
@@ -169,10 +170,10 @@ def _render(data: bytes, index: int, *, px_per_pt: float, options: ReadOptions, 
     return image
 
 
-def _layers(pkg: _Package, doc, root: etree._Element) -> list[etree._Element]:
+def _layers(pkg: Package, doc, root: etree._Element) -> list[etree._Element]:
     """The page's background templates, the page itself, then its foreground templates: the drawing order."""
     named = [(t.get("ZOrder", "Background"), doc.templates.get(t.get("TemplateID", "")))
-             for t in _children(root, "Template")]
+             for t in children(root, "Template")]
     below = [pkg.xml(path) for order, path in named if path and pkg.has(path) and order != "Foreground"]
     above = [pkg.xml(path) for order, path in named if path and pkg.has(path) and order == "Foreground"]
     return [*below, root, *above]
@@ -180,14 +181,14 @@ def _layers(pkg: _Package, doc, root: etree._Element) -> list[etree._Element]:
 
 def _page_box(root: etree._Element, default: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
     """The page's PhysicalBox (mm), else the document's, else A4 where neither has a size."""
-    for box in (_box(_text(_child(_child(root, "Area"), "PhysicalBox"))), default):
+    for box in (parse_box(element_text(child(child(root, "Area"), "PhysicalBox"))), default):
         if box is not None and box[2] > 0 and box[3] > 0:
             return box
     return _A4_MM
 
 
 def _page_id(doc, index: int) -> str:
-    pages = _children(_child(doc.root, "Pages"), "Page")
+    pages = children(child(doc.root, "Pages"), "Page")
     return pages[index].get("ID", "") if index < len(pages) else ""
 
 
@@ -197,7 +198,7 @@ def _draw_block(p: _Painter, block: etree._Element, src: _Sources, style: _Style
     for el in block:
         if p.objects_left <= 0 or depth > _MAX_DEPTH:
             return
-        name = _local(el)
+        name = local_name(el)
         if name in ("Layer", "PageBlock"):
             _draw_block(p, el, src, _style_of(el, style, src.draw_params), offset, depth + 1)
             continue
@@ -249,23 +250,23 @@ def _style_of(el: etree._Element, inherited: _Style, params: dict[str, etree._El
         param_id = params[param_id].get("Relative")
     style = inherited
     for source in [*reversed(chain), el]:
-        widths = _floats(source.get("LineWidth"))
+        widths = parse_floats(source.get("LineWidth"))
         style = replace(style,
                         line_width=widths[0] if widths and widths[0] >= 0 else style.line_width,
-                        fill=_colour(_child(source, "FillColor")) or style.fill,
-                        stroke=_colour(_child(source, "StrokeColor")) or style.stroke)
+                        fill=_colour(child(source, "FillColor")) or style.fill,
+                        stroke=_colour(child(source, "StrokeColor")) or style.stroke)
     return style
 
 
-def _draw_params(pkg: _Package, doc) -> dict[str, etree._Element]:
+def _draw_params(pkg: Package, doc) -> dict[str, etree._Element]:
     """DrawParam ID -> element, from the document's PublicRes and DocumentRes files."""
     base = posixpath.dirname(doc.root_path)
-    common = _child(doc.root, "CommonData")
+    common = child(doc.root, "CommonData")
     params: dict[str, etree._Element] = {}
-    for ref in _children(common, "PublicRes") + _children(common, "DocumentRes"):
-        path = resolve_loc(base, _text(ref)) if _text(ref) else ""
+    for ref in children(common, "PublicRes") + children(common, "DocumentRes"):
+        path = resolve_loc(base, element_text(ref)) if element_text(ref) else ""
         if path and pkg.has(path):
-            for param in (el for el in pkg.xml(path).iter() if _local(el) == "DrawParam" and el.get("ID")):
+            for param in (el for el in pkg.xml(path).iter() if local_name(el) == "DrawParam" and el.get("ID")):
                 params.setdefault(param.get("ID"), param)
     return params
 
@@ -275,11 +276,11 @@ def _draw_params(pkg: _Package, doc) -> dict[str, etree._Element]:
 # --------------------------------------------------------------------------------------------
 
 def _draw_text(p: _Painter, obj: etree._Element, style: _Style, offset: tuple[float, float]) -> None:
-    """Each glyph at its origin (baseline) as extractors.ofd places it, in the object's size and turn."""
-    boundary = _box(obj.get("Boundary")) or (0.0, 0.0, 0.0, 0.0)
-    sizes = _floats(obj.get("Size"))
+    """Each glyph at its origin (baseline) as extractors.ofd.text places it, in the object's size and turn."""
+    boundary = parse_box(obj.get("Boundary")) or (0.0, 0.0, 0.0, 0.0)
+    sizes = parse_floats(obj.get("Size"))
     size = sizes[0] if sizes and sizes[0] > 0 else 3.5
-    ctm = _ctm(obj.get("CTM"))
+    ctm = parse_ctm(obj.get("CTM"))
     place = p.placement(ctm, boundary, offset)
     filled = obj.get("Fill", "true").lower() != "false"
     colour = (style.fill if filled else style.stroke) or _BLACK
@@ -287,11 +288,11 @@ def _draw_text(p: _Painter, obj: etree._Element, style: _Style, offset: tuple[fl
     turn = math.degrees(math.atan2(ctm[1], ctm[0]))
     cost = 1 + int((font_px / 64) ** 2)           # pixels drawn grow with the square of the size
     pos = (0.0, 0.0)
-    for code in _children(obj, "TextCode"):
+    for code in children(obj, "TextCode"):
         if len(code.text or "") * cost > p.glyphs_left:
             p.glyphs_left = 0
             return
-        for run in _glyph_runs(code, pos, size):
+        for run in glyph_runs(code, pos, size):
             p.glyphs_left -= len(run) * cost
             p.check_time()
             for glyph in run:
@@ -339,10 +340,10 @@ def _drawn_glyph(ch: str, pixels: int) -> tuple[Image.Image, tuple[int, int]]:
 
 def _draw_path(p: _Painter, obj: etree._Element, style: _Style, offset: tuple[float, float]) -> None:
     """Stroke (default on) and fill (default off) of each subpath, in page pixels."""
-    boundary = _box(obj.get("Boundary")) or (0.0, 0.0, 0.0, 0.0)
-    ctm = _ctm(obj.get("CTM"))
+    boundary = parse_box(obj.get("Boundary")) or (0.0, 0.0, 0.0, 0.0)
+    ctm = parse_ctm(obj.get("CTM"))
     place = p.placement(ctm, boundary, offset)
-    subpaths = path_points(_text(_child(obj, "AbbreviatedData")), limit=p.points_left)
+    subpaths = path_points(element_text(child(obj, "AbbreviatedData")), limit=p.points_left)
     p.points_left -= sum(len(points) for points, _ in subpaths)
     width_mm = style.line_width if style.line_width is not None else _DEFAULT_LINE_MM
     width = width_mm * MM_TO_PT * p.px_per_pt * math.sqrt(abs(ctm[0] * ctm[3] - ctm[1] * ctm[2]))
@@ -365,10 +366,10 @@ def _draw_path(p: _Painter, obj: etree._Element, style: _Style, offset: tuple[fl
 
 def _draw_image(p: _Painter, obj: etree._Element, src: _Sources, offset: tuple[float, float]) -> None:
     """The MultiMedia picture over the unit square its CTM maps (the Boundary's size without a CTM)."""
-    path, boundary = src.media.get(obj.get("ResourceID", "")), _box(obj.get("Boundary"))
+    path, boundary = src.media.get(obj.get("ResourceID", "")), parse_box(obj.get("Boundary"))
     if path is None or boundary is None or not src.pkg.has(path) or src.pkg.size(path) > MAX_IMAGE_BYTES:
         return
-    ctm = _ctm(obj.get("CTM")) if obj.get("CTM") else (boundary[2], 0.0, 0.0, boundary[3], 0.0, 0.0)
+    ctm = parse_ctm(obj.get("CTM")) if obj.get("CTM") else (boundary[2], 0.0, 0.0, boundary[3], 0.0, 0.0)
     place = p.placement(ctm, boundary, offset)
     corners = [p.px(place.point(x, y)) for x in (0, 1) for y in (0, 1)]
     _paste(p, _decoded(src.pkg.read(path)), corners)
@@ -399,22 +400,22 @@ def _decoded(data: bytes) -> Image.Image | None:
 
 def _draw_annotations(p: _Painter, src: _Sources, doc, page_id: str) -> None:
     """Each visible annotation's Appearance, its objects placed inside the Appearance's Boundary."""
-    loc = _text(_child(doc.root, "Annotations"))
+    loc = element_text(child(doc.root, "Annotations"))
     if not loc or not page_id:
         return
     index_path = resolve_loc(posixpath.dirname(doc.root_path), loc)
     if not src.pkg.has(index_path):
         return
-    for page in _children(src.pkg.xml(index_path), "Page"):
-        file_loc = _text(_child(page, "FileLoc"))
+    for page in children(src.pkg.xml(index_path), "Page"):
+        file_loc = element_text(child(page, "FileLoc"))
         path = resolve_loc(posixpath.dirname(index_path), file_loc) if file_loc else ""
         if page.get("PageID") != page_id or not src.pkg.has(path):
             continue
-        for annot in _children(src.pkg.xml(path), "Annot"):
+        for annot in children(src.pkg.xml(path), "Annot"):
             if annot.get("Visible", "true").lower() == "false":
                 continue
-            for appearance in _children(annot, "Appearance"):
-                box = _box(appearance.get("Boundary")) or (0.0, 0.0, 0.0, 0.0)
+            for appearance in children(annot, "Appearance"):
+                box = parse_box(appearance.get("Boundary")) or (0.0, 0.0, 0.0, 0.0)
                 _draw_block(p, appearance, src, _Style(), (box[0], box[1]), 0)
 
 
@@ -426,23 +427,23 @@ def _draw_seals(p: _Painter, src: _Sources, ofd: etree._Element, page_id: str) -
         _paste(p, _seal_picture(blob, p, src.options), corners)
 
 
-def _stamps(pkg: _Package, ofd: etree._Element, page_id: str) -> list[tuple[bytes, tuple[float, ...]]]:
+def _stamps(pkg: Package, ofd: etree._Element, page_id: str) -> list[tuple[bytes, tuple[float, ...]]]:
     """(SignedValue bytes, StampAnnot Boundary in mm) for the page, from the first document's Signatures."""
-    body = next((el for el in ofd.iter() if _local(el) == "DocBody"), None)
-    loc = _text(_child(body, "Signatures"))
+    body = next((el for el in ofd.iter() if local_name(el) == "DocBody"), None)
+    loc = element_text(child(body, "Signatures"))
     index_path = resolve_loc("", loc) if loc else ""
     if not page_id or not index_path or not pkg.has(index_path):
         return []
     found = []
-    for signature in _children(pkg.xml(index_path), "Signature"):
+    for signature in children(pkg.xml(index_path), "Signature"):
         base_loc = signature.get("BaseLoc", "")
         path = resolve_loc(posixpath.dirname(index_path), base_loc) if base_loc.strip() else ""
         if not pkg.has(path):
             continue
         root = pkg.xml(path)
-        boxes = [_box(s.get("Boundary")) for s in _children(_child(root, "SignedInfo"), "StampAnnot")
+        boxes = [parse_box(s.get("Boundary")) for s in children(child(root, "SignedInfo"), "StampAnnot")
                  if s.get("PageRef") == page_id]
-        value = _text(_child(root, "SignedValue"))
+        value = element_text(child(root, "SignedValue"))
         value_path = resolve_loc(posixpath.dirname(path), value) if value else ""
         if any(boxes) and pkg.has(value_path) and pkg.size(value_path) <= MAX_IMAGE_BYTES:
             found += [(pkg.read(value_path), box) for box in boxes if box]

@@ -15,7 +15,7 @@ FOOD = ROOT / "fixtures" / "master" / "food"
 
 
 def _head() -> str:
-    from pipeline.cli_store import _head as head
+    from pipeline.cli.store import _head as head
     return head()
 
 
@@ -76,7 +76,7 @@ def test_unreachable_database_and_unknown_revision_are_clear_errors(tmp_path):
 
 def test_ledger_bench_runs_at_a_small_size():
     from db_support import require_pg
-    from pipeline.bench_ledger import Sizes, run
+    from pipeline.bench.ledger import Sizes, run
     require_pg()
     figures = run(Sizes(receipts=20, moves=2_000, rounds=3))
     assert figures["posting"]["receipts"] == 20 and figures["posting"]["receipts_per_s"] > 0

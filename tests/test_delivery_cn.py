@@ -6,7 +6,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal
 
-from extractors.delivery_cn import extract_delivery_note, shelf_life_end
+from extractors.cn.delivery import extract_delivery_note, shelf_life_end
 from extractors.layout import BBox, Layout, Line, Page, Word
 from extractors.result import Field, LineItem
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.evaluate import align_lines, score_document, values_equal
+from pipeline.bench.evaluate import align_lines, score_document, values_equal
 
 
 def test_value_comparison_rules():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fixtures.matching import bench_set, sample_lines
 from matching import MatchMethod
-from pipeline.bench_matching import accuracy, learning_curve, summarise, outcome
+from pipeline.bench.matching import accuracy, learning_curve, summarise, outcome
 
 
 def test_generator_is_deterministic():

@@ -16,7 +16,7 @@ from extractors.errors import CorruptFile, EmptyFile, TooLarge, UnsupportedType
 from extractors.images import image_points_per_pixel, load_images
 from extractors.layout import Page
 from extractors.ocr import ocr_engine_name, ocr_page
-from extractors.ocr_bench import cer, page_text_for_cer, sroie_truth_text
+from pipeline.bench.ocr import cer, page_text_for_cer, sroie_truth_text
 from extractors.options import ReadOptions
 
 SROIE = Path(__file__).resolve().parents[2] / "shared" / "realdocs" / "sroie"

@@ -1,4 +1,4 @@
-"""OFD reader (extractors.ofd), Chinese VAT invoice extraction (extractors.vat_cn), cn_checks."""
+"""OFD reader (extractors.ofd.package), Chinese VAT invoice extraction (extractors.cn.vat), cn_checks."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from extractors.cn_checks import amount_in_words_to_decimal, uscc_is_valid
+from extractors.cn.checks import amount_in_words_to_decimal, uscc_is_valid
 from extractors.errors import CorruptFile, TooLarge, UnsafeContent
 from extractors.layout import BBox, Layout, Line, Page, Word
 from extractors.ofd import ofd_attachments, parse_deltas, read_ofd
 from extractors.options import ReadOptions
 from extractors.result import format_value
-from extractors.vat_cn import extract_vat_invoice, parse_rate
+from extractors.cn.vat import extract_vat_invoice, parse_rate
 
 REALDOCS = Path(__file__).resolve().parents[2] / "shared" / "realdocs"
 SAMPLE = REALDOCS / "ofdrw_ofd_einvoices" / "ofd_fapiao_shili.ofd"

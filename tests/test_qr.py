@@ -1,4 +1,4 @@
-"""extractors.qr: decoding QR codes from page images, parsing VAT-invoice payloads, cross-checking.
+"""extractors.cn.qr: decoding QR codes from page images, parsing VAT-invoice payloads, cross-checking.
 
 QR images are generated here with the `qrcode` package (pure Python) and pasted onto an A4 page
 at 200 dpi with text around them.
@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from extractors.errors import ReadError
 from extractors.layout import BBox
-from extractors.qr import (QrCode, VatQr, cross_check, decode_qr_codes, merge_qr, otsu_threshold,
+from extractors.cn.qr import (QrCode, VatQr, cross_check, decode_qr_codes, merge_qr, otsu_threshold,
                            parse_vat_qr, qr_bbox_points, qr_fields)
 from extractors.result import Field, Severity
 from tests.conftest import REALDOCS, needs_realdocs

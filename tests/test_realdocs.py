@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.options import ReadOptions
-from pipeline.runner import evaluate_folder
+from pipeline.bench.runner import evaluate_folder
 from tests.conftest import REALDOCS, needs_realdocs
 
 

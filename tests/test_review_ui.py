@@ -240,7 +240,7 @@ def test_supplier_text_runs_no_script(server, browser, shots):
 
 
 def test_tab_and_enter_walk_what_needs_attention_then_confirm(server, browser, shots):
-    from pipeline.bench_review import RIGHT_SKU, _invoice
+    from pipeline.bench.review import RIGHT_SKU, _invoice
     links = MASTER / "electronics" / "supplier_products.csv"
     answer = server.api.post("/api/v1/master/import", files={"file": (links.name, links.read_bytes())},
                              data={"kind": "supplier_products"})
@@ -305,7 +305,7 @@ def test_tab_and_enter_walk_what_needs_attention_then_confirm(server, browser, s
 
 
 def test_j_k_and_arrows_move_through_the_queue(server, browser, shots):
-    from pipeline.bench_review import _invoice
+    from pipeline.bench.review import _invoice
     first = server.upload("walk-1.pdf", _invoice(31, sure=False))
     second = server.upload("walk-2.pdf", _invoice(32, sure=False))
     server.wait_read()

@@ -178,7 +178,7 @@ def test_path_data_operators():
 
 @needs_realdocs("ofdrw_ofd_einvoices")
 def test_the_real_e_invoice_is_drawn_under_its_boxes(tmp_path):
-    from pipeline.runner import extract_file
+    from pipeline.bench.runner import extract_file
     data = SAMPLE.read_bytes()
     extraction = extract_file(SAMPLE, ReadOptions()).to_json()
     sha = hashlib.sha256(data).hexdigest()

@@ -9,7 +9,7 @@ from extractors.extract import extract_document
 from extractors.options import ReadOptions
 from fixtures.make_scans import image_only_pdf
 from fixtures.synth import demo_invoices, ground_truth, invoice_pdf, scanned
-from pipeline.evaluate import score_document
+from pipeline.bench.evaluate import score_document
 from tests.conftest import ROOT
 
 KEY_FIELDS = ("document_number", "document_date", "due_date", "total_amount", "subtotal", "tax_amount",

@@ -9,7 +9,7 @@ from db_support import require_pg
 
 
 def test_the_mixed_corpus_is_distinct():
-    from pipeline.bench_service import corpus
+    from pipeline.bench.service import corpus
     docs = corpus(10)
     assert len({data for _, data in docs}) == 10
     assert {name.rsplit(".", 1)[1] for name, _ in docs} == {"pdf", "jpg"}
@@ -17,7 +17,7 @@ def test_the_mixed_corpus_is_distinct():
 
 def test_bench_service_tiny():
     require_pg()
-    from pipeline.bench_service import run
+    from pipeline.bench.service import run
     try:
         figures = run(count=6, requests_each=2)
     except Exception as exc:  # the broker is down outside CI

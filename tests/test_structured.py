@@ -1,4 +1,5 @@
-"""Tests for extractors.structured: embedded e-invoice XML -> Extraction, and locating it in print.
+"""Tests for extractors.structured (e-invoice XML -> Extraction, located in print) and the PDF reader's
+`embedded_invoice_xml`.
 
 The ground truth is shared/realdocs (ZUGFeRD / Factur-X corpus and the OFD e-invoice XML); those tests are
 skipped when the shared folder is absent.  Layouts of the corpus PDFs are built here straight from the
@@ -18,11 +19,12 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from extractors import structured
+from extractors import pdf_text
 from extractors.errors import CorruptFile, UnsafeContent
 from extractors.layout import BBox, Layout, Line, Page, Word, group_words_into_lines
 from extractors.result import DocumentType, Extraction, Field, LineItem, Severity
-from extractors.structured import embedded_invoice_xml, locate_in_layout, parse_invoice_xml
+from extractors.pdf_text import embedded_invoice_xml
+from extractors.structured import locate_in_layout, parse_invoice_xml
 
 REALDOCS = Path(__file__).resolve().parents[2] / "shared" / "realdocs"
 ZUGFERD = REALDOCS / "zugferd_corpus"
@@ -121,7 +123,7 @@ def test_embedded_xml_is_found_in_every_corpus_pdf(pdf_path: Path) -> None:
     found = embedded_invoice_xml(pdf_path.read_bytes())
     assert found is not None
     name, xml = found
-    assert name.casefold() in structured.KNOWN_ATTACHMENT_NAMES
+    assert name.casefold() in pdf_text.KNOWN_ATTACHMENT_NAMES
     assert xml == pdf_path.with_suffix(".source.xml").read_bytes()
 
 
@@ -256,7 +258,7 @@ def test_any_xml_attachment_with_an_invoice_root_is_found() -> None:
 
 def test_oversized_attachments_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     pdf = _pdf_with_attachments({"factur-x.xml": UBL_FIXTURE.read_bytes()})
-    monkeypatch.setattr(structured, "MAX_XML_BYTES", 100)
+    monkeypatch.setattr(pdf_text, "MAX_XML_ATTACHMENT_BYTES", 100)
     assert embedded_invoice_xml(pdf) is None
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from extractors.cn_checks import amount_in_words_to_decimal, uscc_is_valid
+from extractors.cn.checks import amount_in_words_to_decimal, uscc_is_valid
 from fixtures import synth_cn
 
 pytestmark = pytest.mark.skipif(not synth_cn.font_available(),
@@ -84,7 +84,7 @@ def test_generated_values_are_consistent():
 
 
 def test_vat_invoices_read_back(tmp_path):
-    from extractors.qr import parse_vat_qr
+    from extractors.cn.qr import parse_vat_qr
     for i, inv in enumerate(_invoices()):
         truth = synth_cn.ground_truth(inv)
         got = _extract(tmp_path, f"vat{i}", synth_cn.vat_invoice_pdf(inv))
@@ -130,7 +130,7 @@ def test_chinese_receipts_read_back(tmp_path):
 def test_a_generated_set_of_every_kind_is_read_in_full(tmp_path):
     """`python -m fixtures.synth_cn OUT --kinds vat,dn,rcpt`, scored like `inbound eval OUT`."""
     from extractors.options import ReadOptions
-    from pipeline.runner import evaluate_folder
+    from pipeline.bench.runner import evaluate_folder
     synth_cn.main([str(tmp_path), "--count", "9", "--seed", "5", "--kinds", "vat,dn,rcpt"])
     assert len(list(tmp_path.glob("cn-rcpt-*.pdf"))) == 3
     report = evaluate_folder(tmp_path, ReadOptions())

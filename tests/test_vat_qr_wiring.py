@@ -65,7 +65,7 @@ def test_the_qr_code_of_an_ofd_invoice_is_read_from_its_page_image():
 @needs_realdocs("ofdrw_ofd_einvoices")
 def test_an_ofd_image_that_is_no_picture_is_skipped():
     import zipfile
-    from extractors.ofd_images import page_images
+    from extractors.ofd import page_images
     from extractors.options import ReadOptions
     from extractors.reader import read_document
     source = REALDOCS / "ofdrw_ofd_einvoices" / "ofd_fapiao_shili.ofd"

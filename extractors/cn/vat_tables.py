@@ -1,7 +1,7 @@
 """Chinese VAT invoices: the goods table and the totals.  The table is found by its column headings (a
 heading OCR lost between two it read takes the room between them), rows that wrap are joined, the 合计
 row gives subtotal and tax (an unlabelled sum row too), 价税合计 the total in words and figures, checked
-against each other.  Works on the `_Ctx` of `extractors.vat_cn_layout`."""
+against each other.  Works on the `_Ctx` of `extractors.cn.vat_layout`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
-from extractors.cn_checks import amount_in_words_to_decimal
+from extractors.cn.checks import amount_in_words_to_decimal
 from extractors.layout import BBox, merge_bboxes
 from extractors.result import Field
-from extractors.vat_cn_layout import (
+from extractors.cn.vat_layout import (
     CONF_CLEAR, CONF_BELOW, CONF_GUESS, CONF_UNPARSED, _COLUMNS, _NUMERAL_CHARS, _Tok, _Hit, _Ctx,
     _rows, _same_row, _join, _cjk_edge, _field, parse_number, parse_rate,
 )

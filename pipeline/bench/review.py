@@ -36,8 +36,8 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.bench_ledger import BenchUnavailable
-from pipeline.bench_service import _free_port, _say, _wait_up
+from pipeline.bench.ledger import BenchUnavailable
+from pipeline.bench.service import _free_port, _say, _wait_up
 
 ROOT = Path(__file__).resolve().parents[1]
 INBOUND = str(Path(sys.executable).parent / "inbound")

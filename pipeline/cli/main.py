@@ -4,11 +4,11 @@
     inbound eval DIR [--no-embedded] [--json REPORT] score a folder against NAME.json ground truth
     inbound bench [reading|ledger|matching|service|review] [--quick]   medians, ratios, peak memory
     inbound demo                                     extract the demo documents in fixtures/
-    inbound db upgrade|downgrade|current             the database schema (pipeline/cli_store.py)
+    inbound db upgrade|downgrade|current             the database schema (pipeline/cli/store.py)
     inbound master import FILE|DIR / export KIND     master data CSV/XLSX
     inbound export receipts --format kingdee|yonyou|json   posted receipts for the ERP
     inbound check                                    the ledger's invariants
-    inbound serve | worker | ingest PATH...          the service (pipeline/cli_service.py)
+    inbound serve | worker | ingest PATH...          the service (pipeline/cli/service.py)
 
 Bad input never prints a traceback: one line on stderr, exit code 2 (3 for a time-out), and with --json
 the contract object whose `issues` carries the stable code.
@@ -24,7 +24,7 @@ from typing import Annotated, Optional
 import typer
 
 from extractors.options import ReadOptions
-from pipeline import cli_service, cli_store
+from pipeline.cli import service as cli_service, store as cli_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inbound: supplier documents to goods receipts.")
 app.add_typer(cli_store.db_app, name="db")
@@ -52,7 +52,7 @@ def extract(
     timeout_s: Annotated[float, typer.Option(help="time limit per document, seconds")] = _DEFAULTS.timeout_s,
 ) -> None:
     """Extract header fields and line items from one document."""
-    from pipeline.runner import extract_file
+    from pipeline.bench.runner import extract_file
     if not file.is_file():
         typer.echo(f"error: {file}: no such file", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -61,7 +61,7 @@ def extract(
     if as_json:
         typer.echo(json.dumps(extraction.to_json(), ensure_ascii=False, indent=2))
     else:
-        from pipeline.show import print_extraction
+        from pipeline.cli.show import print_extraction
         print_extraction(extraction)
     if failed:
         typer.echo(f"error: {file.name}: {failed[0].message} ({failed[0].code})", err=True)
@@ -76,8 +76,8 @@ def eval_cmd(
     timeout_s: Annotated[float, typer.Option(help="time limit per document, seconds")] = _DEFAULTS.timeout_s,
 ) -> None:
     """Score extraction on a folder: per-field precision/recall/F1 and the final F1 line."""
-    from pipeline.runner import evaluate_folder
-    from pipeline.show import print_report
+    from pipeline.bench.runner import evaluate_folder
+    from pipeline.cli.show import print_report
     if not folder.is_dir():
         typer.echo(f"error: {folder}: not a folder", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -107,11 +107,11 @@ def bench(
     from extractors.errors import InboundError
     try:
         if suite == "reading":
-            from pipeline.bench import run_bench
+            from pipeline.bench.reading import run_bench
             figures = run_bench(realdocs=realdocs, quick=quick)
         else:
             import importlib
-            figures = importlib.import_module(f"pipeline.bench_{suite}").run_bench(quick=quick)
+            figures = importlib.import_module(f"pipeline.bench.{suite}").run_bench(quick=quick)
     except InboundError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from exc
@@ -122,8 +122,8 @@ def bench(
 @app.command()
 def demo() -> None:
     """Extract every demo document in fixtures/demo and print what was found."""
-    from pipeline.runner import extract_file
-    from pipeline.show import print_extraction
+    from pipeline.bench.runner import extract_file
+    from pipeline.cli.show import print_extraction
     folder = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() in {".pdf", ".png", ".jpg", ".ofd", ".xml", ".txt"}:

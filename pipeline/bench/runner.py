@@ -17,7 +17,7 @@ from extractors.errors import ReadTimeout
 from extractors.extract import extract_or_fail
 from extractors.options import ReadOptions
 from extractors.result import Extraction, Issue, Severity, failed_extraction
-from pipeline.evaluate import DocScore, Report, documents_in, load_truth, score_document
+from pipeline.bench.evaluate import DocScore, Report, documents_in, load_truth, score_document
 
 log = logging.getLogger("inbound.runner")
 

@@ -19,15 +19,15 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from extractors.cn_checks import uscc_is_valid
+from extractors.cn.checks import uscc_is_valid
 from extractors.layout import Layout, Page, merge_bboxes
 from extractors.result import Field, LineItem
-from extractors.vat_cn_layout import (
+from extractors.cn.vat_layout import (
     LEAD_MARKS, parse_cn_date, parse_number, parse_rate, CONF_CLEAR, CONF_BELOW, CONF_GUESS, CONF_UNPARSED, Parser, _PARTY_KINDS, _HEADER_FIELDS,
     _PEOPLE, _Tok, _Hit, _Ctx, _norm, _rows, _build_ctx, _value_right, _value_below, _join, _field,
     _name_value, _PARSERS,
 )
-from extractors.vat_cn_tables import (
+from extractors.cn.vat_tables import (
     _table_header, _line_items, _sum_row, _split_unlabelled_sum, _grand_total, _words_near_total,
     _cross_check,
 )

@@ -29,9 +29,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from extractors.cn_checks import amount_in_words_to_decimal
+from extractors.cn.checks import amount_in_words_to_decimal
 from extractors.layout import Layout, Page
-from extractors.delivery_cn_layout import (
+from extractors.cn.delivery_layout import (
     Parser,
     CONF_CLEAR, CONF_BELOW, CONF_TITLE, CONF_DERIVED, CONF_CHECKED, CONF_MISMATCH, CONF_UNPARSED,
     _PEOPLE, _TITLE_RX, _DOC_TITLE_RX, _COMPANY_RX, _SHOP_RX, _MARKS, _Tok, _Hit, _Ctx, _split_tok,
@@ -39,7 +39,7 @@ from extractors.delivery_cn_layout import (
     _PARSERS,
 )
 from extractors.result import Field, LineItem
-from extractors.delivery_cn_table import _Table, _column_of, _find_table, _group_items, _item_fields, shelf_life_end
+from extractors.cn.delivery_table import _Table, _column_of, _find_table, _group_items, _item_fields, shelf_life_end
 
 __all__ = ["extract_delivery_note", "shelf_life_end"]
 

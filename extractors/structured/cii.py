@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
 from extractors.result import DocumentType, Extraction, Field, LineItem
-from extractors.structured import (READER_NAME, joined_address, credit_note_issue, date_field, decimal_field, find,
+from extractors.structured.elements import (READER_NAME, joined_address, credit_note_issue, date_field, decimal_field, find,
                                    find_all, guess_language, put, rate_field, text_field, text_of)
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.bench_ledger import BenchUnavailable, _admin, _server_url
+from pipeline.bench.ledger import BenchUnavailable, _admin, _server_url
 
 ROOT = Path(__file__).resolve().parents[1]
 INBOUND = str(Path(sys.executable).parent / "inbound")

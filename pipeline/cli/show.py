@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from extractors.result import Extraction, format_value
-from pipeline.evaluate import Report
+from pipeline.bench.evaluate import Report
 
 console = Console(width=160)
 

@@ -1,44 +1,26 @@
-"""Structured e-invoice data -> `Extraction` with confidence 1.0.
+"""The element and value helpers the e-invoice XML mappers share (`cii`, `ubl`, `fapiao`).
 
-Public API:
-
-- `embedded_invoice_xml(pdf_bytes)`: the ZUGFeRD / Factur-X / XRechnung (or UBL) XML a PDF carries as an
-  attachment, as `(attachment name, bytes)`, or None.
-- `parse_invoice_xml(xml)`: UN/CEFACT CII D16B (ZUGFeRD 2.x, Factur-X, XRechnung CII), ZUGFeRD 1.0 CII
-  (CrossIndustryDocument), UBL 2.1 Invoice / CreditNote and the Chinese e-invoice XML
-  (http://www.edrm.org.cn/schema/e-invoice/2019) mapped to the contract's fields; None for other XML.
-- `locate_in_layout(extraction, layout)`: each field gets the page and box where its value is printed;
-  a header total printed differently from the XML gets an `embedded_data_mismatch` issue.
-
-XML is parsed with defusedxml: a DTD, entity declarations or external references raise `UnsafeContent`,
-malformed XML raises `CorruptFile`.  The dialect mappers (`structured_cii`, `structured_ubl`,
-`structured_ofd`) use the small element and value helpers defined here; they are imported lazily by
-`parse_invoice_xml` so that this module has no import cycle with them.
+`parse_xml_safely` parses with defusedxml: a DTD, entity declarations or external references raise
+`UnsafeContent`, malformed XML raises `CorruptFile`, more than `MAX_XML_BYTES` raises `TooLarge`.  The rest
+find elements by local name (namespaces ignored), turn their text into typed `Field`s (confidence 1.0,
+`method` embedded_xml) and guess the language from the texts and countries.
 """
 
 from __future__ import annotations
 
-import ctypes
-import io
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Iterable, Iterator
+from typing import Iterable
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as safe_etree
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
 from defusedxml import DefusedXmlException
 
-from extractors.errors import CorruptFile, EncryptedFile, TooLarge, UnsafeContent
-from extractors.result import Extraction, Field, Issue, Severity
-from extractors.structured_locate import locate_in_layout
-
-__all__ = ["embedded_invoice_xml", "parse_invoice_xml", "locate_in_layout", "parse_xml_safely"]
+from extractors.errors import CorruptFile, TooLarge, UnsafeContent
+from extractors.result import Field, Issue, Severity
 
 MAX_XML_BYTES = 20 * 1024 * 1024
-KNOWN_ATTACHMENT_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "zugferd_invoice.xml")
 UBL_NAMESPACE_PREFIX = "urn:oasis:names:specification:ubl:schema:xsd:"
 FAPIAO_NAMESPACE = "http://www.edrm.org.cn/schema/e-invoice/2019"
 READER_NAME = "embedded-xml"
@@ -51,7 +33,7 @@ def parse_xml_safely(xml: bytes) -> Element:
     if len(xml) > MAX_XML_BYTES:
         raise TooLarge(f"The invoice XML is {len(xml) // (1024 * 1024)} MB, more than the limit of "
                        f"{MAX_XML_BYTES // (1024 * 1024)} MB.")
-    data = _strip_bom(xml)
+    data = strip_bom(xml)
     if not data:
         raise CorruptFile("The invoice XML is empty.")
     try:
@@ -64,7 +46,7 @@ def parse_xml_safely(xml: bytes) -> Element:
         raise CorruptFile("The invoice XML is malformed and could not be read.", detail=str(exc)) from exc
 
 
-def _strip_bom(xml: bytes) -> bytes:
+def strip_bom(xml: bytes) -> bytes:
     """Drop a UTF-8 byte order mark and whitespace before the XML declaration."""
     if xml.startswith(b"\xef\xbb\xbf"):
         xml = xml[3:]
@@ -237,89 +219,3 @@ def credit_note_issue(type_code: str | None) -> Issue | None:
         return None
     return Issue("credit_note", Severity.INFO,
                  "The embedded e-invoice is a credit note (type code 381): amounts are credited, not owed.")
-
-
-# --------------------------------------------------------------------------- entry points
-
-def parse_invoice_xml(xml: bytes) -> Extraction | None:
-    """Map a CII / ZUGFeRD 1.0 / UBL 2.1 / Chinese e-invoice XML to an Extraction; None if not one."""
-    from extractors import structured_cii, structured_ofd, structured_ubl  # import here: they use our helpers
-
-    root = parse_xml_safely(xml)
-    name, ns = local(root.tag), namespace(root.tag)
-    if name == "CrossIndustryInvoice":
-        return structured_cii.parse_cii(root, structured_cii.D16B)
-    if name == "CrossIndustryDocument":
-        return structured_cii.parse_cii(root, structured_cii.ZUGFERD1)
-    if name in ("Invoice", "CreditNote") and ns.startswith(UBL_NAMESPACE_PREFIX):
-        return structured_ubl.parse_ubl(root)
-    if structured_ofd.is_fapiao(root):
-        return structured_ofd.parse_fapiao(root)
-    return None
-
-
-def is_invoice_root(tag: str) -> bool:
-    name, ns = local(tag), namespace(tag)
-    if name in ("CrossIndustryInvoice", "CrossIndustryDocument"):
-        return True
-    return name in ("Invoice", "CreditNote") and ns.startswith(UBL_NAMESPACE_PREFIX)
-
-
-def embedded_invoice_xml(pdf_bytes: bytes) -> tuple[str, bytes] | None:
-    """The e-invoice XML attached to a PDF: a known name first, else any .xml with an invoice root."""
-    pdf = _open_pdf(pdf_bytes)
-    try:
-        attachments = list(_xml_attachments(pdf))
-    finally:
-        pdf.close()
-    for name, data in attachments:
-        if name.casefold() in KNOWN_ATTACHMENT_NAMES:
-            return name, data
-    for name, data in attachments:
-        root = _root_tag(data)
-        if root is not None and is_invoice_root(root):
-            return name, data
-    return None
-
-
-def _open_pdf(pdf_bytes: bytes) -> pdfium.PdfDocument:
-    try:
-        return pdfium.PdfDocument(pdf_bytes)
-    except pdfium.PdfiumError as exc:
-        if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
-            raise EncryptedFile("The PDF is password protected.", detail=str(exc)) from exc
-        raise CorruptFile("The PDF could not be opened.", detail=str(exc)) from exc
-
-
-def _xml_attachments(pdf: pdfium.PdfDocument) -> Iterator[tuple[str, bytes]]:
-    """(name, data) of every .xml attachment of at most MAX_XML_BYTES."""
-    for i in range(pdf.count_attachments()):
-        attachment = pdf.get_attachment(i)
-        try:
-            name = attachment.get_name()
-        except pdfium.PdfiumError:
-            continue
-        if not name.casefold().endswith(".xml") or _attachment_size(attachment) > MAX_XML_BYTES:
-            continue
-        try:
-            yield name, bytes(attachment.get_data())
-        except pdfium.PdfiumError:
-            continue
-
-
-def _attachment_size(attachment: pdfium.PdfAttachment) -> int:
-    size = ctypes.c_ulong()
-    if not pdfium_c.FPDFAttachment_GetFile(attachment, None, 0, ctypes.byref(size)):
-        return 0
-    return size.value
-
-
-def _root_tag(data: bytes) -> str | None:
-    """The root element's tag, read without building the tree; None if unreadable or unsafe."""
-    try:
-        for _event, el in safe_etree.iterparse(io.BytesIO(_strip_bom(data)), events=("start",),
-                                               forbid_dtd=True):
-            return el.tag
-    except (ParseError, DefusedXmlException):
-        return None
-    return None

@@ -103,7 +103,7 @@ def bench_text_layer(realdocs: Path, *, rounds: int, progress: Progress) -> dict
 
 
 def bench_ocr(realdocs: Path, *, limit: int | None, progress: Progress) -> dict:
-    from extractors.ocr_bench import bare_rapidocr_text, cer, page_text_for_cer, sroie_truth_text
+    from pipeline.bench.ocr import bare_rapidocr_text, cer, page_text_for_cer, sroie_truth_text
     images = sorted((realdocs / "sroie").glob("*.jpg"))[:limit]
     options = ReadOptions()
     ours_ms, bare_ms, ours_cer, bare_cer = [], [], [], []
@@ -133,9 +133,9 @@ def bench_cn_scan(*, count: int, rounds: int, progress: Progress) -> dict:
     """(c): `count` A4 scans of synthetic VAT invoices, each timed `rounds` times both ways (medians)."""
     import random
     import tempfile
-    from extractors.ocr_bench import bare_rapidocr_text
+    from pipeline.bench.ocr import bare_rapidocr_text
     from fixtures import synth_cn
-    from pipeline.evaluate import score_document
+    from pipeline.bench.evaluate import score_document
     if not synth_cn.font_available():
         return {}
     rng = random.Random(2026)

@@ -9,7 +9,7 @@ Every text (ground truth, bare rapidocr, our Page) is put in the same reading or
 `reading_order`: boxes are grouped into rows by vertical overlap, rows top to bottom,
 boxes left to right inside a row.
 
-Run the benchmark with `python -m extractors.ocr_bench DIR [--bare] [--ours] [--rotate 90]`; it
+Run the benchmark with `python -m pipeline.bench.ocr DIR [--bare] [--ours] [--rotate 90]`; it
 prints one line per image and the mean CER and median seconds per image of each path.
 """
 

@@ -1,4 +1,4 @@
-"""Chinese VAT invoices, the layer under `extractors.vat_cn`: label and column patterns, tokens cut from
+"""Chinese VAT invoices, the layer under `extractors.cn.vat`: label and column patterns, tokens cut from
 the layout with label hits and block markers (`_Ctx`), values beside or below a label, and the value
 parsers (codes, dates, amounts, rates, texts, names).  Shared by the header/party reader (`vat_cn`) and
 the goods table and totals (`vat_cn_tables`)."""
@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Callable
 
 from extractors.layout import BBox, Page, Word, merge_bboxes, split_box_by_chars
-from extractors.ofd import group_units_into_lines
+from extractors.ofd.text import group_units_into_lines
 from extractors.result import Field, FieldValue
 
 CONF_CLEAR = 0.92      # label found, value on its row and well-formed

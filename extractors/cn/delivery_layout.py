@@ -1,4 +1,4 @@
-"""Chinese delivery notes and other labelled Chinese documents, the layer under `extractors.delivery_cn`:
+"""Chinese delivery notes and other labelled Chinese documents, the layer under `extractors.cn.delivery`:
 label and column wordings, tokens grouped into rows with their label hits (`_Ctx`), values beside or
 below a label, and the value parsers."""
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
-from extractors.cn_checks import amount_in_words_to_decimal
+from extractors.cn.checks import amount_in_words_to_decimal
 from extractors.layout import BBox, Page, merge_bboxes, split_box_by_chars
 from extractors.parsing import parse_date
 from extractors.result import Field, FieldValue
-from extractors.vat_cn_layout import LEAD_MARKS, parse_number
+from extractors.cn.vat_layout import LEAD_MARKS, parse_number
 
 Parser = Callable[[str], FieldValue]
 

@@ -1,7 +1,7 @@
 """Chinese delivery notes: the item table under its titled columns (any wording and order of 品名, 编码,
 规格, 单位, 数量, 单价, 金额, 批号, 生产日期, 保质期 ...), rows grouped into items, and each item's fields
 (expiry derived from production date + shelf life, arithmetic checked).  Works on the `_Ctx` of
-`extractors.delivery_cn_layout`."""
+`extractors.cn.delivery_layout`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from decimal import Decimal
 from extractors.layout import BBox, merge_bboxes
 from extractors.parsing import parse_date
 from extractors.result import Field
-from extractors.vat_cn_layout import parse_number
-from extractors.delivery_cn_layout import (
+from extractors.cn.vat_layout import parse_number
+from extractors.cn.delivery_layout import (
     CONF_CLEAR, CONF_BELOW, CONF_DERIVED, CONF_UNPARSED, _COLUMN_KINDS, _TEXT_COLUMNS,
     _NUMBER_COLUMNS, _QTY_RX, _SHELF_RX, _Tok, _Hit, _Ctx, _is_cjk, _join, _field, _number,
 )

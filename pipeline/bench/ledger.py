@@ -33,7 +33,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from extractors.errors import InboundError
-from pipeline.bench import median_ms
+from pipeline.bench.reading import median_ms
 from pipeline.config import get_settings
 
 console = Console(stderr=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element
 
 from extractors.result import DocumentType, Extraction, Field, LineItem
-from extractors.structured import (FAPIAO_NAMESPACE, READER_NAME, date_field, decimal_field, find_all,
+from extractors.structured.elements import (FAPIAO_NAMESPACE, READER_NAME, date_field, decimal_field, find_all,
                                    local, namespace, put, rate_field, text_field, text_of)
 
 _HEADER_TEXT = (("invoice_code", "InvoiceCode"), ("document_number", "InvoiceNo"),
