@@ -1,8 +1,9 @@
 """One document's bytes -> Extraction: read, classify, extract, validate.
 
     data -> read_document -> Layout (+ embedded XML)
+         -> classify -> DocumentType of the layout
          -> structured XML where present (confidence 1.0, boxes looked up in print)
-            else classify -> header fields + parties + line items from the layout
+            else header fields + parties + line items from the layout
          -> validate -> Extraction with issues
 
 Errors about the input (`InputError`) are turned into a failed Extraction by `extract_or_fail`, so that
@@ -14,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
 from dataclasses import replace
 from decimal import Decimal
 
@@ -30,6 +30,7 @@ from extractors.parsing import chinese_punctuation, document_conventions
 from extractors.parties import bank_account, choose_tax_ids, contact_phone, party_zones, tax_ids
 from extractors.reader import ReadResult, read_document
 from extractors.result import DocumentType, Extraction, Field, Issue, LineItem, Severity, failed_extraction
+from extractors.timing import stage_timer
 from extractors.totals import choose_totals
 from extractors.validate import validate
 
@@ -39,15 +40,16 @@ log = logging.getLogger("inbound.extract")
 def extract_document(data: bytes, *, source: str = "", options: ReadOptions = ReadOptions()) -> Extraction:
     """Read and extract one document; raises InboundError subclasses for bad input."""
     sha = hashlib.sha256(data).hexdigest()
-    t0 = time.perf_counter()
-    read = read_document(data, options)
-    t1 = time.perf_counter()
-    extraction = extract_from_read(read, options)
-    t2 = time.perf_counter()
-    issues = tuple(extraction.issues) + tuple(validate(extraction))
-    t3 = time.perf_counter()
-    return replace(extraction, issues=issues, source=source, sha256=sha,
-                   timings_ms={"read": (t1 - t0) * 1000, "extract": (t2 - t1) * 1000, "validate": (t3 - t2) * 1000})
+    timings: dict[str, float] = {}
+    with stage_timer(timings, "read"):
+        read = read_document(data, options)
+    with stage_timer(timings, "classify"):
+        doc_type = classify(read.layout)
+    with stage_timer(timings, "extract"):
+        extraction = extract_from_read(read, options, doc_type=doc_type)
+    with stage_timer(timings, "validate"):
+        issues = tuple(extraction.issues) + tuple(validate(extraction))
+    return replace(extraction, issues=issues, source=source, sha256=sha, timings_ms=timings)
 
 
 def extract_or_fail(data: bytes, *, source: str = "", options: ReadOptions = ReadOptions()) -> Extraction:
@@ -63,7 +65,9 @@ def extract_or_fail(data: bytes, *, source: str = "", options: ReadOptions = Rea
     return failed_extraction(source=source, sha256=hashlib.sha256(data).hexdigest(), issue=issue)
 
 
-def extract_from_read(read: ReadResult, options: ReadOptions) -> Extraction:
+def extract_from_read(read: ReadResult, options: ReadOptions, *, doc_type: DocumentType | None = None) -> Extraction:
+    """The embedded e-invoice XML where there is one (and it may be used), else the printed layout.  `doc_type`:
+    the layout's type as `classify` gave it (classified here when not given)."""
     if read.embedded_xml is not None and (options.use_embedded or not read.layout.pages):
         from extractors.structured import locate_in_layout, parse_invoice_xml
         structured = parse_invoice_xml(read.embedded_xml)
@@ -71,16 +75,18 @@ def extract_from_read(read: ReadResult, options: ReadOptions) -> Extraction:
             located = locate_in_layout(structured, read.layout) if read.layout.pages else structured
             reader = f"{read.layout.source}+xml" if read.layout.pages else "xml"
             return replace(located, pages=max(1, len(read.layout.pages)), reader=reader)
-    return extract_from_layout(read.layout)
+    return extract_from_layout(read.layout, doc_type=doc_type)
 
 
 _CN_LABELLED = (DocumentType.DELIVERY_NOTE, DocumentType.RECEIPT, DocumentType.PURCHASE_ORDER, DocumentType.OTHER)
 
 
-def extract_from_layout(layout: Layout) -> Extraction:
-    """Template-free extraction from the printed layout alone."""
+def extract_from_layout(layout: Layout, *, doc_type: DocumentType | None = None) -> Extraction:
+    """Template-free extraction from the printed layout alone (`doc_type` as `classify` gives it, or classified
+    here when not given)."""
     text = layout.text()
-    doc_type = classify(layout, text=text)
+    if doc_type is None:
+        doc_type = classify(layout, text=text)
     language = detect_language(text)
     if language == "zh" and doc_type in _CN_LABELLED:
         from extractors.cn.delivery import extract_delivery_note

@@ -7,25 +7,26 @@
     match     -> DocumentMatch: supplier, products, units, PO, duplicates           matching.match_document
     draft     -> Draft: what a reviewer sees, and whether it needs review
 
-Pure like the stages it calls: bytes, a master snapshot and the keys of known documents in, a `Draft` out;
-every stage is timed.  Bad input raises the extractors' `InputError` family (final, never retried).
+Pure like the stages it calls: bytes, a master snapshot and the keys of known documents in, a `Draft` out.
+Each stage is a plain call inside `stage_timer` (its milliseconds in timings_ms); the type `classify` gives is
+passed on to extraction, never worked out twice.  Bad input raises the extractors' `InputError` family (final,
+never retried).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence, TypeVar
+from typing import Sequence
 
 from extractors import Extraction, Issue, ReadOptions, Severity
 from extractors.classify import classify
 from extractors.extract import extract_from_read
 from extractors.reader import read_document
+from extractors.timing import stage_timer
 from extractors.validate import validate
 from extractors.hints import SupplierHints, apply_hints
 from matching import DocumentKey, DocumentMatch, MasterData, layout_hints, match_document
 
-T = TypeVar("T")
 STAGES = ("read", "classify", "extract", "validate", "match", "draft")
 
 
@@ -46,21 +47,22 @@ class Draft:
 def process(data: bytes, *, source: str, sha256: str, master: MasterData, options: ReadOptions,
             known_documents: Sequence[DocumentKey] = (), document_id: str = "") -> Draft:
     timings: dict[str, float] = {}
-    timed = _timer(timings)
-    read = timed("read", read_document, data, options)
-    timed("classify", classify, read.layout)
-    extraction = timed("extract", extract_from_read, read, options)
-    extraction = replace(extraction, source=source, sha256=sha256)
-    issues = timed("validate", validate, extraction)
-    extraction = replace(extraction, issues=tuple(extraction.issues) + tuple(issues))
-    match = timed("match", match_document, extraction, master, known_documents=known_documents,
-                  document_id=document_id)
-    hinted = _with_supplier_hints(extraction, read.layout, match, master)
-    if hinted is not extraction:   # the supplier taught where its PO number or date order is: match again
-        extraction = hinted
-        match = timed("match", match_document, extraction, master, known_documents=known_documents,
-                      document_id=document_id)
-    result = timed("draft", draft, extraction, match, timings)
+    with stage_timer(timings, "read"):
+        read = read_document(data, options)
+    with stage_timer(timings, "classify"):
+        doc_type = classify(read.layout)
+    with stage_timer(timings, "extract"):
+        extraction = replace(extract_from_read(read, options, doc_type=doc_type), source=source, sha256=sha256)
+    with stage_timer(timings, "validate"):
+        extraction = replace(extraction, issues=tuple(extraction.issues) + tuple(validate(extraction)))
+    with stage_timer(timings, "match"):
+        match = match_document(extraction, master, known_documents=known_documents, document_id=document_id)
+        hinted = _with_supplier_hints(extraction, read.layout, match, master)
+        if hinted is not extraction:   # the supplier taught where its PO number or date order is: match again
+            extraction = hinted
+            match = match_document(extraction, master, known_documents=known_documents, document_id=document_id)
+    with stage_timer(timings, "draft"):
+        result = draft(extraction, match, timings)
     return replace(result, page_text=page_text(read.layout))
 
 
@@ -87,16 +89,6 @@ def draft(extraction: Extraction, match: DocumentMatch, timings: dict[str, float
     errors = any(i.severity == Severity.ERROR for i in extraction.issues)
     status = "needs_review" if errors or match.needs_review else "ready"
     return Draft(extraction, match, status, timings)
-
-
-def _timer(timings: dict[str, float]) -> Callable[..., T]:
-    def timed(stage: str, fn: Callable[..., T], *args, **kwargs) -> T:
-        start = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            timings[stage] = round((time.perf_counter() - start) * 1000, 3)
-    return timed
 
 
 def reading_json(draft_: Draft) -> tuple[dict, dict]:
