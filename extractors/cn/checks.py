@@ -24,7 +24,7 @@ _DIGITS.update({"两": 2, "貮": 2, "贰": 2, "參": 3, "陸": 6, "〇": 0})
 _SMALL_UNITS = {"拾": 10, "十": 10, "佰": 100, "百": 100, "仟": 1000, "千": 1000}
 _BIG_UNITS = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
 _NEGATIVE = re.compile(r"^[(（]?负数?[)）]?")
-_MARKS = "⊗ⓧⓍ⨂×Ⓧ"
+AMOUNT_MARKS = "⊗ⓧⓍ⨂×Ⓧ"   # the anti-tamper marks printed before 大写 amounts
 
 
 def uscc_is_valid(code: str) -> bool:
@@ -39,10 +39,10 @@ def uscc_is_valid(code: str) -> bool:
 
 def amount_in_words_to_decimal(text: str) -> Decimal | None:
     """The value of a 大写 amount, or None when `text` is not one."""
-    s = re.sub(r"\s+", "", (text or "").strip().strip(_MARKS))
-    s = unicodedata.normalize("NFKC", s).strip(_MARKS + "xX¥:")
+    s = re.sub(r"\s+", "", (text or "").strip().strip(AMOUNT_MARKS))
+    s = unicodedata.normalize("NFKC", s).strip(AMOUNT_MARKS + "xX¥:")
     negative = bool(_NEGATIVE.match(s))
-    s = _NEGATIVE.sub("", s).strip(_MARKS + "xX")   # NFKC turns ⓧ into x
+    s = _NEGATIVE.sub("", s).strip(AMOUNT_MARKS + "xX")   # NFKC turns ⓧ into x
     s = s.replace("元", "圆").replace("圓", "圆")
     s = re.sub(r"[整正]$", "", s)
     if not s:

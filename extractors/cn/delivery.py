@@ -29,17 +29,18 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from extractors.cn.checks import amount_in_words_to_decimal
-from extractors.layout import Layout, Page
+from extractors.cn.checks import AMOUNT_MARKS, amount_in_words_to_decimal
 from extractors.cn.delivery_layout import (
-    Parser,
-    CONF_CLEAR, CONF_BELOW, CONF_TITLE, CONF_DERIVED, CONF_CHECKED, CONF_MISMATCH, CONF_UNPARSED,
-    _PEOPLE, _TITLE_RX, _DOC_TITLE_RX, _COMPANY_RX, _SHOP_RX, _MARKS, _Tok, _Hit, _Ctx, _split_tok,
-    _build_ctx, _value_right, _value_below, _row_after, _join, _field, _words_amount, _number,
-    _PARSERS,
+    COMPANY_RX, DOC_TITLE_RX, PARSERS, PEOPLE, SHOP_RX, TITLE_RX, DeliveryPage, build_delivery_page,
+    number_value, words_amount,
 )
+from extractors.cn.delivery_table import ItemTable, find_table, group_items, item_fields, shelf_life_end
+from extractors.cn.form import (
+    CONF_CHECKED, CONF_CLEAR, CONF_DERIVED, CONF_MISMATCH, CONF_TITLE, Hit, Token, column_of, join_tokens,
+    labelled_value, make_field, merge_page_fields, row_after, split_token,
+)
+from extractors.layout import Layout, Page
 from extractors.result import Field, LineItem
-from extractors.cn.delivery_table import _Table, _column_of, _find_table, _group_items, _item_fields, shelf_life_end
 
 __all__ = ["extract_delivery_note", "shelf_life_end"]
 
@@ -47,19 +48,7 @@ __all__ = ["extract_delivery_note", "shelf_life_end"]
 # header fields
 # --------------------------------------------------------------------------------------------
 
-def _labelled(ctx: _Ctx, hit: _Hit, parse: Parser, *, below: bool) -> Field | None:
-    """The value of a label: right of it, else (when allowed) below it; unparsed text kept weakly."""
-    people = hit.kind in _PEOPLE
-    right = _value_right(ctx, hit, (0.2 if people else 0.4) * ctx.width)
-    tries = [(right, CONF_CLEAR)] + ([(_value_below(ctx, hit), CONF_BELOW)] if below else [])
-    for toks, conf in tries:
-        value = parse(_join(toks, ctx.h)) if toks else None
-        if value is not None:
-            return _field(value, toks, conf, ctx)
-    return _field(None, right, CONF_UNPARSED, ctx) if right else None
-
-
-def _party_kind(ctx: _Ctx, hit: _Hit) -> str:
+def _party_kind(ctx: DeliveryPage, hit: Hit) -> str:
     """A plain 地址/电话 on the same row as the customer's label is the customer's."""
     if hit.kind in ("supplier_address", "supplier_phone") and hit.label in ("地址", "电话", "联系电话") \
             and any(x.kind == "buyer_name" and x.row == hit.row for x in ctx.hits):
@@ -67,41 +56,43 @@ def _party_kind(ctx: _Ctx, hit: _Hit) -> str:
     return hit.kind
 
 
-def _header_fields(ctx: _Ctx, skip_rows: set[int]) -> dict[str, Field]:
+def _header_fields(ctx: DeliveryPage, skip_rows: set[int]) -> dict[str, Field]:
     """Every labelled header value outside the item table; the first well-formed one per name wins."""
     out: dict[str, Field] = {}
     for hit in sorted(ctx.hits, key=lambda x: (x.row, x.bbox.x0)):
-        if hit.row in skip_rows or hit.kind not in _PARSERS:
+        if hit.row in skip_rows or hit.kind not in PARSERS:
             continue
         name = _party_kind(ctx, hit)
         if name in out and out[name].value is not None:
             continue
-        f = _labelled(ctx, hit, _PARSERS[hit.kind], below=hit.kind not in _PEOPLE + ("remarks",))
+        people = hit.kind in PEOPLE    # 送货人 / 收货人: a name close beside the label, never one under it
+        f = labelled_value(ctx, hit, PARSERS[hit.kind], max_first=0.2 * ctx.page.width if people else None,
+                           below=not people and hit.kind != "remarks")
         if f is not None and (name not in out or f.value is not None):
             out[name] = f
     return out
 
 
-def _title_supplier(ctx: _Ctx) -> Field | None:
+def _title_supplier(ctx: DeliveryPage) -> Field | None:
     """The company named in the title: 'XX有限公司送货单', or a company line right above '送货单'."""
     for i, full in enumerate(ctx.rows[:8]):
         row = _before_labels(ctx, full)
         text = "".join(t.text for t in row)
-        m = _TITLE_RX.match(text)
+        m = TITLE_RX.match(text)
         if m:
             toks = _toks_within(row, len(m.group("name")))
-            return _field(m.group("name"), toks, CONF_TITLE, ctx)
-        if _DOC_TITLE_RX.match(text) and i > 0 and not any(x.row == i - 1 for x in ctx.hits):
+            return make_field(m.group("name"), toks, CONF_TITLE, ctx)
+        if DOC_TITLE_RX.match(text) and i > 0 and not any(x.row == i - 1 for x in ctx.hits):
             above = "".join(t.text for t in ctx.rows[i - 1])
-            if _COMPANY_RX.search(above):
-                return _field(above, list(ctx.rows[i - 1]), CONF_TITLE, ctx)
+            if COMPANY_RX.search(above):
+                return make_field(above, list(ctx.rows[i - 1]), CONF_TITLE, ctx)
     top = ctx.rows[0] if ctx.rows else ()
-    if top and not any(x.row == 0 for x in ctx.hits) and _SHOP_RX.search("".join(t.text for t in top)):
-        return _field(_join(top, ctx.h, raw=True), list(top), CONF_TITLE, ctx)
+    if top and not any(x.row == 0 for x in ctx.hits) and SHOP_RX.search("".join(t.text for t in top)):
+        return make_field(join_tokens(ctx, top, raw=True), list(top), CONF_TITLE, ctx)
     return None
 
 
-def _before_labels(ctx: _Ctx, row: tuple[_Tok, ...]) -> tuple[_Tok, ...]:
+def _before_labels(ctx: DeliveryPage, row: tuple[Token, ...]) -> tuple[Token, ...]:
     """The tokens of a row left of its first label."""
     for k, tok in enumerate(row):
         if ctx.is_stopper(tok):
@@ -109,13 +100,13 @@ def _before_labels(ctx: _Ctx, row: tuple[_Tok, ...]) -> tuple[_Tok, ...]:
     return row
 
 
-def _toks_within(row: tuple[_Tok, ...], n: int) -> list[_Tok]:
+def _toks_within(row: tuple[Token, ...], n: int) -> list[Token]:
     """The tokens holding the first n characters of a row (the last one cut where needed)."""
-    out: list[_Tok] = []
+    out: list[Token] = []
     for tok in row:
         if n <= 0:
             break
-        out.append(tok if len(tok.text) <= n else _split_tok(tok, [n])[0])
+        out.append(tok if len(tok.text) <= n else split_token(tok, [n])[0])
         n -= len(tok.text)
     return out
 
@@ -124,45 +115,45 @@ def _toks_within(row: tuple[_Tok, ...], n: int) -> list[_Tok]:
 # totals
 # --------------------------------------------------------------------------------------------
 
-def _words_run(toks: list[_Tok]) -> list[_Tok]:
+def _words_run(toks: list[Token]) -> list[Token]:
     """The first run of tokens that reads as a 大写 amount (split words joined)."""
     for i in range(len(toks)):
         for j in range(len(toks), i, -1):
-            if _words_amount("".join(t.text for t in toks[i:j])) is not None:
+            if words_amount("".join(t.text for t in toks[i:j])) is not None:
                 return toks[i:j]
     return []
 
 
-def _sum_numbers(ctx: _Ctx, hit: _Hit, toks: list[_Tok], table: _Table | None) -> dict[str, Field]:
+def _sum_numbers(ctx: DeliveryPage, hit: Hit, toks: list[Token], table: ItemTable | None) -> dict[str, Field]:
     """Figures of a 合计 row: by column in the table's own 合计 row, else the last figure is the total."""
-    nums = [t for t in toks if _number(t.text) is not None]
+    nums = [t for t in toks if number_value(t.text) is not None]
     out: dict[str, Field] = {}
     if table is not None and hit.row == table.end_row and hit.label in ("合计", "总计"):
         for tok in nums:
-            kind = _column_of(table.columns, tok.bbox)
+            kind = column_of(table.columns, tok.bbox)
             name = {"amount": "total_amount", "quantity": "total_quantity"}.get(kind)
             if name and name not in out:
-                out[name] = _field(_number(tok.text), [tok], CONF_CLEAR, ctx)
+                out[name] = make_field(number_value(tok.text), [tok], CONF_CLEAR, ctx)
         kinds = {c.kind for c in table.columns}
         if out or ("quantity" in kinds and "amount" not in kinds):
             return out
     if hit.kind == "total_amount" and nums:
-        return {"total_amount": _field(_number(nums[-1].text), [nums[-1]], CONF_CLEAR, ctx)}
+        return {"total_amount": make_field(number_value(nums[-1].text), [nums[-1]], CONF_CLEAR, ctx)}
     return {}
 
 
-def _totals(ctx: _Ctx, table: _Table | None) -> dict[str, Field]:
+def _totals(ctx: DeliveryPage, table: ItemTable | None) -> dict[str, Field]:
     """合计 / 总计 / 小写 figures and 大写 words, top to bottom; the first of each wins."""
     out: dict[str, Field] = {}
     kinds = ("total_amount", "total_amount_in_words")
     for hit in sorted((x for x in ctx.hits if x.kind in kinds), key=lambda x: (x.row, x.bbox.x0)):
         if table is not None and hit.row == table.header_row:
             continue
-        toks = _row_after(ctx, hit)
+        toks = row_after(ctx, hit)
         words = _words_run(toks)
         if words and "total_amount_in_words" not in out:
-            text = re.sub(rf"[{_MARKS}]", "", _join(words, ctx.h).replace("人民币", ""))
-            out["total_amount_in_words"] = _field(text, words, CONF_CLEAR, ctx)
+            text = re.sub(rf"[{AMOUNT_MARKS}]", "", join_tokens(ctx, words).replace("人民币", ""))
+            out["total_amount_in_words"] = make_field(text, words, CONF_CLEAR, ctx)
         rest = [t for t in toks if t not in words]
         for name, f in _sum_numbers(ctx, hit, rest, table).items():
             out.setdefault(name, f)
@@ -191,8 +182,8 @@ def _cross_check(fields: dict[str, Field], items: list[dict[str, Field]]) -> Non
 # --------------------------------------------------------------------------------------------
 
 def _page_extract(page: Page, first: bool) -> tuple[dict[str, Field], list[dict[str, Field]]]:
-    ctx = _build_ctx(page)
-    table = _find_table(ctx)
+    ctx = build_delivery_page(page)
+    table = find_table(ctx)
     skip = {table.header_row, *table.body} if table else set()
     fields = _header_fields(ctx, skip)
     fields.update(_totals(ctx, table))
@@ -200,7 +191,7 @@ def _page_extract(page: Page, first: bool) -> tuple[dict[str, Field], list[dict[
         title = _title_supplier(ctx)
         if title is not None:
             fields["supplier_name"] = title
-    items = [_item_fields(ctx, item, table.columns) for item in _group_items(ctx, table)] if table else []
+    items = [item_fields(ctx, item, table.columns) for item in group_items(ctx, table)] if table else []
     return fields, items
 
 
@@ -210,9 +201,7 @@ def extract_delivery_note(layout: Layout) -> tuple[dict[str, Field], list[LineIt
     items: list[dict[str, Field]] = []
     for k, page in enumerate(layout.pages):
         page_fields, page_items = _page_extract(page, k == 0)
-        for name, f in page_fields.items():
-            if name not in fields or (fields[name].value is None and f.value is not None):
-                fields[name] = f
+        merge_page_fields(fields, page_fields)
         items.extend(page_items)
     _cross_check(fields, items)
     if "currency" not in fields and ("total_amount" in fields or any("amount" in it for it in items)):

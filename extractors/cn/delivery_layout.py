@@ -1,31 +1,27 @@
 """Chinese delivery notes and other labelled Chinese documents, the layer under `extractors.cn.delivery`:
-label and column wordings, tokens grouped into rows with their label hits (`_Ctx`), values beside or
-below a label, and the value parsers."""
+label and column wordings, the page as rows of tokens with their label hits (`DeliveryPage`, built by
+`build_delivery_page` on the shared reader of `extractors.cn.form`), and the value parsers."""
 
 from __future__ import annotations
 
 import re
 import statistics
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
+from typing import ClassVar
 
-from extractors.cn.checks import amount_in_words_to_decimal
-from extractors.layout import BBox, Page, merge_bboxes, split_box_by_chars
+from extractors.cn.checks import AMOUNT_MARKS, amount_in_words_to_decimal
+from extractors.cn.form import (
+    FormPage, FormRules, Hit, Parser, Token, covering, cut_at, group_by_row, page_tokens, parse_number,
+    text_value, under_label,
+)
+from extractors.layout import Page
 from extractors.parsing import parse_date
-from extractors.result import Field, FieldValue
-from extractors.cn.vat_layout import LEAD_MARKS, parse_number
 
-Parser = Callable[[str], FieldValue]
-
-CONF_CLEAR = 0.92      # label found, value beside it and well-formed
-CONF_BELOW = 0.82      # value found under its label
-CONF_TITLE = 0.78      # supplier taken from the title line
-CONF_DERIVED = 0.75    # computed (expiry from shelf life, total from words)
-CONF_CHECKED = 0.97    # confirmed by another printed value
-CONF_MISMATCH = 0.5    # contradicted by another printed value
-CONF_UNPARSED = 0.3    # label found, value not understood
+# The rules the delivery-note reader was tuned with (see `FormRules`): a gap over 0.15 x height is a
+# space, and raw text keeps it next to CJK too (as printed); a value starts right of the label's end;
+# OCR confidence scales field confidence.
+DELIVERY_RULES = FormRules(join_gap=0.15, raw_cjk_space=True, reach_back=None, ocr_confidence=True)
 
 # Header labels: kind -> printed wordings (NFKC, no spaces).  Longest wording wins where several match.
 _HEADER_LABELS: dict[str, tuple[str, ...]] = {
@@ -77,88 +73,49 @@ _BY_FIRST: dict[str, tuple[str, ...]] = {   # first character -> labels, longest
     ch: tuple(sorted((w for w in _KIND_OF if w[0] == ch), key=len, reverse=True))
     for ch in {w[0] for w in _KIND_OF}}
 _DIGIT_LABELS = frozenset({"No", "NO", "No.", "NO.", "TEL", "Tel"})
-_COLUMN_KINDS = frozenset(_COLUMN_LABELS)
-_TEXT_COLUMNS = ("description", "supplier_sku", "barcode", "spec", "unit", "batch_no", "po_line_ref",
+COLUMN_KINDS = frozenset(_COLUMN_LABELS)
+TEXT_COLUMNS = ("description", "supplier_sku", "barcode", "spec", "unit", "batch_no", "po_line_ref",
                  "remarks")
-_NUMBER_COLUMNS = ("quantity", "ordered_quantity", "unit_price", "amount")
-_PEOPLE = ("deliverer", "receiver")
+NUMBER_COLUMNS = ("quantity", "ordered_quantity", "unit_price", "amount")
+PEOPLE = ("deliverer", "receiver")
 _DOC_WORDS = r"送货单|出库单|发货单|配送单|随货同行单|送货清单|销售出库单"
 _COMPANY = r"有限责任公司|股份有限公司|有限公司|公司|厂|商行|经营部|批发部|店|中心|合作社"
-_TITLE_RX = re.compile(rf"^(?P<name>.{{2,40}}?(?:{_COMPANY}))(?:{_DOC_WORDS})")
-_DOC_TITLE_RX = re.compile(rf"^(?:{_DOC_WORDS})$")
-_COMPANY_RX = re.compile(rf"(?:{_COMPANY})$")
+TITLE_RX = re.compile(rf"^(?P<name>.{{2,40}}?(?:{_COMPANY}))(?:{_DOC_WORDS})")
+DOC_TITLE_RX = re.compile(rf"^(?:{_DOC_WORDS})$")
+COMPANY_RX = re.compile(rf"(?:{_COMPANY})$")
 # a shop's name heading a till receipt: 'XX生鲜超市（天河店）'
-_SHOP_RX = re.compile(rf"(?:{_COMPANY}|超市|商场|便利店|商店|药房|餐厅|酒家)(?:[(][^()]{{1,12}}[)])?$")
-_QTY_RX = re.compile(r"^(?P<num>[-−]?\d[\d,]*(?:\.\d+)?)(?P<unit>[^\d.,:]{1,4})?$")
-_SHELF_RX = re.compile(r"(\d+(?:\.\d+)?)(个月|月|天|日|年|周)")
+SHOP_RX = re.compile(rf"(?:{_COMPANY}|超市|商场|便利店|商店|药房|餐厅|酒家)(?:[(][^()]{{1,12}}[)])?$")
+QTY_RX = re.compile(r"^(?P<num>[-−]?\d[\d,]*(?:\.\d+)?)(?P<unit>[^\d.,:]{1,4})?$")
+SHELF_RX = re.compile(r"(\d+(?:\.\d+)?)(个月|月|天|日|年|周)")
 _CODE_RX = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_/.]*[A-Za-z0-9]|[0-9]")
 _PHONE_RX = re.compile(r"\+?\d[\d\-() /]{5,}\d")
-_MARKS = "⊗ⓧⓍ⨂×Ⓧ"
 _SIGN_NOTE_RX = re.compile(r"\((?:盖章|盖公章|签字|签名|签章|签收|公章|章)\):?")
 
 
 # --------------------------------------------------------------------------------------------
-# tokens, rows, labels
+# the page: rows, labels
 # --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class _Tok:
-    text: str          # NFKC, whitespace removed
-    raw: str           # as printed
-    bbox: BBox
-    confidence: float = 1.0
+class DeliveryPage(FormPage):
+    """A delivery note's page as rows of tokens (`Hit.row` indexes them): every supplier prints its own
+    form, but its cells line up into rows."""
 
+    rules: ClassVar[FormRules] = DELIVERY_RULES
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    kind: str
-    label: str         # the wording matched, without the colon
-    toks: tuple[_Tok, ...]
-    row: int
-
-    @property
-    def bbox(self) -> BBox:
-        return merge_bboxes(t.bbox for t in self.toks)
-
-
-@dataclass(frozen=True, slots=True)
-class _Ctx:
-    """One page: its rows of tokens (labels cut out), the label hits, and the median word height."""
-
-    number: int
-    width: float
-    rows: tuple[tuple[_Tok, ...], ...]
-    hits: tuple[_Hit, ...]
-    stoppers: frozenset[int]   # id() of label tokens
-    h: float
-
-    def is_stopper(self, tok: _Tok) -> bool:
-        return id(tok) in self.stoppers
+    rows: tuple[tuple[Token, ...], ...]
 
     def row_cy(self, i: int) -> float:
         return statistics.median(t.bbox.cy for t in self.rows[i])
 
+    def row_of(self, hit: Hit) -> tuple[Token, ...]:
+        return self.rows[hit.row]
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-
-
-def _group_rows(toks: list[_Tok], h: float) -> list[list[_Tok]]:
-    """Tokens grouped into visual rows by vertical centre, top to bottom, each left to right."""
-    rows: list[list[_Tok]] = []
-    for tok in sorted(toks, key=lambda t: (t.bbox.cy, t.bbox.x0)):
-        if rows and abs(tok.bbox.cy - rows[-1][0].bbox.cy) <= 0.5 * h:
-            rows[-1].append(tok)
-        else:
-            rows.append([tok])
-    return [sorted(r, key=lambda t: t.bbox.x0) for r in rows]
-
-
-def _split_tok(tok: _Tok, cuts: list[int]) -> list[_Tok]:
-    """Cut a token at character offsets, sharing its box out by character widths."""
-    if not cuts:
-        return [tok]
-    return [_Tok(piece, piece, box, tok.confidence) for piece, box in split_box_by_chars(tok.bbox, tok.text, cuts)]
+    def row_below(self, hit: Hit) -> list[Token]:
+        """The next row's tokens under the label, when that row is within 2.2 heights."""
+        if hit.row + 1 >= len(self.rows) or self.row_cy(hit.row + 1) - self.row_cy(hit.row) > 2.2 * self.h:
+            return []
+        return [t for t in self.rows[hit.row + 1] if under_label(hit.bbox, t.bbox, self.h)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +123,11 @@ class _RowText:
     """A row's token texts run together, with each token's start offset."""
 
     text: str
-    toks: tuple[_Tok, ...]
+    toks: tuple[Token, ...]
     starts: tuple[int, ...]
     h: float
 
-    def covered(self, s: int, e: int) -> list[_Tok]:
+    def covered(self, s: int, e: int) -> list[Token]:
         return [t for t, a in zip(self.toks, self.starts) if a < e and a + len(t.text) > s]
 
 
@@ -187,7 +144,7 @@ def _accept(row: _RowText, s: int, e: int, colon: bool) -> bool:
         return colon or e in bounds or label[-1] in ".#" or (nxt.isdigit() and label in _DIGIT_LABELS)
     if colon:
         return True
-    return s in bounds and (e in bounds or (_KIND_OF[label] in _COLUMN_KINDS and nxt in "(/"))
+    return s in bounds and (e in bounds or (_KIND_OF[label] in COLUMN_KINDS and nxt in "(/"))
 
 
 def _letter_spaced_ok(row: _RowText, s: int, e: int) -> bool:
@@ -233,108 +190,37 @@ def _find_labels(row: _RowText) -> list[tuple[str, str, int, int]]:
     return out
 
 
-def _label_row(row: list[_Tok], index: int, h: float) -> tuple[list[_Tok], list[_Hit]]:
+def _label_row(row: list[Token], index: int, h: float) -> tuple[list[Token], list[Hit]]:
     """Find the labels of one row; cut tokens so that every label covers whole tokens."""
     offsets = [0]
     for tok in row:
         offsets.append(offsets[-1] + len(tok.text))
     found = _find_labels(_RowText("".join(t.text for t in row), tuple(row), tuple(offsets[:-1]), h))
-    cuts = sorted({p for _, _, s, e in found for p in (s, e)})
-    pieces: list[tuple[_Tok, int, int]] = []
-    for tok, pos in zip(row, offsets):
-        inner = [c - pos for c in cuts if pos < c < pos + len(tok.text)]
-        for piece in _split_tok(tok, inner):
-            pieces.append((piece, pos, pos + len(piece.text)))
-            pos += len(piece.text)
+    pieces = cut_at(row, [(s, e) for _, _, s, e in found])
     hits = []
     for kind, label, s, e in found:
-        covered = tuple(t for t, a, b in pieces if a >= s and b <= e)
+        covered = covering(pieces, s, e)
         if covered:
-            hits.append(_Hit(kind, label, covered, index))
+            hits.append(Hit(kind, covered, label=label, row=index))
     return [t for t, _, _ in pieces], hits
 
 
-def _build_ctx(page: Page) -> _Ctx:
-    toks = [_Tok(_norm(w.text), w.text, w.bbox, w.confidence) for w in page.words() if _norm(w.text)]
-    h = statistics.median(t.bbox.height for t in toks) if toks else 10.0
-    rows: list[tuple[_Tok, ...]] = []
-    hits: list[_Hit] = []
-    for row in _group_rows(toks, h):
+def build_delivery_page(page: Page) -> DeliveryPage:
+    toks, h = page_tokens(page)
+    rows: list[tuple[Token, ...]] = []
+    hits: list[Hit] = []
+    for row in group_by_row(toks, lambda t: t.bbox, 0.5 * h):
         pieces, row_hits = _label_row(row, len(rows), h)
         rows.append(tuple(pieces))
         hits.extend(row_hits)
     stoppers = frozenset(id(t) for x in hits for t in x.toks)
-    return _Ctx(page.number, page.width, tuple(rows), tuple(hits), stoppers, h)
-
-
-# --------------------------------------------------------------------------------------------
-# values beside labels
-# --------------------------------------------------------------------------------------------
-
-def _value_right(ctx: _Ctx, hit: _Hit, max_first: float) -> list[_Tok]:
-    """Tokens right of the label on its row, up to the next label or a wide gap."""
-    label = hit.bbox
-    out: list[_Tok] = []
-    right = label.x1
-    for tok in (t for t in ctx.rows[hit.row] if t.bbox.cx > label.x1):
-        if ctx.is_stopper(tok) or tok.bbox.x0 - right > (max_first if not out else 3.0 * ctx.h):
-            break
-        if tok.text != ":" or out:
-            out.append(tok)
-        right = max(right, tok.bbox.x1)
-    return out
-
-
-def _value_below(ctx: _Ctx, hit: _Hit) -> list[_Tok]:
-    """The run of tokens on the next row just under the label (label-above-value forms)."""
-    if hit.row + 1 >= len(ctx.rows) or ctx.row_cy(hit.row + 1) - ctx.row_cy(hit.row) > 2.2 * ctx.h:
-        return []
-    label, h = hit.bbox, ctx.h
-    under = [t for t in ctx.rows[hit.row + 1] if t.bbox.x1 > label.x0 - h and t.bbox.x0 < label.x1 + 10 * h]
-    out: list[_Tok] = []
-    for tok in under:
-        if ctx.is_stopper(tok) or (out and tok.bbox.x0 - out[-1].bbox.x1 > 3.0 * h):
-            break
-        out.append(tok)
-    return out
-
-
-def _row_after(ctx: _Ctx, hit: _Hit) -> list[_Tok]:
-    """Every non-label token right of a label on its row."""
-    return [t for t in ctx.rows[hit.row] if not ctx.is_stopper(t) and t.bbox.cx > hit.bbox.x1]
-
-
-def _is_cjk(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
-
-
-def _join(toks: list[_Tok] | tuple[_Tok, ...], h: float, *, raw: bool = False) -> str:
-    """Token texts joined: no space between close tokens, one space across a gap; values take no
-    space next to CJK either, raw text keeps it as printed."""
-    parts: list[str] = []
-    for i, tok in enumerate(toks):
-        text = tok.raw.strip() if raw else tok.text
-        if i and parts[-1] and text and tok.bbox.x0 - toks[i - 1].bbox.x1 > 0.15 * h \
-                and (raw or not (_is_cjk(parts[-1][-1]) or _is_cjk(text[0]))):
-            parts.append(" ")
-        parts.append(text)
-    return "".join(parts)
-
-
-def _field(value: FieldValue, toks: list[_Tok], conf: float, ctx: _Ctx) -> Field:
-    ocr = min((t.confidence for t in toks), default=1.0)
-    box = merge_bboxes(t.bbox for t in toks) if toks else None
-    return Field(value, _join(toks, ctx.h, raw=True), conf * ocr, ctx.number, box)
+    flat = tuple(t for row in rows for t in row)
+    return DeliveryPage(page, flat, tuple(hits), stoppers, h, tuple(rows))
 
 
 # --------------------------------------------------------------------------------------------
 # value parsers
 # --------------------------------------------------------------------------------------------
-
-def _text(text: str) -> str | None:
-    t = text.strip().lstrip(LEAD_MARKS).strip()
-    return t or None
-
 
 def _code(text: str) -> str | None:
     m = _CODE_RX.search(text.lstrip(":"))
@@ -346,21 +232,22 @@ def _phone(text: str) -> str | None:
     return m.group(0).strip() if m and sum(ch.isdigit() for ch in m.group(0)) >= 6 else None
 
 
-def _words_amount(text: str) -> Decimal | None:
+def words_amount(text: str) -> Decimal | None:
     """The value of a 大写 amount ('人民币壹仟元整' included), else None."""
-    core = re.sub(rf"[{_MARKS}]", "", text.replace("人民币", "")).strip(":")
+    core = re.sub(rf"[{AMOUNT_MARKS}]", "", text.replace("人民币", "")).strip(":")
     if not core or any(ch.isdigit() for ch in core):
         return None
     return amount_in_words_to_decimal(core)
 
 
-def _number(text: str) -> Decimal | None:
+def number_value(text: str) -> Decimal | None:
+    """A figure after a label, its colon left on it ('：1,234.50') or not."""
     return parse_number(text.lstrip(":"))
 
 
-_PARSERS: dict[str, Parser] = {
+PARSERS: dict[str, Parser] = {
     "document_number": _code, "po_number": _code, "document_date": parse_date,
-    "buyer_name": _text, "supplier_name": _text, "supplier_address": _text, "buyer_address": _text,
-    "supplier_phone": _phone, "buyer_phone": _phone, "deliverer": _text, "receiver": _text,
-    "remarks": _text, "total_quantity": _number,
+    "buyer_name": text_value, "supplier_name": text_value, "supplier_address": text_value,
+    "buyer_address": text_value, "supplier_phone": _phone, "buyer_phone": _phone, "deliverer": text_value,
+    "receiver": text_value, "remarks": text_value, "total_quantity": number_value,
 }

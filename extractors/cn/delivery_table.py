@@ -1,6 +1,6 @@
 """Chinese delivery notes: the item table under its titled columns (any wording and order of 品名, 编码,
 规格, 单位, 数量, 单价, 金额, 批号, 生产日期, 保质期 ...), rows grouped into items, and each item's fields
-(expiry derived from production date + shelf life, arithmetic checked).  Works on the `_Ctx` of
+(expiry derived from production date + shelf life, arithmetic checked).  Works on the `DeliveryPage` of
 `extractors.cn.delivery_layout`."""
 
 from __future__ import annotations
@@ -12,61 +12,58 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from extractors.cn.delivery_layout import (
+    COLUMN_KINDS, NUMBER_COLUMNS, QTY_RX, SHELF_RX, TEXT_COLUMNS, DeliveryPage, number_value,
+)
+from extractors.cn.form import (
+    CONF_BELOW, CONF_CLEAR, CONF_DERIVED, CONF_UNPARSED, Column, Hit, Token, column_of, join_rows, join_tokens,
+    make_field, nearest_anchor, parse_number,
+)
 from extractors.layout import BBox, merge_bboxes
 from extractors.parsing import parse_date
 from extractors.result import Field
-from extractors.cn.vat_layout import parse_number
-from extractors.cn.delivery_layout import (
-    CONF_CLEAR, CONF_BELOW, CONF_DERIVED, CONF_UNPARSED, _COLUMN_KINDS, _TEXT_COLUMNS,
-    _NUMBER_COLUMNS, _QTY_RX, _SHELF_RX, _Tok, _Hit, _Ctx, _is_cjk, _join, _field, _number,
-)
 
 # --------------------------------------------------------------------------------------------
 # item table
 # --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class _Column:
-    kind: str
-    x0: float
-    x1: float
+class ItemTable:
+    """The item table of a page: its columns, the title row and the body rows (indexes into the page's rows)."""
 
-
-@dataclass(frozen=True, slots=True)
-class _Table:
-    columns: tuple[_Column, ...]
+    columns: tuple[Column, ...]
     header_row: int
     body: tuple[int, ...]      # row indexes under the title row, up to the first labelled row
     end_row: int | None        # the first labelled row after the body (合计 ...), None at page end
 
 
-def _column_kind(hit: _Hit) -> str | None:
-    if hit.kind in _COLUMN_KINDS:
+def _column_kind(hit: Hit) -> str | None:
+    if hit.kind in COLUMN_KINDS:
         return hit.kind
     return "line_no" if hit.kind == "document_number" and hit.label[0] == "N" else None
 
 
-def _columns(hits: list[_Hit]) -> tuple[_Column, ...]:
+def _columns(hits: list[Hit]) -> tuple[Column, ...]:
     spans: dict[str, BBox] = {}
     for hit in hits:
         kind = _column_kind(hit)
         if kind:
             spans[kind] = spans[kind].union(hit.bbox) if kind in spans else hit.bbox
-    return tuple(sorted((_Column(k, b.x0, b.x1) for k, b in spans.items()), key=lambda c: c.x0))
+    return tuple(sorted((Column(k, b.x0, b.x1) for k, b in spans.items()), key=lambda c: c.x0))
 
 
-def _find_table(ctx: _Ctx) -> _Table | None:
+def find_table(ctx: DeliveryPage) -> ItemTable | None:
     """The first row naming three columns or more (quantity or description among them)."""
     for i in range(len(ctx.rows)):
         hits = [x for x in ctx.hits if x.row == i]
         kinds = {_column_kind(x) for x in hits} - {None}
         if len(kinds) >= 3 and kinds & {"quantity", "description"}:
             body, end = _body(ctx, i)
-            return _Table(_columns(hits), i, tuple(body), end)
+            return ItemTable(_columns(hits), i, tuple(body), end)
     return None
 
 
-def _body(ctx: _Ctx, header_row: int) -> tuple[list[int], int | None]:
+def _body(ctx: DeliveryPage, header_row: int) -> tuple[list[int], int | None]:
     """Rows under the title row up to the first row with a label, or a gap of six lines."""
     labelled = {x.row for x in ctx.hits}
     body: list[int] = []
@@ -80,25 +77,16 @@ def _body(ctx: _Ctx, header_row: int) -> tuple[list[int], int | None]:
     return body, None
 
 
-def _column_of(cols: tuple[_Column, ...], box: BBox) -> str:
-    """The column whose span, widened halfway to its neighbours, holds the box's centre."""
-    for i, col in enumerate(cols):
-        right = (col.x1 + cols[i + 1].x0) / 2 if i + 1 < len(cols) else float("inf")
-        if box.cx < right:
-            return col.kind
-    return cols[-1].kind
-
-
-def _cells(ctx: _Ctx, row: int, cols: tuple[_Column, ...]) -> dict[str, list[_Tok]]:
+def _cells(ctx: DeliveryPage, row: int, cols: tuple[Column, ...]) -> dict[str, list[Token]]:
     """A body row's tokens by column; a word one space after another, starting clearly before the
     next column's title, runs on in the same cell (long left-aligned text, never a figure)."""
-    cells: dict[str, list[_Tok]] = {}
+    cells: dict[str, list[Token]] = {}
     kinds = [c.kind for c in cols]
-    prev: tuple[_Tok, str] | None = None
+    prev: tuple[Token, str] | None = None
     for tok in ctx.rows[row]:
-        kind = _column_of(cols, tok.bbox)
+        kind = column_of(cols, tok.bbox)
         if prev is not None and tok.bbox.x0 - prev[0].bbox.x1 < 0.35 * ctx.h \
-                and prev[1] not in _NUMBER_COLUMNS:          # figures never run on into the next cell
+                and prev[1] not in NUMBER_COLUMNS:          # figures never run on into the next cell
             k = kinds.index(prev[1])
             if k + 1 == len(cols) or tok.bbox.x0 < cols[k + 1].x0 - 0.3 * ctx.h:
                 kind = prev[1]
@@ -107,22 +95,22 @@ def _cells(ctx: _Ctx, row: int, cols: tuple[_Column, ...]) -> dict[str, list[_To
     return cells
 
 
-def _leading_number(toks: list[_Tok]) -> tuple[Decimal, str | None] | None:
+def _leading_number(toks: list[Token]) -> tuple[Decimal, str | None] | None:
     """'12' -> (12, None); '10箱' -> (10, '箱'); anything else -> None."""
-    m = _QTY_RX.match("".join(t.text for t in toks))
+    m = QTY_RX.match("".join(t.text for t in toks))
     if not m:
         return None
     value = parse_number(m.group("num"))
     return (value, m.group("unit")) if value is not None else None
 
 
-def _is_anchor(cells: dict[str, list[_Tok]], cols: tuple[_Column, ...]) -> bool:
+def _is_anchor(cells: dict[str, list[Token]], cols: tuple[Column, ...]) -> bool:
     kinds = {c.kind for c in cols}
     key = "quantity" if "quantity" in kinds else "amount"
     return bool(cells.get(key)) and _leading_number(cells[key]) is not None
 
 
-def _group_items(ctx: _Ctx, table: _Table) -> list[list[dict[str, list[_Tok]]]]:
+def group_items(ctx: DeliveryPage, table: ItemTable) -> list[list[dict[str, list[Token]]]]:
     """Body rows -> items: each anchor row takes the wrapped rows nearest to it."""
     cells = {i: _cells(ctx, i, table.columns) for i in table.body}
     rows = [i for i in table.body if set(cells[i]) - {"line_no"}]
@@ -133,68 +121,48 @@ def _group_items(ctx: _Ctx, table: _Table) -> list[list[dict[str, list[_Tok]]]]:
     for i in rows:
         if i in groups:
             continue
-        target = _nearest_anchor(ctx, i, anchors)
+        target = nearest_anchor(i, anchors, ctx.row_cy)
         if target is not None and min(abs(ctx.row_cy(i) - ctx.row_cy(j)) for j in groups[target]) <= reach:
             groups[target].append(i)
     return [[cells[i] for i in sorted(groups[a])] for a in anchors]
-
-
-def _nearest_anchor(ctx: _Ctx, i: int, anchors: list[int]) -> int | None:
-    """The anchor above a wrapped row, or the one below when that is clearly closer."""
-    above = [a for a in anchors if a < i]
-    below = [a for a in anchors if a > i]
-    d_above = ctx.row_cy(i) - ctx.row_cy(above[-1]) if above else float("inf")
-    d_below = ctx.row_cy(below[0]) - ctx.row_cy(i) if below else float("inf")
-    if not above and not below:
-        return None
-    return below[0] if d_below < 0.75 * d_above else above[-1]
 
 
 # --------------------------------------------------------------------------------------------
 # item fields
 # --------------------------------------------------------------------------------------------
 
-def _column_toks(item: list[dict[str, list[_Tok]]], kind: str) -> list[list[_Tok]]:
+def _column_toks(item: list[dict[str, list[Token]]], kind: str) -> list[list[Token]]:
     return [cells[kind] for cells in item if cells.get(kind)]
 
 
-def _join_rows(rows: list[list[_Tok]], h: float) -> str:
-    """Wrapped cell text joined: no space at a CJK edge, else one."""
-    text = ""
-    for row in rows:
-        part = _join(row, h)
-        text = text + part if not text or _is_cjk(text[-1]) or _is_cjk(part[0]) else f"{text} {part}"
-    return text
-
-
-def _text_fields(ctx: _Ctx, item: list[dict[str, list[_Tok]]]) -> dict[str, Field]:
+def _text_fields(ctx: DeliveryPage, item: list[dict[str, list[Token]]]) -> dict[str, Field]:
     out: dict[str, Field] = {}
-    for kind in _TEXT_COLUMNS:
+    for kind in TEXT_COLUMNS:
         rows = _column_toks(item, kind)
         if rows:
             toks = [t for r in rows for t in r]
-            raw = "\n".join(_join(r, ctx.h, raw=True) for r in rows)
-            f = _field(_join_rows(rows, ctx.h), toks, CONF_CLEAR, ctx)
+            raw = "\n".join(join_tokens(ctx, r, raw=True) for r in rows)
+            f = make_field(join_rows(ctx, rows), toks, CONF_CLEAR, ctx)
             out[kind] = Field(f.value, raw, f.confidence, f.page, f.bbox)
     return out
 
 
-def _number_fields(ctx: _Ctx, anchor: dict[str, list[_Tok]]) -> dict[str, Field]:
+def _number_fields(ctx: DeliveryPage, anchor: dict[str, list[Token]]) -> dict[str, Field]:
     """Quantity, unit price and amount from the anchor row; a unit glued to the quantity ('10箱')."""
     out: dict[str, Field] = {}
-    for kind in _NUMBER_COLUMNS:
+    for kind in NUMBER_COLUMNS:
         toks = anchor.get(kind)
         if not toks:
             continue
         found = _leading_number(toks) if kind in ("quantity", "ordered_quantity") else None
-        value = found[0] if found else _number(_join(toks, ctx.h))
-        out[kind] = _field(value, toks, CONF_CLEAR if value is not None else CONF_UNPARSED, ctx)
+        value = found[0] if found else number_value(join_tokens(ctx, toks))
+        out[kind] = make_field(value, toks, CONF_CLEAR if value is not None else CONF_UNPARSED, ctx)
         if kind == "quantity" and found and found[1]:
-            out["unit"] = _field(found[1], toks, CONF_BELOW, ctx)
+            out["unit"] = make_field(found[1], toks, CONF_BELOW, ctx)
     return out
 
 
-def _date_fields(ctx: _Ctx, item: list[dict[str, list[_Tok]]]) -> dict[str, Field]:
+def _date_fields(ctx: DeliveryPage, item: list[dict[str, list[Token]]]) -> dict[str, Field]:
     """生产日期, 有效期至 as dates; 保质期 (or a shelf life printed under 有效期) as text."""
     out: dict[str, Field] = {}
     for kind in ("production_date", "expiry_date", "shelf_life"):
@@ -202,13 +170,13 @@ def _date_fields(ctx: _Ctx, item: list[dict[str, list[_Tok]]]) -> dict[str, Fiel
         if not rows:
             continue
         toks = [t for r in rows for t in r]
-        text = _join_rows(rows, ctx.h)
+        text = join_rows(ctx, rows)
         if kind != "shelf_life" and parse_date(text) is not None:
-            out[kind] = _field(parse_date(text), toks, CONF_CLEAR, ctx)
-        elif _SHELF_RX.search(text):
-            out.setdefault("shelf_life", _field(text, toks, CONF_CLEAR, ctx))
+            out[kind] = make_field(parse_date(text), toks, CONF_CLEAR, ctx)
+        elif SHELF_RX.search(text):
+            out.setdefault("shelf_life", make_field(text, toks, CONF_CLEAR, ctx))
         else:
-            out[kind] = _field(None if kind != "shelf_life" else text, toks, CONF_UNPARSED, ctx)
+            out[kind] = make_field(None if kind != "shelf_life" else text, toks, CONF_UNPARSED, ctx)
     return out
 
 
@@ -220,7 +188,7 @@ def _add_months(d: date, months: int) -> date:
 
 def shelf_life_end(produced: date, shelf_life: str) -> date | None:
     """produced + a printed shelf life ('12个月', '180天', '1年', '2周'); None when not understood."""
-    m = _SHELF_RX.search(unicodedata.normalize("NFKC", shelf_life))
+    m = SHELF_RX.search(unicodedata.normalize("NFKC", shelf_life))
     if not m:
         return None
     n, unit = Decimal(m.group(1)), m.group(2)
@@ -256,7 +224,7 @@ def _check_arithmetic(out: dict[str, Field]) -> None:
         out[k] = out[k].with_confidence(0.95 if ok else 0.7)
 
 
-def _item_fields(ctx: _Ctx, item: list[dict[str, list[_Tok]]], cols: tuple[_Column, ...]) -> dict[str, Field]:
+def item_fields(ctx: DeliveryPage, item: list[dict[str, list[Token]]], cols: tuple[Column, ...]) -> dict[str, Field]:
     anchor = next(cells for cells in item if _is_anchor(cells, cols))
     out = _text_fields(ctx, item)
     numbers = _number_fields(ctx, anchor)

@@ -1,28 +1,28 @@
-"""Chinese VAT invoices, the layer under `extractors.cn.vat`: label and column patterns, tokens cut from
-the layout with label hits and block markers (`_Ctx`), values beside or below a label, and the value
-parsers (codes, dates, amounts, rates, texts, names).  Shared by the header/party reader (`vat_cn`) and
-the goods table and totals (`vat_cn_tables`)."""
+"""Chinese VAT invoices, the layer under `extractors.cn.vat`: label and column patterns, the page with its
+label hits, table headings and block markers (`VatPage`, built by `build_vat_page` on the shared reader of
+`extractors.cn.form`), and the value parsers (codes, dates, rates, texts, names).  Shared by the
+header/party reader (`extractors.cn.vat`) and the goods table and totals (`extractors.cn.vat_tables`)."""
 
 from __future__ import annotations
 
 import re
-import statistics
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from typing import Callable
+from decimal import Decimal
+from typing import ClassVar
 
-from extractors.layout import BBox, Page, Word, merge_bboxes, split_box_by_chars
+from extractors.cn.form import (
+    FormPage, FormRules, Hit, Parser, Token, covering, cut_at, norm_text, page_tokens, same_row, text_value,
+    under_label,
+)
+from extractors.layout import BBox, Page, Word, merge_bboxes
 from extractors.ofd.text import group_units_into_lines
-from extractors.result import Field, FieldValue
 
-CONF_CLEAR = 0.92      # label found, value on its row and well-formed
-CONF_BELOW = 0.82      # value found under the label
-CONF_GUESS = 0.65      # block (buyer/seller) guessed from order, or value shape only
-CONF_UNPARSED = 0.3    # label found, value not understood
-
-Parser = Callable[[str], FieldValue]
+# The rules the VAT reader was tuned with (see `FormRules`): a gap over 0.2 x height is a space, in
+# raw text too but never at a CJK edge; a value may start up to 0.3 x height before the label's end;
+# OCR confidence is not used.
+VAT_RULES = FormRules(join_gap=0.2, raw_cjk_space=False, reach_back=0.3, ocr_confidence=False)
 
 _PARTY = r"(?P<party>购买方|购方|买方|销售方|销方|卖方)?"
 _LABELS: tuple[tuple[str, str], ...] = (
@@ -48,7 +48,7 @@ _LABELS: tuple[tuple[str, str], ...] = (
     ("address_phone", _PARTY + r"地址[、,]?电话"),
     ("bank_account", _PARTY + r"开户(?:银)?行及[账帐]号"),
 )
-_COLUMNS: tuple[tuple[str, str], ...] = (
+COLUMNS: tuple[tuple[str, str], ...] = (
     ("description", r"项目名称|货物或应税劳务[、,]?服务名称|货物或应税劳务(?:名称)?|货物\(劳务\)名称|服务名称|货物名称|商品名称"),
     ("spec", r"规格型号|规格"),
     ("unit", r"单位"),
@@ -59,76 +59,54 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("tax_amount", r"税额"),
 )
 _LABEL_RX = [(k, re.compile(p + r":?")) for k, p in _LABELS]
-_COLUMN_RX = [(k, re.compile(p + r":?")) for k, p in _COLUMNS]
+_COLUMN_RX = [(k, re.compile(p + r":?")) for k, p in COLUMNS]
 _VERTICAL_MARKERS = {"marker_buyer": "购买方", "marker_supplier": "销售方",
                      "password": "密码区", "remarks": "备注"}
-_PARTY_KINDS = ("name", "tax_id", "address_phone", "bank_account")
+PARTY_KINDS = ("name", "tax_id", "address_phone", "bank_account")
 _PARTY_OF_PREFIX = {"购买方": "buyer", "购方": "buyer", "买方": "buyer",
                     "销售方": "supplier", "销方": "supplier", "卖方": "supplier"}
-_HEADER_FIELDS = ("invoice_code", "document_number", "document_date", "check_code", "machine_no")
-_PEOPLE = ("payee", "checker", "issuer_clerk")
-_NUMERAL_CHARS = set("零壹贰叁肆伍陆柒捌玖拾佰仟万亿圆元角分整正负数()⊗ⓧ")
+HEADER_FIELDS = ("invoice_code", "document_number", "document_date", "check_code", "machine_no")
+PEOPLE = ("payee", "checker", "issuer_clerk")
+NUMERAL_CHARS = set("零壹贰叁肆伍陆柒捌玖拾佰仟万亿圆元角分整正负数()⊗ⓧ")
 _ZERO_RATES = ("免税", "不征税", "免征", "出口零税率", "零税率")
 
 
 # --------------------------------------------------------------------------------------------
-# tokens, labels, markers
+# the page: tokens, labels, markers
 # --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class _Tok:
-    text: str     # NFKC, whitespace removed
-    raw: str      # as read
-    bbox: BBox
+class VatPage(FormPage):
+    """A VAT invoice page: besides the labels, the goods-table headings and the block markers
+    (购买方 / 销售方 / 密码区 / 备注, set vertically or as headings).  Rows are geometric: a printed
+    invoice's cells do not line up into rows the way a delivery note's do."""
+
+    rules: ClassVar[FormRules] = VAT_RULES
+
+    columns: tuple[Hit, ...]
+    markers: tuple[tuple[str, BBox, bool], ...]    # (kind, box, vertical)
+
+    def row_of(self, hit: Hit) -> list[Token]:
+        return sorted((t for t in self.toks if same_row(t.bbox, hit.bbox)), key=lambda t: t.bbox.x0)
+
+    def row_below(self, hit: Hit) -> list[Token]:
+        """The topmost row of non-label tokens starting within 1.5 heights under the label."""
+        label, h = hit.bbox, self.h
+        under = [t for t in self.toks if not self.is_stopper(t)
+                 and label.y1 - 0.3 * h <= t.bbox.y0 <= label.y1 + 1.5 * h and t.bbox.cy > label.y1
+                 and under_label(label, t.bbox, h)]
+        if not under:
+            return []
+        top = min(under, key=lambda t: (t.bbox.y0, t.bbox.x0))
+        return sorted((t for t in under if same_row(t.bbox, top.bbox)), key=lambda t: t.bbox.x0)
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    kind: str
-    toks: tuple[_Tok, ...]
-    party: str | None = None
-
-    @property
-    def bbox(self) -> BBox:
-        return merge_bboxes(t.bbox for t in self.toks)
-
-
-@dataclass
-class _Ctx:
-    """One page: its tokens (labels cut out of glued values), label hits and block markers."""
-
-    page: Page
-    toks: list[_Tok]
-    hits: list[_Hit]
-    columns: list[_Hit]
-    markers: list[tuple[str, BBox, bool]]          # (kind, box, vertical)
-    stoppers: set[int] = field(default_factory=set)  # id() of label/marker tokens
-    h: float = 10.0
-
-    def hits_of(self, kind: str) -> list[_Hit]:
-        return sorted((x for x in self.hits if x.kind == kind), key=lambda x: (x.bbox.y0, x.bbox.x0))
-
-    def is_stopper(self, tok: _Tok) -> bool:
-        return id(tok) in self.stoppers
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-
-
-def _rows(toks: list[_Tok], gap_factor: float) -> list[list[_Tok]]:
+def token_lines(toks: list[Token], gap_factor: float) -> list[list[Token]]:
     """Tokens grouped into lines (left to right); a gap over gap_factor x height splits a row."""
     words = [Word(t.text, t.bbox) for t in toks]
     back = {id(w): t for w, t in zip(words, toks)}
     lines = group_units_into_lines([[w] for w in words], gap_factor=gap_factor)
     return [[back[id(w)] for w in ln.words] for ln in lines]
-
-
-def _split_tok(tok: _Tok, cuts: list[int]) -> list[_Tok]:
-    """Cut a token at character offsets, sharing its box out by character widths."""
-    if not cuts:
-        return [tok]
-    return [_Tok(piece, piece, box) for piece, box in split_box_by_chars(tok.bbox, tok.text, cuts)]
 
 
 def _matches(text: str) -> list[tuple[str, int, int, str | None, bool]]:
@@ -141,29 +119,20 @@ def _matches(text: str) -> list[tuple[str, int, int, str | None, bool]]:
     return out
 
 
-def _label_line(line: list[_Tok]) -> tuple[list[_Tok], list[_Hit], list[_Hit]]:
+def _label_line(line: list[Token]) -> tuple[list[Token], list[Hit], list[Hit]]:
     """Find labels in one line; cut tokens so every label covers whole tokens."""
-    text = "".join(t.text for t in line)
-    found = _matches(text)
-    cuts = sorted({pos for _, s, e, _, _ in found for pos in (s, e)})
-    toks: list[_Tok] = []
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for tok in line:
-        inner = [c - pos for c in cuts if pos < c < pos + len(tok.text)]
-        for piece in _split_tok(tok, inner):
-            toks.append(piece)
-            spans.append((pos, pos + len(piece.text)))
-            pos += len(piece.text)
-    hits, cols = [], []
+    found = _matches("".join(t.text for t in line))
+    pieces = cut_at(line, [(s, e) for _, s, e, _, _ in found])
+    hits: list[Hit] = []
+    cols: list[Hit] = []
     for kind, s, e, party, is_col in found:
-        covered = tuple(t for t, (a, b) in zip(toks, spans) if a >= s and b <= e)
+        covered = covering(pieces, s, e)
         if covered:
-            (cols if is_col else hits).append(_Hit(kind, covered, party))
-    return toks, hits, cols
+            (cols if is_col else hits).append(Hit(kind, covered, party=party))
+    return [t for t, _, _ in pieces], hits, cols
 
 
-def _vertical_markers(toks: list[_Tok], h: float) -> list[tuple[str, BBox, list[_Tok]]]:
+def _vertical_markers(toks: list[Token], h: float) -> list[tuple[str, BBox, list[Token]]]:
     """Column labels set top to bottom: one tall token, or single characters stacked."""
     out = []
     singles = [t for t in toks if len(t.text) == 1]
@@ -178,7 +147,7 @@ def _vertical_markers(toks: list[_Tok], h: float) -> list[tuple[str, BBox, list[
     return out
 
 
-def _stack(first: _Tok, rest: str, singles: list[_Tok], h: float) -> list[_Tok] | None:
+def _stack(first: Token, rest: str, singles: list[Token], h: float) -> list[Token] | None:
     chain = [first]
     for ch in rest:
         prev = chain[-1]
@@ -190,11 +159,12 @@ def _stack(first: _Tok, rest: str, singles: list[_Tok], h: float) -> list[_Tok] 
     return chain
 
 
-def _build_ctx(page: Page) -> _Ctx:
-    raw = [_Tok(_norm(w.text), w.text, w.bbox) for w in page.words() if _norm(w.text)]
-    h = statistics.median([t.bbox.height for t in raw]) if raw else 10.0
-    toks, hits, cols = [], [], []
-    for line in _rows(raw, gap_factor=5.0):
+def build_vat_page(page: Page) -> VatPage:
+    raw, h = page_tokens(page)
+    toks: list[Token] = []
+    hits: list[Hit] = []
+    cols: list[Hit] = []
+    for line in token_lines(raw, gap_factor=5.0):
         line_toks, line_hits, line_cols = _label_line(line)
         toks.extend(line_toks)
         hits.extend(line_hits)
@@ -203,78 +173,9 @@ def _build_ctx(page: Page) -> _Ctx:
     markers = [(k, b, True) for k, b, _ in vertical]
     markers += [(x.kind, x.bbox, False) for x in hits
                 if x.kind.startswith("marker_") and x.bbox.height <= 1.5 * x.bbox.width]
-    ctx = _Ctx(page, toks, hits, cols, markers, h=h)
-    ctx.stoppers = {id(t) for x in hits + cols for t in x.toks}
-    ctx.stoppers |= {id(t) for _, _, chain in vertical for t in chain}
-    ctx.hits += [_Hit("remarks_vertical", tuple(chain)) for kind, _, chain in vertical if kind == "remarks"]
-    return ctx
-
-
-# --------------------------------------------------------------------------------------------
-# values next to labels
-# --------------------------------------------------------------------------------------------
-
-def _same_row(a: BBox, b: BBox) -> bool:
-    return a.y_overlap(b) >= 0.5 and abs(a.cy - b.cy) <= 0.6 * max(a.height, b.height)
-
-
-def _value_right(ctx: _Ctx, label: BBox, *, max_first: float | None = None) -> list[_Tok]:
-    """Tokens right of the label on its row, up to the next label or a wide gap."""
-    h = ctx.h
-    first_gap = max_first if max_first is not None else 0.4 * ctx.page.width
-    row = sorted((t for t in ctx.toks if _same_row(t.bbox, label)
-                  and (t.bbox.x0 >= label.x1 - 0.3 * h or t.bbox.cx > label.x1)), key=lambda t: t.bbox.x0)
-    out: list[_Tok] = []
-    right = label.x1
-    for tok in row:
-        if ctx.is_stopper(tok) or tok.bbox.x0 - right > (first_gap if not out else 3.0 * h):
-            break
-        out.append(tok)
-        right = max(right, tok.bbox.x1)
-    return out
-
-
-def _value_below(ctx: _Ctx, label: BBox) -> list[_Tok]:
-    """The first row of tokens just under the label (label-above-value layouts)."""
-    h = ctx.h
-    under = [t for t in ctx.toks if not ctx.is_stopper(t)
-             and label.y1 - 0.3 * h <= t.bbox.y0 <= label.y1 + 1.5 * h and t.bbox.cy > label.y1
-             and t.bbox.x1 > label.x0 - h and t.bbox.x0 < label.x1 + 10 * h]
-    if not under:
-        return []
-    top = min(under, key=lambda t: (t.bbox.y0, t.bbox.x0))
-    row = sorted((t for t in under if _same_row(t.bbox, top.bbox)), key=lambda t: t.bbox.x0)
-    out = [row[0]]
-    for tok in row[1:]:
-        if tok.bbox.x0 - out[-1].bbox.x1 > 3.0 * h:
-            break
-        out.append(tok)
-    return out
-
-
-def _join(toks: list[_Tok], h: float, *, raw: bool = False) -> str:
-    """Token texts joined: no space between close tokens or CJK, one space across a gap."""
-    parts: list[str] = []
-    for i, tok in enumerate(toks):
-        text = tok.raw.strip() if raw else tok.text
-        if i and tok.bbox.x0 - toks[i - 1].bbox.x1 > 0.2 * h and not _cjk_edge(parts[-1], text):
-            parts.append(" ")
-        parts.append(text)
-    return "".join(parts)
-
-
-def _cjk_edge(left: str, right: str) -> bool:
-    return bool(left and right) and (_is_cjk(left[-1]) or _is_cjk(right[0]))
-
-
-def _is_cjk(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
-
-
-def _field(value: FieldValue, toks: list[_Tok], conf: float, ctx: _Ctx, h: float | None = None) -> Field:
-    raw = _join(toks, h or ctx.h, raw=True) if toks else ""
-    box = merge_bboxes(t.bbox for t in toks) if toks else None
-    return Field(value=value, raw=raw, confidence=conf, page=ctx.page.number, bbox=box)
+    stoppers = {id(t) for x in hits + cols for t in x.toks} | {id(t) for _, _, chain in vertical for t in chain}
+    hits += [Hit("remarks_vertical", tuple(chain)) for kind, _, chain in vertical if kind == "remarks"]
+    return VatPage(page, tuple(toks), tuple(hits), frozenset(stoppers), h, tuple(cols), tuple(markers))
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,7 +190,6 @@ _CODE_RX = {
     "tax_id": re.compile(r"(?<![0-9A-Z])([0-9A-Z]{15,20})(?![0-9A-Z])"),
 }
 _DATE_RX = re.compile(r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})")
-_NUMBER_RX = re.compile(r"[-−]?\d+(?:\.\d+)?")
 
 
 def _code_parser(kind: str) -> Parser:
@@ -310,22 +210,9 @@ def parse_cn_date(text: str) -> date | None:
         return None
 
 
-def parse_number(text: str) -> Decimal | None:
-    """¥1,234.50 / -100.00 / 25 -> Decimal; anything else -> None."""
-    t = re.sub(r"[\s,¥￥]", "", unicodedata.normalize("NFKC", text)).replace("−", "-")
-    if t.startswith("-¥"):
-        t = "-" + t[2:]
-    if not _NUMBER_RX.fullmatch(t):
-        return None
-    try:
-        return Decimal(t)
-    except InvalidOperation:
-        return None
-
-
 def parse_rate(text: str) -> Decimal | None:
     """6% -> 0.06; 免税 / 不征税 -> 0."""
-    t = _norm(text)
+    t = norm_text(text)
     if any(word in t for word in _ZERO_RATES):
         return Decimal("0")
     m = re.fullmatch(r"(\d+(?:\.\d+)?)%", t)
@@ -340,36 +227,32 @@ def _strip_seal(text: str) -> str:
     return _SEAL_TAIL_RX.sub("", text).rstrip()
 
 
-LEAD_MARKS = " :;,.、，；：。·'\"“”‘’|"
-
-
-def _text_value(text: str) -> str | None:
-    """The value text without stray marks before it (the tail of a label's colon, a table rule read as
-    '|', seal ink read as a dot) and seal text glued to its end."""
-    t = _strip_seal(text.strip().lstrip(LEAD_MARKS).strip())
-    return t or None
+def _unsealed_text(text: str) -> str | None:
+    """`text_value`, and without seal text glued to its end."""
+    value = text_value(text)
+    return (_strip_seal(value) or None) if value else None
 
 
 _NAME_DEBRIS_RX = re.compile(r"^[^，,:：]{1,3}[，,:：](?=.{4})")
 
 
-def _name_value(text: str) -> str | None:
+def name_value(text: str) -> str | None:
     """A party name without the debris of a label torn by a seal before it ('名东，XX有限公司')."""
-    value = _text_value(text)
+    value = _unsealed_text(text)
     return _NAME_DEBRIS_RX.sub("", value) if value else None
 
 
-_PARSERS: dict[str, Parser] = {
+PARSERS: dict[str, Parser] = {
     "invoice_code": _code_parser("invoice_code"),
     "document_number": _code_parser("document_number"),
     "check_code": _code_parser("check_code"),
     "machine_no": _code_parser("machine_no"),
     "document_date": parse_cn_date,
     "tax_id": _code_parser("tax_id"),
-    "name": lambda text: _name_value(text),
-    "address_phone": _text_value,
-    "bank_account": _text_value,
-    "payee": _text_value,
-    "checker": _text_value,
-    "issuer_clerk": _text_value,
+    "name": name_value,
+    "address_phone": _unsealed_text,
+    "bank_account": _unsealed_text,
+    "payee": _unsealed_text,
+    "checker": _unsealed_text,
+    "issuer_clerk": _unsealed_text,
 }
