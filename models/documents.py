@@ -7,6 +7,10 @@
 `current` starts as a copy and takes the corrections; each change (status, field, line, match) is a row in
 `document_history` with who, when (UTC), the path, before, after and why.  Paths are dotted:
 "fields.invoice_number", "lines.2.quantity" (line numbers, not list indexes), "status".
+
+The duplicate check's keys of the machine reading (`reading_keys`: document number, its `number_key`, the
+total) are kept in columns beside it, set wherever a reading is stored (`set_reading`, `store_reading_keys`);
+`StoredDocuments` is the check's `matching.DocumentLookup` on them: one indexed query per document.
 """
 
 from __future__ import annotations
@@ -15,11 +19,15 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from decimal import Decimal
+from typing import Any, Mapping
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from extractors import Extraction
+from matching.duplicates import DocumentKey, number_key
+from models.db import transaction
 from models.errors import NotFound, StateError
 from models.tables import Document, DocumentHistory
 from models.types import utcnow
@@ -114,9 +122,99 @@ def set_reading(session: Session, document_id: int, *, extraction: dict, matches
     document.matches = matches
     document.current = {"extraction": copy.deepcopy(extraction), "matches": copy.deepcopy(matches)}
     document.document_type = extraction.get("document_type")
+    store_reading_keys(document, extraction)
     _log(session, document.id, who=who, path="extraction", before=None, after="machine reading", why=None)
     record_status(session, document, status, who=who)
     return document
+
+
+def reading_keys(extraction: Mapping | None) -> dict[str, str | None]:
+    """The duplicate check's keys of a machine reading (the contract's {"fields": {name: {"value": ...}}}), as the
+    `documents` columns keep them (None where there is none):
+    - document_number: fields.document_number.value when it is a non-empty text;
+    - number_key: `matching.number_key` of it (folded, at most 255 characters), for the index;
+    - total_amount: fields.total_amount.value as the Decimal it makes, written back with str() (which gives
+      that very Decimal again, digits and exponent and all); None when empty or not a number."""
+    reading = Extraction.from_json(extraction if isinstance(extraction, Mapping) else None)
+    number = reading.text("document_number") or None
+    total = reading.decimal("total_amount")
+    return {"document_number": number, "number_key": number_key(number or "") or None,
+            "total_amount": str(total) if total is not None else None}
+
+
+def store_reading_keys(document: Document, extraction: Mapping | None) -> None:
+    """Set the document's duplicate-check columns from the machine reading it is given."""
+    for column, value in reading_keys(extraction).items():
+        setattr(document, column, value)
+
+
+def stored_key(row) -> DocumentKey:
+    """A row of (id, sha256, supplier_id, document_number, total_amount) as the duplicate check's key."""
+    document_id, sha256, supplier_id, number, total = row
+    return DocumentKey(str(document_id), sha256, str(supplier_id or ""), number or "",
+                       Decimal(total) if total is not None else None)
+
+
+KEY_COLUMNS = (Document.id, Document.sha256, Document.supplier_id, Document.document_number, Document.total_amount)
+
+
+def candidates_query(key: DocumentKey):
+    """The one query for `key`'s candidates, oldest first: documents read so far with the same sha256, or the same
+    supplier and number_key (ix_documents_supplier_number); None when `key` has neither to look for."""
+    wanted = []
+    if key.sha256:
+        wanted.append(Document.sha256 == key.sha256)
+    supplier, number = _supplier_id(key.supplier_id), number_key(key.document_number)
+    if supplier is not None and number:
+        wanted.append(and_(Document.supplier_id == supplier, Document.number_key == number))
+    if not wanted:
+        return None
+    return select(*KEY_COLUMNS).where(or_(*wanted), Document.extraction.is_not(None)).order_by(Document.id)
+
+
+def _supplier_id(text: str) -> int | None:
+    """A stored key's supplier is str(supplier_id): only such a text can meet one."""
+    try:
+        number = int(text)
+    except ValueError:
+        return None
+    return number if str(number) == text else None
+
+
+def document_candidates(session: Session, key: DocumentKey) -> list[DocumentKey]:
+    """`key`'s candidates for the duplicate check (see `candidates_query`), in `session`."""
+    query = candidates_query(key)
+    return [] if query is None else [stored_key(row) for row in session.execute(query)]
+
+
+class StoredDocuments:
+    """The duplicate check's `matching.DocumentLookup` over the `documents` table.
+
+    Each `candidates(key)` runs one indexed query in its own short transaction from `factory` (the pipeline
+    matches outside its transactions; on SQLite, where every transaction takes the write lock, asking inside
+    another open transaction on the same file would wait for it: use `document_candidates(session, key)` there).
+    The answer for the last key is kept, since matching may ask twice for one document; make one per document.
+    `queries` and `rows_read` count what it did."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        self.queries = 0
+        self.rows_read = 0
+        self._last: tuple[tuple[str, str, str, str], list[DocumentKey]] | None = None
+
+    def candidates(self, key: DocumentKey) -> list[DocumentKey]:
+        asked = (key.document_id, key.sha256, key.supplier_id, key.document_number)   # the total picks nothing
+        if self._last is not None and self._last[0] == asked:
+            return self._last[1]
+        query = candidates_query(key)
+        if query is None:
+            return []
+        with transaction(self.factory) as session:
+            found = [stored_key(row) for row in session.execute(query)]
+        self.queries += 1
+        self.rows_read += len(found)
+        self._last = (asked, found)
+        return found
 
 
 def correct(session: Session, document_id: int, changes: dict[str, Any], *, who: str,

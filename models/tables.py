@@ -135,7 +135,11 @@ class PurchaseOrderLine(Base):
 
 
 class Document(Base):
+    """`document_number`, `number_key` and `total_amount` are the duplicate check's keys, taken from the machine
+    reading (`extraction`, never from corrections) whenever it is stored (models.documents.reading_keys); with
+    `sha256` and `supplier_id` they let the check look up its candidates with one indexed query."""
     __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_supplier_number", "supplier_id", "number_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     filename: Mapped[str] = mapped_column(String(512))
@@ -150,6 +154,9 @@ class Document(Base):
     extraction: Mapped[dict | None] = mapped_column(Json)   # the machine's reading, never changed once set
     matches: Mapped[dict | None] = mapped_column(Json)      # the machine's matches with candidates, ditto
     current: Mapped[dict | None] = mapped_column(Json)      # the reviewed state: reading + corrections
+    document_number: Mapped[str | None] = mapped_column(Text)      # the reading's document number, as read
+    number_key: Mapped[str | None] = mapped_column(String(255))    # matching.number_key(document_number)
+    total_amount: Mapped[str | None] = mapped_column(Text)         # the reading's total: str(Decimal), exact
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

@@ -15,15 +15,12 @@ new reading replaces the document's, each run keeps the reading it made, and the
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from extractors.errors import InboundError, InputError
-from matching import DocumentKey
 from models.db import transaction
-from models.documents import record_status, set_reading
+from models.documents import StoredDocuments, record_status, set_reading, store_reading_keys
 from models.errors import StateError
 from models.runs import ProcessingRun, claim_run, finish_run, queue_run, run_state
 from models.tables import Document, DocumentHistory
@@ -62,7 +59,7 @@ def _run_document(services: Services, run_id: int, take_over: bool) -> str:
         filename, sha = document.filename, document.sha256
         bind_document(document.id, sha)
         master = services.master.get(session)
-        known = known_documents(session)
+    known = known_documents(services)
     context = {"document": run.document_id, "sha256": sha}
     try:
         data = services.blobs.get(sha)
@@ -121,24 +118,11 @@ def reprocess(services: Services, document_id: int, *, who: str) -> int:
     return run_id
 
 
-def known_documents(session) -> list[DocumentKey]:
-    """Keys of every document already read, oldest first (for the duplicate check)."""
-    rows = session.execute(select(Document.id, Document.sha256, Document.supplier_id, Document.extraction)
-                           .where(Document.extraction.is_not(None)).order_by(Document.id))
-    return [DocumentKey(str(i), sha, str(supplier or ""), _value(ex, "document_number") or "",
-                        _decimal(_value(ex, "total_amount"))) for i, sha, supplier, ex in rows]
-
-
-def _value(extraction: dict, name: str) -> str | None:
-    field = (extraction.get("fields") or {}).get(name)
-    return field.get("value") if isinstance(field, dict) else None
-
-
-def _decimal(text: str | None) -> Decimal | None:
-    try:
-        return Decimal(text) if text else None
-    except InvalidOperation:
-        return None
+def known_documents(services: Services) -> StoredDocuments:
+    """The documents already read, for the duplicate check: matching asks for one document's candidates once it
+    knows the supplier and number (one indexed query, in its own short transaction since `process` runs outside
+    ours; the keys are the columns `set_reading` / `_replace_reading` keep from the machine reading)."""
+    return StoredDocuments(services.factory)
 
 
 def _store(services: Services, run_id: int, draft: Draft) -> None:
@@ -189,6 +173,7 @@ def _replace_reading(session, document: Document, extraction: dict, matches: dic
     document.extraction, document.matches = extraction, matches
     document.current = {"extraction": copy.deepcopy(extraction), "matches": copy.deepcopy(matches)}
     document.document_type = extraction.get("document_type")
+    store_reading_keys(document, extraction)       # the duplicate check's keys follow the new machine reading
     session.add(DocumentHistory(document_id=document.id, at=utcnow(), who=WHO, path="extraction",
                                 before="previous reading", after="machine reading", why=f"reprocessed (run {run_id})"))
     record_status(session, document, status, who=WHO)

@@ -2,7 +2,7 @@
 
     read      bytes -> ReadResult (text layer, OCR, embedded e-invoice XML)         extractors.read_document
     classify  layout -> DocumentType                                                extractors.classify
-    extract   -> Extraction: header fields and lines with confidence and boxes      extractors.extract_from_read
+    extract   -> Extraction: header fields and lines with confidence and boxes  extractors.extract.extract_from_read
     validate  -> issues: arithmetic, tax ids, dates                                 extractors.validate
     match     -> DocumentMatch: supplier, products, units, PO, duplicates           matching.match_document
     draft     -> Draft: what a reviewer sees, and whether it needs review
@@ -25,7 +25,7 @@ from extractors.reader import read_document
 from extractors.timing import stage_timer
 from extractors.validate import validate
 from extractors.hints import SupplierHints, apply_hints
-from matching import DocumentKey, DocumentMatch, MasterData, layout_hints, match_document
+from matching import DocumentKey, DocumentLookup, DocumentMatch, MasterData, layout_hints, match_document
 
 STAGES = ("read", "classify", "extract", "validate", "match", "draft")
 
@@ -45,7 +45,7 @@ class Draft:
 
 
 def process(data: bytes, *, source: str, sha256: str, master: MasterData, options: ReadOptions,
-            known_documents: Sequence[DocumentKey] = (), document_id: str = "") -> Draft:
+            known_documents: Sequence[DocumentKey] | DocumentLookup = (), document_id: str = "") -> Draft:
     timings: dict[str, float] = {}
     with stage_timer(timings, "read"):
         read = read_document(data, options)
