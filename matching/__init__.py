@@ -11,8 +11,8 @@ database, no network.  The door for callers:
     facts = facts_from_review(review, result, at=now)         # store them; master.with_facts(all_facts)
 """
 
-from matching.document import document_key, match_document, printed_lines, printed_supplier
-from matching.duplicates import DocumentKey, Duplicate, find_duplicate
+from matching.document import document_key, match_document, printed_line, printed_lines, printed_supplier
+from matching.duplicates import DocumentKey, DocumentLookup, Duplicate, KnownDocuments, find_duplicate, number_key
 from matching.learning import (
     LayoutHints, LineCorrection, Review, facts_from_line, facts_from_review, layout_hints, layout_hints_from,
     supplier_alias_fact,
@@ -33,12 +33,12 @@ from matching.suppliers import PrintedSupplier, match_supplier
 from matching.units import convert_unit, unit_key
 
 __all__ = [
-    "Candidate", "DocumentKey", "DocumentMatch", "Duplicate", "LayoutHints", "LearnedFact", "LearnedKind",
+    "Candidate", "DocumentKey", "DocumentLookup", "DocumentMatch", "Duplicate", "LayoutHints", "LearnedFact", "LearnedKind",
     "LineCorrection", "LineMatch", "Match", "MatchMethod", "MatchOptions", "MasterData", "POLine", "POLineRef",
     "PrintedLine", "PrintedSupplier", "Product", "PurchaseOrder", "ReceivedLine", "Review", "RowsRead", "Supplier",
     "SupplierProduct", "SupplierProposal", "UnitConversion", "check_against_po", "convert_unit", "document_key",
-    "facts_from_line", "facts_from_review", "find_duplicate", "find_purchase_order", "fold_code", "gtin_is_valid",
+    "KnownDocuments", "facts_from_line", "facts_from_review", "find_duplicate", "find_purchase_order", "fold_code", "gtin_is_valid",
     "layout_hints", "layout_hints_from", "master_from_rows", "match_document", "match_product", "search_products", "match_supplier", "normalize_company",
-    "normalize_name", "pack_size", "printed_lines", "printed_supplier", "product_from_row", "read_specs",
+    "normalize_name", "number_key", "pack_size", "printed_line", "printed_lines", "printed_supplier", "product_from_row", "read_specs",
     "spec_agreement", "strip_item_prefix", "supplier_alias_fact", "supplier_from_row", "unit_key",
 ]

@@ -10,12 +10,10 @@ The order of work:
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-from typing import Mapping, Sequence
+from typing import Sequence
 
-from extractors import DocumentType, Extraction, Field, Issue, LineItem, Severity
-from matching.duplicates import DocumentKey, find_duplicate
+from extractors import DocumentType, Extraction, Issue, LineItem, Severity
+from matching.duplicates import DocumentKey, DocumentLookup, find_duplicate
 from matching.master import MasterData
 from matching.orders import ReceivedLine, check_against_po, find_purchase_order
 from matching.products import PrintedLine, match_product
@@ -23,40 +21,28 @@ from matching.result import DocumentMatch, LineMatch, Match, MatchOptions
 from matching.suppliers import PrintedSupplier, match_supplier
 from matching.units import convert_unit
 
-__all__ = ["document_key", "match_document", "printed_lines", "printed_supplier"]
-
-
-def _text(fields: Mapping[str, Field], name: str) -> str:
-    f = fields.get(name)
-    if f is None:
-        return ""
-    return str(f.value) if isinstance(f.value, str) else (f.raw or "")
-
-
-def _decimal(fields: Mapping[str, Field], name: str) -> Decimal | None:
-    f = fields.get(name)
-    return f.value if f is not None and isinstance(f.value, Decimal) else None
+__all__ = ["document_key", "match_document", "printed_line", "printed_lines", "printed_supplier"]
 
 
 def printed_supplier(extraction: Extraction) -> PrintedSupplier:
-    f = extraction.fields
-    return PrintedSupplier(_text(f, "supplier_name"), _text(f, "supplier_tax_id"), _text(f, "supplier_address"),
-                           _text(f, "supplier_phone"), _text(f, "supplier_bank_account"))
+    e = extraction
+    return PrintedSupplier(e.printed("supplier_name"), e.printed("supplier_tax_id"), e.printed("supplier_address"),
+                           e.printed("supplier_phone"), e.printed("supplier_bank_account"))
 
 
-def _printed_line(item: LineItem) -> PrintedLine:
-    f = item.fields
-    return PrintedLine(item.line_no, _text(f, "description"), _text(f, "spec"), _text(f, "supplier_sku"),
-                       _text(f, "barcode"), _text(f, "unit"), _decimal(f, "quantity"), _decimal(f, "unit_price"))
+def printed_line(item: LineItem) -> PrintedLine:
+    """A line as the matcher reads it: its printed texts, quantity and unit price."""
+    return PrintedLine(item.line_no, item.printed("description"), item.printed("spec"), item.printed("supplier_sku"),
+                       item.printed("barcode"), item.printed("unit"), item.decimal("quantity"), item.decimal("unit_price"))
 
 
 def printed_lines(extraction: Extraction) -> list[PrintedLine]:
-    return [_printed_line(item) for item in extraction.lines]
+    return [printed_line(item) for item in extraction.lines]
 
 
 def document_key(extraction: Extraction, *, document_id: str, supplier_id: str) -> DocumentKey:
-    return DocumentKey(document_id, extraction.sha256, supplier_id, _text(extraction.fields, "document_number"),
-                       _decimal(extraction.fields, "total_amount"))
+    return DocumentKey(document_id, extraction.sha256, supplier_id, extraction.printed("document_number"),
+                       extraction.decimal("total_amount"))
 
 
 def _product_issue(line: PrintedLine, match: Match) -> list[Issue]:
@@ -86,11 +72,10 @@ def _match_line(line: PrintedLine, supplier_id: str, master: MasterData,
 
 def _with_po(extraction: Extraction, supplier_id: str, lines: list[LineMatch], master: MasterData,
              options: MatchOptions) -> tuple[list[LineMatch], str, list[Issue]]:
-    when = extraction.fields.get("document_date")
     po, issues = find_purchase_order(
-        printed_number=_text(extraction.fields, "po_number"), supplier_id=supplier_id,
+        printed_number=extraction.printed("po_number"), supplier_id=supplier_id,
         product_ids={lm.product.id for lm in lines if lm.product.id}, master=master, options=options,
-        document_date=when.value if when is not None and isinstance(when.value, date) else None)
+        document_date=extraction.date("document_date"))
     if po is None:
         return lines, "", issues
     received = [ReceivedLine(lm.line_no, lm.product.id, lm.unit.quantity if lm.unit else None,
@@ -102,10 +87,12 @@ def _with_po(extraction: Extraction, supplier_id: str, lines: list[LineMatch], m
 
 
 def match_document(extraction: Extraction, master: MasterData, *, options: MatchOptions = MatchOptions(),
-                   known_documents: Sequence[DocumentKey] = (), document_id: str = "") -> DocumentMatch:
+                   known_documents: Sequence[DocumentKey] | DocumentLookup = (),
+                   document_id: str = "") -> DocumentMatch:
     """Supplier, every line (product, unit, PO line) and the issues, for one extracted document.
 
-    known_documents: keys of documents already received, oldest first, for the duplicate check;
+    known_documents: keys of documents already received, oldest first, for the duplicate check, or a
+    `DocumentLookup` that gives the candidates for this document's key (asked once, after the supplier is known);
     document_id: this document's id (skipped among the known ones)."""
     supplier, proposal = match_supplier(printed_supplier(extraction), master, options)
     supplier_id = supplier.id or ""

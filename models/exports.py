@@ -26,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from extractors import Extraction
 from models.tables import (Document, Location, Posting, Product, PurchaseOrder, PurchaseOrderLine, StockMove,
                            Supplier, Warehouse)
 from models.tabular import cell_str, write_csv, write_xlsx
@@ -102,19 +103,12 @@ def posted_lines(session: Session, *, since: datetime | None = None, until: date
 def _document_parties(session: Session, document_id: int) -> tuple[str, str, str]:
     """(document number, supplier code, supplier name) from the reviewed reading and the matched supplier."""
     document = session.get(Document, document_id)
-    fields = ((document.current or {}).get("extraction") or {}).get("fields") or {}
-    number = _field(fields, "invoice_number") or _field(fields, "document_number") or f"DOC-{document_id}"
+    reading = Extraction.from_json((document.current or {}).get("extraction"))
+    number = reading.text("invoice_number") or reading.text("document_number") or f"DOC-{document_id}"
     supplier = session.get(Supplier, document.supplier_id) if document.supplier_id else None
     if supplier is not None:
         return number, supplier.tax_id or str(supplier.id), supplier.name
-    return number, _field(fields, "supplier_tax_id"), _field(fields, "supplier_name")
-
-
-def _field(fields: dict, name: str) -> str:
-    value = fields.get(name)
-    if isinstance(value, dict):
-        value = value.get("value")
-    return "" if value is None else str(value)
+    return number, reading.text("supplier_tax_id"), reading.text("supplier_name")
 
 
 def _po_number(session: Session, po_line_id: int | None) -> str:

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from extractors import DocumentType, Extraction, Field
-from matching import (LearnedFact, MasterData, PrintedLine, convert_unit, facts_from_line, layout_hints_from,
+from extractors import Extraction, Field, LineItem
+from matching import (LearnedFact, MasterData, convert_unit, facts_from_line, layout_hints_from, printed_line,
                       supplier_alias_fact, unit_key)
 from models.documents import correct, get_document, history, record_status
 from models.errors import NotPostable
@@ -185,13 +185,14 @@ def _learn(session: Session, document: Document, corrections: Corrections, *, wh
     this supplier will print), the targets from the person's choice."""
     now = utcnow()
     machine = document.extraction or {}
+    reading = Extraction.from_json(machine)
     supplier = str(document.supplier_id or "")
     facts: list[LearnedFact] = []
     if corrections.supplier_id is not None:
-        printed = _field_text((machine.get("fields") or {}).get("supplier_name"))
-        fact = supplier_alias_fact(printed_name=printed, supplier_id=str(corrections.supplier_id), at=now)
+        fact = supplier_alias_fact(printed_name=reading.printed("supplier_name"),
+                                   supplier_id=str(corrections.supplier_id), at=now)
         facts += [fact] if fact else []
-    printed_lines = {line.get("line_no"): line for line in machine.get("lines") or ()}
+    printed_lines = {line.line_no: line for line in reading.lines}
     for fix in corrections.lines:
         if fix.get("product_id") is None and fix.get("uom_factor") is None:
             continue
@@ -202,7 +203,8 @@ def _learn(session: Session, document: Document, corrections: Corrections, *, wh
         factor = Decimal(str(fix["uom_factor"])) if fix.get("uom_factor") is not None else None
         facts += facts_from_line(supplier_id=supplier, line=printed_line(printed_lines[number]),
                                  product_id=str(product_id), factor=factor, at=now)
-    facts += _layout_hint_facts(machine, corrections, supplier=str(corrections.supplier_id or supplier), at=now)
+    facts += _layout_hint_facts(reading, machine.get("page_text") or [], corrections,
+                                supplier=str(corrections.supplier_id or supplier), at=now)
     for fact in facts:
         learn(session, kind=str(fact.kind), key=fact.key, created_by=who,
               supplier_id=int(fact.supplier_id) if fact.supplier_id else None,
@@ -210,7 +212,8 @@ def _learn(session: Session, document: Document, corrections: Corrections, *, wh
               payload=dict(fact.payload))
 
 
-def _layout_hint_facts(machine: dict, corrections: Corrections, *, supplier: str, at: datetime) -> list[LearnedFact]:
+def _layout_hint_facts(reading: Extraction, page_text: list[str], corrections: Corrections, *, supplier: str,
+                       at: datetime) -> list[LearnedFact]:
     """Where this supplier prints its PO number, and its date order, from a reviewer's PO number or date
     (matching.layout_hints_from over the printed lines kept with the reading)."""
     wanted = {k: v for k, v in corrections.fields.items() if k in ("po_number", "document_date") and v}
@@ -224,20 +227,14 @@ def _layout_hint_facts(machine: dict, corrections: Corrections, *, supplier: str
             when = date.fromisoformat(str(wanted["document_date"]))
         except ValueError:
             when = None
-        raw = _field_raw((machine.get("fields") or {}).get("document_date"))
-        if when is not None and raw:
-            fields["document_date"] = Field(when, raw, 1.0)
+        if when is not None and reading.raw("document_date"):
+            fields["document_date"] = Field(when, reading.raw("document_date"), 1.0)
     if not fields:
         return []
-    corrected = Extraction(DocumentType(machine.get("document_type") or "other"), machine.get("language") or "und",
-                           fields, ())
+    corrected = Extraction(reading.document_type, reading.language, fields, ())
     hints = layout_hints_from(supplier_id=supplier, corrected=corrected,
-                              text_lines=machine.get("page_text") or (), at=at)
+                              text_lines=page_text, at=at)
     return [h for h in hints if h.key != "columns"]        # the usual columns come from lines, not from here
-
-
-def _field_raw(value: Any) -> str:
-    return str(value.get("raw") or "") if isinstance(value, dict) else ""
 
 
 def _current_product(document: Document, line_no: int) -> int | None:
@@ -255,39 +252,21 @@ def factor_of(master: MasterData | None, document: Document, line_no: int, produ
     printed = next((line for line in reviewed.get("lines") or () if line.get("line_no") == line_no), None)
     if product is None or printed is None:
         return None
-    line = printed_line(printed)
+    line = printed_line(LineItem.from_json(printed))
     conversion, _ = convert_unit(printed_unit=line.unit, quantity=None, unit_price=None, product=product,
                                  supplier_id=str(document.supplier_id or ""), master=master,
                                  description=line.text, line_no=line_no)
     return conversion.factor
 
 
-def _field_text(field: Any) -> str:
-    if isinstance(field, (str, int)) and not isinstance(field, bool):
-        return str(field)                       # a value a person typed where the machine read nothing
-    if not isinstance(field, dict):
-        return ""
-    value = field.get("value")
-    return value if isinstance(value, str) else (field.get("raw") or "")
-
-
-def _field_decimal(field: Any) -> Decimal | None:
-    if isinstance(field, dict):
-        field = field.get("value")
-    if field is None or field == "":
+def _decimal(value: Any) -> Decimal | None:
+    """A match's factor ("2.5", a number, or None) as a Decimal."""
+    if value is None or value == "":
         return None
     try:
-        return Decimal(str(field))
+        return Decimal(str(value))
     except InvalidOperation:
         return None
-
-
-def printed_line(line: dict) -> PrintedLine:
-    """A contract line as the matcher reads it."""
-    return PrintedLine(int(line.get("line_no", 0)), _field_text(line.get("description")), _field_text(line.get("spec")),
-                       _field_text(line.get("supplier_sku")), _field_text(line.get("barcode")),
-                       _field_text(line.get("unit")), _field_decimal(line.get("quantity")),
-                       _field_decimal(line.get("unit_price")))
 
 
 # -- confirm and reject -----------------------------------------------------------------------------------
@@ -299,20 +278,21 @@ def receipt_lines(session: Session, document: Document) -> list[ReceiptLine]:
         raise NotPostable(f"Document {document.id} has not been read yet.")
     out = []
     for line in merged.get("lines") or ():
+        item = LineItem.from_json(line)
         number = int(line["line_no"])
         match = line["product_match"]
-        quantity = _field_decimal(line.get("quantity"))
+        quantity = item.decimal("quantity")
         if not match.get("id"):
             raise NotPostable(f"Line {number} has no product; choose one before confirming.")
         if quantity is None or quantity <= 0:
             raise NotPostable(f"Line {number} has no quantity; enter it before confirming.")
-        price = _field_decimal(line.get("unit_price"))
+        price = item.decimal("unit_price")
         if price is None:
-            amount = _field_decimal(line.get("amount"))
+            amount = item.decimal("amount")
             price = (amount / quantity) if amount is not None else Decimal(0)
-        factor = _field_decimal(match.get("uom_factor")) or _same_unit_factor(session, line, int(match["id"]))
+        factor = _decimal(match.get("uom_factor")) or _same_unit_factor(session, item, int(match["id"]))
         out.append(ReceiptLine(number, int(match["id"]), quantity, price, factor,
-                               batch=_field_text(line.get("batch_no")), po_line_id=_po_line_id(session, line)))
+                               batch=item.printed("batch_no"), po_line_id=_po_line_id(session, line)))
     return out
 
 
@@ -321,14 +301,14 @@ def in_own_unit(printed_unit: str, product_unit: str) -> bool:
     return not printed_unit or unit_key(printed_unit) == unit_key(product_unit)
 
 
-def _same_unit_factor(session: Session, line: dict, product_id: int) -> Decimal:
+def _same_unit_factor(session: Session, line: LineItem, product_id: int) -> Decimal:
     """1 where the line prints no unit or the product's own; else the factor is not known and nothing posts."""
-    printed = _field_text(line.get("unit"))
+    printed = line.printed("unit")
     product = session.get(Product, product_id)
     if not printed or product is not None and in_own_unit(printed, product.unit):
         return Decimal(1)
     base = product.unit if product is not None else "base units"
-    raise NotPostable(f"Line {line['line_no']}: how many {base} are in one '{printed}' is not known; "
+    raise NotPostable(f"Line {line.line_no}: how many {base} are in one '{printed}' is not known; "
                       "enter the factor before confirming.")
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from extractors import Extraction, Field, LineItem
 from matching import MasterData, search_products
 from models.stock import stock_report
 from models.tables import Document, Product, StockMove, Supplier
@@ -26,12 +27,6 @@ LINE_FIELDS = ("description", "quantity", "unit", "unit_price", "amount")
 LOW_CONFIDENCE = 0.8
 # read with low confidence, these need a look before posting (the others are shown as low, not stopped at)
 ATTENTION_FIELDS = ("document_number", "document_date", "total_amount", "po_number")
-
-
-def value_of(field) -> str:
-    if isinstance(field, dict):
-        field = field.get("value")
-    return "" if field is None else str(field)
 
 
 def status_counts(session: Session) -> dict[str, int]:
@@ -52,11 +47,11 @@ def queue_rows(session: Session, *, statuses: tuple[str, ...], search: str = "",
 
 
 def queue_row(document: Document, suppliers: dict[int, str]) -> dict:
-    fields = ((document.current or {}).get("extraction") or {}).get("fields") or {}
-    supplier = suppliers.get(document.supplier_id) or value_of(fields.get("supplier_name"))
-    return {"id": document.id, "supplier": supplier, "number": value_of(fields.get("document_number")),
-            "date": value_of(fields.get("document_date")), "total": value_of(fields.get("total_amount")),
-            "currency": value_of(fields.get("currency")), "status": document.status,
+    reading = Extraction.from_json((document.current or {}).get("extraction"))
+    supplier = suppliers.get(document.supplier_id) or reading.text("supplier_name")
+    return {"id": document.id, "supplier": supplier, "number": reading.text("document_number"),
+            "date": reading.text("document_date"), "total": reading.text("total_amount"),
+            "currency": reading.text("currency"), "status": document.status,
             "issues": len(document_issues(document)), "source": document.source, "filename": document.filename,
             "failure_reason": document.failure_reason or ""}
 
@@ -87,24 +82,25 @@ def next_in_queue(session: Session, after: Document) -> int | None:
 def document_screen(session: Session, document: Document) -> dict:
     """Header fields, lines with matches and conversions, issues, and every box to draw."""
     merged = merged_extraction(document) or {"fields": {}, "lines": []}
+    reading = Extraction.from_json(merged)
     fields, boxes = [], []
-    for name in _field_names(merged["fields"]):
-        field = merged["fields"].get(name)
+    for name in _field_names(reading.fields):
+        field = reading.fields.get(name)
         ref = f"f-{name}"
-        confidence = field.get("confidence") if isinstance(field, dict) else None
-        fields.append({"name": name, "ref": ref, "value": value_of(field),
+        confidence = field.confidence if _is_read(merged["fields"].get(name)) else None
+        fields.append({"name": name, "ref": ref, "value": field.text() if field else "",
                        "type": "date" if name in DATE_FIELDS else ("money" if name in MONEY_FIELDS else "text"),
                        "low": confidence is not None and confidence < LOW_CONFIDENCE, "confidence": confidence,
-                       "raw": field.get("raw", "") if isinstance(field, dict) else ""})
+                       "raw": field.raw if field else ""})
         boxes += _box(field, ref, name)
     products = _products(session, merged["lines"])
     lines = []
-    for line in merged["lines"]:
+    for line, item in zip(merged["lines"], reading.lines):
         number = line["line_no"]
         match = line["product_match"]
-        cells = {key: value_of(line.get(key)) for key in (*LINE_FIELDS, "batch_no")}
+        cells = {key: item.text(key) for key in (*LINE_FIELDS, "batch_no")}
         for key in LINE_FIELDS:
-            boxes += _box(line.get(key), f"l-{number}", f"{number}")
+            boxes += _box(item.fields.get(key), f"l-{number}", f"{number}")
         product = products.get(int(match["id"])) if match.get("id") else None
         lines.append({"no": number, "ref": f"l-{number}", **cells, "match": match,
                       "product": product, "candidates": match.get("candidates") or [],
@@ -170,7 +166,8 @@ def conversion_for(session: Session, master: MasterData, document: Document, lin
     line = next((x for x in (merged_extraction(document) or {}).get("lines") or () if x["line_no"] == line_no), None)
     if product is None or line is None:
         return {"factor": None, "conversion": ""}
-    quantity, unit = value_of(line.get("quantity")), value_of(line.get("unit"))
+    item = LineItem.from_json(line)
+    quantity, unit = item.text("quantity"), item.text("unit")
     factor = factor_of(master, document, line_no, product_id)
     shown = _factor_shown(factor, unit, product)
     return {"factor": shown or None, "conversion": _conversion(quantity, unit, shown or None, product)}
@@ -188,11 +185,17 @@ def _field_names(fields: dict) -> list[str]:
     return [*HEADER_FIELDS, *(n for n in fields if n not in HEADER_FIELDS and n not in ("line_total", "amount_due"))]
 
 
-def _box(field, ref: str, label: str) -> list[dict]:
-    if not isinstance(field, dict) or not field.get("bbox"):
+def _is_read(stored) -> bool:
+    """A field the machine read (a Field object, with its confidence), not a bare value a person typed."""
+    return isinstance(stored, dict)
+
+
+def _box(field: Field | None, ref: str, label: str) -> list[dict]:
+    if field is None or field.bbox is None:
         return []
-    x0, y0, x1, y1 = (float(v) for v in field["bbox"])
-    return [{"ref": ref, "page": int(field.get("page") or 1), "x0": x0, "y0": y0, "x1": x1, "y1": y1, "label": label}]
+    box = field.bbox
+    return [{"ref": ref, "page": field.page or 1, "x0": box.x0, "y0": box.y0, "x1": box.x1, "y1": box.y1,
+             "label": label}]
 
 
 def _issue(issue: dict) -> dict:
