@@ -33,7 +33,7 @@ from models.types import utcnow
 from models.webhooks import EVENTS, WebhookDelivery, WebhookSubscription
 from pipeline.webhooks import UrlRefused, check_url
 from review_ui.admin_i18n import KIND_NAMES, admin_texts
-from review_ui.routes import _render, _signed_in_form, _to_login, templates
+from review_ui.routes import render_page, signed_in_form, to_login, templates
 from review_ui.session import UI_ROLES, UiUser, read_session
 
 log = logging.getLogger("inbound.review.admin")
@@ -51,24 +51,24 @@ def _admin(request: Request) -> tuple[UiUser | None, Response | None]:
     """The admin looking at a page, or the answer that turns the visitor away."""
     user = read_session(request)
     if user is None:
-        return None, _to_login()
+        return None, to_login()
     if user.role != "admin":                  # read_session gave the role as it is now
-        return None, _render(request, "admin_forbidden.html", user, status_code=403, a=admin_texts(user.lang))
+        return None, render_page(request, "admin_forbidden.html", user, status_code=403, a=admin_texts(user.lang))
     return user, None
 
 
 async def _admin_form(request: Request) -> tuple[UiUser | None, dict, Response | None]:
     """The admin and the posted form (CSRF checked), or the answer that refuses it."""
-    user, form, refused = await _signed_in_form(request)
+    user, form, refused = await signed_in_form(request)
     if refused is not None:
         return None, {}, refused
     if user.role != "admin":
-        return None, {}, _render(request, "admin_forbidden.html", user, status_code=403, a=admin_texts(user.lang))
+        return None, {}, render_page(request, "admin_forbidden.html", user, status_code=403, a=admin_texts(user.lang))
     return user, form, None
 
 
 def _page(request: Request, name: str, user: UiUser, section: str, **context) -> Response:
-    return _render(request, name, user, a=admin_texts(user.lang), section=section, **context)
+    return render_page(request, name, user, a=admin_texts(user.lang), section=section, **context)
 
 
 def _back(path: str, message: str = "", **query: str) -> RedirectResponse:

@@ -40,7 +40,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(HERE / "templates"))   # .html files: autoescaped
 
 
-def _render(request: Request, name: str, user: UiUser | None, status_code: int = 200, **context) -> HTMLResponse:
+def render_page(request: Request, name: str, user: UiUser | None, status_code: int = 200, **context) -> HTMLResponse:
     lang = user.lang if user else browser_lang(request)
     context.update(request=request, user=user, t=texts(lang), lang=lang, status_names=STATUS_NAMES[lang],
                    field_names=FIELD_NAMES[lang], message=request.query_params.get("m", ""))
@@ -56,7 +56,7 @@ def _secure(response: Response) -> Response:
     return response
 
 
-def _to_login() -> RedirectResponse:
+def to_login() -> RedirectResponse:
     return RedirectResponse("/review/login", status_code=303)
 
 
@@ -73,7 +73,7 @@ async def _form_user(request: Request) -> tuple[UiUser | None, dict]:
     return user, form
 
 
-async def _signed_in_form(request: Request) -> tuple[UiUser | None, dict, Response | None]:
+async def signed_in_form(request: Request) -> tuple[UiUser | None, dict, Response | None]:
     """The signed-in user and the posted form, or the response that refuses it (bad form token: 403;
     nobody signed in: to the login page)."""
     try:
@@ -81,7 +81,7 @@ async def _signed_in_form(request: Request) -> tuple[UiUser | None, dict, Respon
     except BadCsrf:
         return None, {}, _secure(HTMLResponse("Bad form token.", status_code=403))
     if user is None:
-        return None, {}, _to_login()
+        return None, {}, to_login()
     return user, form, None
 
 
@@ -100,7 +100,7 @@ def review_home() -> RedirectResponse:
 @router.get("/review/login")
 def login_page(request: Request, failed: int = 0):
     token = secrets.token_urlsafe(24)
-    response = _render(request, "login.html", None, status_code=401 if failed else 200, csrf=token, failed=failed)
+    response = render_page(request, "login.html", None, status_code=401 if failed else 200, csrf=token, failed=failed)
     response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", path="/review/login")
     return response
 
@@ -134,14 +134,14 @@ async def logout(request: Request):
         await _form_user(request)
     except BadCsrf:
         return _secure(HTMLResponse("Bad form token.", status_code=403))
-    response = _to_login()
+    response = to_login()
     response.delete_cookie(COOKIE, path="/")
     return response
 
 
 @router.post("/review/lang")
 async def set_lang(request: Request):
-    user, form, refused = await _signed_in_form(request)
+    user, form, refused = await signed_in_form(request)
     if refused is not None:
         return refused
     lang = form.get("lang") if form.get("lang") in LANGS else user.lang
@@ -167,19 +167,19 @@ def static(name: str):
 def queue(request: Request, status: str = "", q: str = ""):
     user = read_session(request)
     if user is None:
-        return _to_login()
+        return to_login()
     statuses = (status,) if status in views.ALL_STATUSES else views.REVIEW_STATUSES
     with request.app.state.services.factory() as session:
         rows = views.queue_rows(session, statuses=statuses, search=q)
         counts = views.status_counts(session)
         failed = views.queue_rows(session, statuses=("failed",)) if status != "failed" else []
-    return _render(request, "queue.html", user, rows=rows, counts=counts, failed=failed, status=status, q=q,
+    return render_page(request, "queue.html", user, rows=rows, counts=counts, failed=failed, status=status, q=q,
                    all_statuses=views.ALL_STATUSES)
 
 
 @router.post("/review/documents/{document_id}/reprocess")
 async def retry(request: Request, document_id: int):
-    user, _, refused = await _signed_in_form(request)
+    user, _, refused = await signed_in_form(request)
     if refused is not None:
         return refused
     try:
@@ -195,13 +195,13 @@ async def retry(request: Request, document_id: int):
 def document_page(request: Request, document_id: int):
     user = read_session(request)
     if user is None:
-        return _to_login()
+        return to_login()
     services = request.app.state.services
     with services.factory() as session:
         try:
             document = get_document(session, document_id)
         except NotFound:
-            return _render(request, "missing.html", user, status_code=404)
+            return render_page(request, "missing.html", user, status_code=404)
         screen = views.document_screen(session, document)
         previous, following = views.neighbours(session, document)
         row = views.queue_row(document, {})
@@ -211,7 +211,7 @@ def document_page(request: Request, document_id: int):
         waiting = approval_reason(session, document)
     data = services.blobs.get(sha)          # outside the session: on SQLite every session holds the write lock
     sizes = pages.page_sizes(data, pages.kind_of(data, None), extraction, sha)
-    return _render(request, "document.html", user, doc=row, screen=screen, supplier=supplier, prev_id=previous,
+    return render_page(request, "document.html", user, doc=row, screen=screen, supplier=supplier, prev_id=previous,
                    next_id=following, sizes=sizes, editable=editable, waiting=waiting,
                    can_approve=bool(waiting) and user.role in CONFIRMERS)
 
@@ -268,7 +268,7 @@ def conversion(request: Request, document_id: int, line_no: int, product_id: int
 @router.post("/review/documents/{document_id}")
 async def act(request: Request, document_id: int):
     """One form, three buttons: save (save for later), confirm, reject; corrections are applied first."""
-    user, form, refused = await _signed_in_form(request)
+    user, form, refused = await signed_in_form(request)
     if refused is not None:
         return refused
     action = str(form.get("action", "save"))
@@ -381,10 +381,10 @@ def approvals(request: Request):
     """Documents a clerk confirmed that only an approver may post (over-receipt, price variance)."""
     user = read_session(request)
     if user is None:
-        return _to_login()
+        return to_login()
     with request.app.state.services.factory() as session:
         rows = views.approval_rows(session)
-    return _render(request, "approvals.html", user, rows=rows, can_approve=user.role in CONFIRMERS)
+    return render_page(request, "approvals.html", user, rows=rows, can_approve=user.role in CONFIRMERS)
 
 
 # -- stock ------------------------------------------------------------------------------------------------
@@ -393,7 +393,7 @@ def approvals(request: Request):
 def stock(request: Request):
     user = read_session(request)
     if user is None:
-        return _to_login()
+        return to_login()
     with request.app.state.services.factory() as session:
         rows = views.stock_rows(session)
-    return _render(request, "stock.html", user, rows=rows)
+    return render_page(request, "stock.html", user, rows=rows)

@@ -7,6 +7,6 @@ bash scripts/services.sh
 bash scripts/fonts.sh
 bash scripts/service-tools.sh
 bash scripts/browser.sh
-.venv/bin/lint-imports --config pyproject.toml
+.venv/bin/lint-imports pyproject.toml
 export INBOUND_TEST_ARTIFACTS="${INBOUND_TEST_ARTIFACTS:-var/test-artifacts}"   # screenshots of the review screen
 .venv/bin/python -m pytest -q "$@"

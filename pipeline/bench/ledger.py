@@ -44,14 +44,14 @@ class BenchUnavailable(InboundError):
     code = "bench_unavailable"
 
 
-def _server_url() -> str:
+def bench_database_url() -> str:
     url = os.environ.get("INBOUND_BENCH_DATABASE_URL") or get_settings().database_url
     if not url.startswith("postgresql"):
         url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     return url
 
 
-def _admin(url: str, sql: str) -> None:
+def run_admin_sql(url: str, sql: str) -> None:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
@@ -81,10 +81,10 @@ def run_bench(*, quick: bool) -> dict:
 def run(sizes: Sizes) -> dict:
     """The bench at these sizes; the database is made and dropped here."""
     from models.db import make_engine, session_factory, upgrade
-    server = _server_url()
+    server = bench_database_url()
     name = f"inbound_bench_{uuid.uuid4().hex[:8]}"
     try:
-        _admin(server, f'CREATE DATABASE "{name}"')
+        run_admin_sql(server, f'CREATE DATABASE "{name}"')
     except Exception as exc:  # no server, no rights: say so in one line
         raise BenchUnavailable(f"The ledger bench needs PostgreSQL ({make_url(server).render_as_string()}): "
                                f"{str(exc).splitlines()[0]}") from exc
@@ -105,7 +105,7 @@ def run(sizes: Sizes) -> dict:
         return figures
     finally:
         engine.dispose()
-        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        run_admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _server_version(engine) -> str:

@@ -32,7 +32,7 @@ _TEXT_FOLDERS = ("zugferd_corpus", "invoice2data")
 
 
 def _default_realdocs() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "realdocs"
+    return Path(__file__).resolve().parents[3] / "shared" / "realdocs"
 
 
 def median_ms(fn: Callable[[], object], rounds: int) -> float:
@@ -155,7 +155,7 @@ def bench_cn_scan(*, count: int, rounds: int, progress: Progress) -> dict:
             ours_ms.append(median_ms(lambda: extract_document(data, options=options), rounds))
             bare_ms.append(median_ms(lambda: bare_rapidocr_text(path), rounds))
             got = score_document(path.name, synth_cn.ground_truth(invoice),
-                                 extract_document(data, options=options).to_json())
+                                 extract_document(data, options=options))
             right += sum(t.tp for t in got.fields.values())
             fields += sum(t.tp + t.fn for t in got.fields.values())
             progress.advance(task)

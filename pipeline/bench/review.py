@@ -37,9 +37,9 @@ from pathlib import Path
 import httpx
 
 from pipeline.bench.ledger import BenchUnavailable
-from pipeline.bench.service import _free_port, _say, _wait_up
+from pipeline.bench.service import free_port, say, wait_until_up
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INBOUND = str(Path(sys.executable).parent / "inbound")
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -68,7 +68,7 @@ def run(*, count: int, long_docs: int) -> dict:
         raise BenchUnavailable("this bench needs /usr/bin/chromium (scripts/browser.sh installs it)")
     key = "bench-" + uuid.uuid4().hex
     home = Path(tempfile.mkdtemp(prefix="inbound-bench-review-"))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "INBOUND_HOME": str(home), "INBOUND_DEMO": "0", "INBOUND_BOOTSTRAP_API_KEY": key}
     env.pop("INBOUND_DATABASE_URL", None)
     env.pop("INBOUND_BROKER_URL", None)
@@ -76,10 +76,10 @@ def run(*, count: int, long_docs: int) -> dict:
     server = subprocess.Popen([INBOUND, "serve", "--port", str(port)], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_up(base)
+        wait_until_up(base)
         api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120)
         _prepare(api)
-        _say(f"making and reading {2 * count + long_docs} documents ...")
+        say(f"making and reading {2 * count + long_docs} documents ...")
         clean = [_upload(api, f"clean-{n}.pdf", _invoice(n, sure=True)) for n in range(count)]
         unsure = [_upload(api, f"fix-{n}.pdf", _invoice(count + n, sure=False)) for n in range(count)]
         long = [_upload(api, f"long-{n}.pdf", _long_pdf(n)) for n in range(long_docs)]
@@ -220,7 +220,7 @@ def _clean(page, ids: list[int]) -> dict:
         _leave(page, document_id)
         seconds.append(time.perf_counter() - started)
         keys.append(1)
-        _say(f"  clean {number}/{len(ids)}: {seconds[-1]:.2f} s")
+        say(f"  clean {number}/{len(ids)}: {seconds[-1]:.2f} s")
     return {"clean_keys_median": _whole(statistics.median(keys)), "clean_s_median": round(statistics.median(seconds), 3),
             "clean_s_max": round(max(seconds), 3)}
 
@@ -254,7 +254,7 @@ def _fix(page, ids: list[int], right: int) -> dict:
         _leave(page, document_id)
         seconds.append(time.perf_counter() - started)
         keys.append(pressed)
-        _say(f"  fix {number}/{len(ids)}: {pressed} keys, {seconds[-1]:.2f} s")
+        say(f"  fix {number}/{len(ids)}: {pressed} keys, {seconds[-1]:.2f} s")
     return {"fix_keys_median": _whole(statistics.median(keys)), "fix_keys_first": keys[0],
             "fix_s_median": round(statistics.median(seconds), 3),
             "fix_s_max": round(max(seconds), 3), "fix_right_product_on_top": at_top}
@@ -279,7 +279,7 @@ def _long(page, ids: list[int]) -> dict:
         pages = page.locator(".page").count()
         if pages != 5:
             raise BenchUnavailable(f"document {document_id} shows {pages} pages, not 5")
-        _say(f"  5-page PDF {number}/{len(ids)}: usable after {seconds[-1]:.2f} s")
+        say(f"  5-page PDF {number}/{len(ids)}: usable after {seconds[-1]:.2f} s")
     rows = page.locator("tbody.line").count()
     return {"five_page_usable_s_median": round(statistics.median(seconds), 3),
             "five_page_usable_s_max": round(max(seconds), 3), "five_page_lines": rows}

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.bench.ledger import BenchUnavailable, _admin, _server_url
+from pipeline.bench.ledger import BenchUnavailable, run_admin_sql, bench_database_url
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INBOUND = str(Path(sys.executable).parent / "inbound")
 KEY = "bench-" + uuid.uuid4().hex
 FINAL = ("needs_review", "ready", "failed")
@@ -69,27 +69,27 @@ def run_bench(*, quick: bool) -> dict:
 
 
 def run(*, count: int, requests_each: int) -> dict:
-    server = _server_url()
+    server = bench_database_url()
     broker = os.environ.get("INBOUND_BENCH_BROKER_URL", "redis://127.0.0.1:6379/6")
     name = f"inbound_bench_service_{uuid.uuid4().hex[:8]}"
     try:
-        _admin(server, f'CREATE DATABASE "{name}"')
+        run_admin_sql(server, f'CREATE DATABASE "{name}"')
     except Exception as exc:
         raise BenchUnavailable(f"PostgreSQL is needed for this bench: {str(exc).splitlines()[0]}") from exc
     from sqlalchemy.engine import make_url
     db_url = make_url(server).set(database=name).render_as_string(hide_password=False)
     home = Path(tempfile.mkdtemp(prefix="inbound-bench-"))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "INBOUND_HOME": str(home), "INBOUND_DATABASE_URL": db_url, "INBOUND_BROKER_URL": broker,
            "INBOUND_QUEUE": f"bench-{uuid.uuid4().hex[:8]}", "INBOUND_DEMO": "0", "INBOUND_BOOTSTRAP_API_KEY": KEY}
-    _say(f"making {count} documents ...")
+    say(f"making {count} documents ...")
     docs = corpus(count)
     api = worker = None
     try:
         api = subprocess.Popen([INBOUND, "serve", "--port", str(port)], env=env, cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
-        _wait_up(base)
+        wait_until_up(base)
         worker = subprocess.Popen([INBOUND, "worker", "--concurrency", "2", "--loglevel", "WARNING"], env=env,
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _import_master(base)
@@ -104,7 +104,7 @@ def run(*, count: int, requests_each: int) -> dict:
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     process.kill()
-        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        run_admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _print(figures)
     return figures
 
@@ -118,12 +118,12 @@ def _throughput(base: str, docs: list[tuple[str, bytes]]) -> dict:
             answer.raise_for_status()
             return answer.json()["id"]
 
-    _say(f"uploading {len(docs)} documents, 8 clients ...")
+    say(f"uploading {len(docs)} documents, 8 clients ...")
     start = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
         ids = list(pool.map(send, docs))
     upload_s = time.perf_counter() - start
-    _say(f"uploaded in {upload_s:.1f} s; waiting for the workers ...")
+    say(f"uploaded in {upload_s:.1f} s; waiting for the workers ...")
     deadline = time.monotonic() + 3600
     with httpx.Client(timeout=60, headers=headers) as client:
         while time.monotonic() < deadline:
@@ -165,7 +165,7 @@ async def _latency(base: str, ids: list[int], *, clients: int, each: int) -> dic
             samples.append(time.perf_counter() - start)
             answer.raise_for_status()
 
-    _say(f"API latency: {clients} clients x {each} GET /api/v1/documents/{{id}} ...")
+    say(f"API latency: {clients} clients x {each} GET /api/v1/documents/{{id}} ...")
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         start = time.perf_counter()
         await asyncio.gather(*(client_loop(n, client) for n in range(clients)))
@@ -192,13 +192,13 @@ def _quantile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(q * 100) - 1))]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_up(base: str) -> None:
+def wait_until_up(base: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -209,7 +209,7 @@ def _wait_up(base: str) -> None:
     raise BenchUnavailable("inbound serve did not come up in 60 s")
 
 
-def _say(text: str) -> None:
+def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 

@@ -69,7 +69,7 @@ def ingest(
     from rich.progress import Progress
 
     from extractors.errors import InboundError
-    from pipeline.intake import receive, supported
+    from pipeline.intake import receive
     from pipeline.service import start_service, stop_service
     files = _files(paths)
     if not files:
