@@ -1,4 +1,4 @@
-"""Label cues for header fields in en, de, fr, nl, pl (Chinese labels live in `vat_cn`).
+"""Label cues for header fields in en, de, fr, nl, pl (Chinese labels live in `extractors/cn/`).
 
 Each cue is a regular expression matched case-insensitively against a line's normalised text, the
 field it labels, the kind of value that follows, and a weight (how sure the label makes us).  When two

@@ -108,7 +108,7 @@ def test_food_distributor_header() -> None:
 def test_food_distributor_lines() -> None:
     _, lines = extract_delivery_note(_food_note())
     assert [li.line_no for li in lines] == [1, 2, 3]
-    # words of one cell are joined without a space at a CJK edge (as in vat_cn); raw keeps the print
+    # words of one cell are joined without a space at a CJK edge (as in extractors.cn.vat); raw keeps the print
     assert _column(lines, "description") == ["冷冻鸡翅中", "速冻水饺猪肉白菜", "辣椒酱"]
     assert lines[1].fields["description"].raw == "速冻水饺 猪肉白菜"
     assert _column(lines, "spec") == ["1kg×10", "500g×20", "250g"]

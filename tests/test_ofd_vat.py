@@ -1,4 +1,4 @@
-"""OFD reader (extractors.ofd.package), Chinese VAT invoice extraction (extractors.cn.vat), cn_checks."""
+"""OFD reader (extractors.ofd), Chinese VAT invoice extraction (extractors.cn.vat), extractors.cn.checks."""
 
 from __future__ import annotations
 
@@ -319,7 +319,7 @@ def test_zero_rates() -> None:
 
 
 # ------------------------------------------------------------------------------------------
-# cn_checks
+# extractors.cn.checks
 # ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("code", ["91350100M000100Y43", "91440101MA59ABCDEM", "91440300MA5FXKQ1RP"])

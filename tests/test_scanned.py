@@ -18,7 +18,7 @@ KEY_FIELDS = ("document_number", "document_date", "due_date", "total_amount", "s
 
 def _assert_reads_like_the_original(extraction, invoice) -> None:
     truth = ground_truth(invoice)
-    doc = score_document("scan", truth, extraction.to_json())
+    doc = score_document("scan", truth, extraction)
     missed = [m for m in doc.misses if m.split(":")[0] in KEY_FIELDS]
     assert not missed, missed
     lines = doc.lines

@@ -25,7 +25,8 @@ from extractors.layout import BBox, Layout, Page, Word, merge_bboxes
 from extractors.result import Extraction, Field, FieldValue, Issue, LineItem, Severity
 
 _STRIP = " \t.,:;!?()[]{}<>\"'“”„‘’«»*€$£¥#%"
-_MONTHS = {
+# month names as invoices print them, and (thousands group, decimal point) styles of printed numbers
+MONTHS = {
     "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
            "November", "Dezember"),
     "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -33,7 +34,7 @@ _MONTHS = {
     "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
            "novembre", "décembre"),
 }
-_NUMBER_STYLES = (("", "."), ("", ","), (".", ","), (",", "."), (" ", ","), (" ", "."), ("'", "."))
+NUMBER_STYLES = (("", "."), ("", ","), (".", ","), (",", "."), (" ", ","), (" ", "."), ("'", "."))
 _HEADER_AMOUNTS = ("subtotal", "tax_amount", "total_amount", "amount_due", "line_total", "allowance_total",
                    "charge_total", "prepaid_amount")
 _MISMATCH_LABELS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -156,7 +157,7 @@ def _decimal_texts(value: Decimal) -> list[str]:
     texts: list[str] = []
     for p in sorted(places):
         whole, _, frac = format(magnitude.quantize(Decimal(1).scaleb(-p)), "f").partition(".")
-        for group, point in _NUMBER_STYLES:
+        for group, point in NUMBER_STYLES:
             grouped = f"{int(whole):,}".replace(",", group) if group else whole
             texts.append(grouped + (point + frac if frac else ""))
     return list(dict.fromkeys(texts + [f"-{t}" for t in texts]))  # credit notes often print minus signs
@@ -167,7 +168,7 @@ def _date_texts(value: date) -> list[str]:
     texts = [f"{d:02d}.{m:02d}.{y}", f"{d}.{m}.{y}", f"{d:02d}/{m:02d}/{y}", f"{m:02d}/{d:02d}/{y}",
              f"{y}-{m:02d}-{d:02d}", f"{d:02d}-{m:02d}-{y}", f"{d:02d}.{m:02d}.{y % 100:02d}",
              f"{y}/{m:02d}/{d:02d}", f"{y}.{m:02d}.{d:02d}", f"{y}年{m}月{d}日", f"{y}年{m:02d}月{d:02d}日"]
-    for lang, months in _MONTHS.items():
+    for lang, months in MONTHS.items():
         name = months[m - 1]
         texts += [f"{d}. {name} {y}", f"{d:02d}. {name} {y}"] if lang == "de" else []
         texts += [f"{d} {name} {y}", f"{d:02d} {name} {y}"] + ([f"{name} {d}, {y}"] if lang == "en" else [])
