@@ -18,6 +18,7 @@ from extractors.extract import extract_or_fail
 from extractors.options import ReadOptions
 from extractors.result import Extraction, Issue, Severity, failed_extraction
 from pipeline.bench.evaluate import DocScore, Report, documents_in, load_truth, score_document
+from pipeline.bench.families import Holdout, family_of
 
 log = logging.getLogger("inbound.runner")
 
@@ -53,18 +54,32 @@ def extract_file(path: Path, options: ReadOptions) -> Extraction:
         return failed_extraction(source=path.name, sha256=hashlib.sha256(data).hexdigest(), issue=issue)
 
 
-def evaluate_folder(folder: Path, options: ReadOptions) -> Report:
+def evaluate_folder(folder: Path, options: ReadOptions, holdout: Holdout | None = None,
+                    only: bool | None = None) -> Report:
+    """Read and score every document of `folder`. Each gets its family (families.py) and whether `holdout`
+    holds it back; `only=True` evaluates just the held-back families, `only=False` just the others (the
+    family is told before reading, so a skipped document is never read)."""
     from rich.progress import Progress
     from rich.console import Console
-    pairs = documents_in(folder)
+    holdout = holdout or Holdout()
+    todo, families = [], set()
+    for doc_path, gt_path in documents_in(folder):
+        truth = load_truth(gt_path)
+        family = family_of(doc_path.name, truth, doc_path)
+        families.add(family)
+        if only is None or holdout.holds(family) == only:
+            todo.append((doc_path, truth, family))
+    for pattern in holdout.unmatched(families):
+        log.warning("--holdout %r holds back no family in %s", pattern, folder)
     docs: list[DocScore] = []
     with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(f"eval {folder.name}", total=len(pairs))
-        for doc_path, gt_path in pairs:
+        task = progress.add_task(f"eval {folder.name}", total=len(todo))
+        for doc_path, truth, family in todo:
             extraction = extract_file(doc_path, options)
-            score = score_document(doc_path.name, load_truth(gt_path), extraction.to_json())
+            score = score_document(doc_path.name, truth, extraction)
+            score.family, score.held_back = family, holdout.holds(family)
             if extraction.reader == "none" and extraction.issues:
                 score.error = f"{extraction.issues[0].code}: {extraction.issues[0].message}"
             docs.append(score)
             progress.advance(task)
-    return Report(docs)
+    return Report(docs, holdout.patterns)

@@ -2,6 +2,7 @@
 
     inbound extract FILE [--json] [--no-embedded]    one document -> contract JSON or a readable table
     inbound eval DIR [--no-embedded] [--json REPORT] score a folder against NAME.json ground truth
+        [--by-family] [--holdout FAMILIES [--only-holdout|--skip-holdout]] [--calibration [--threshold T]]
     inbound bench [reading|ledger|matching|service|review] [--quick]   medians, ratios, peak memory
     inbound demo                                     extract the demo documents in fixtures/
     inbound db upgrade|downgrade|current             the database schema (pipeline/cli/store.py)
@@ -24,6 +25,7 @@ from typing import Annotated, Optional
 import typer
 
 from extractors.options import ReadOptions
+from pipeline.bench.calibration import REVIEW_THRESHOLD
 from pipeline.cli import service as cli_service, store as cli_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inbound: supplier documents to goods receipts.")
@@ -74,17 +76,52 @@ def eval_cmd(
     no_embedded: Annotated[bool, typer.Option("--no-embedded", help="ignore embedded e-invoice XML")] = False,
     report: Annotated[Optional[Path], typer.Option("--json", help="write the full report here")] = None,
     timeout_s: Annotated[float, typer.Option(help="time limit per document, seconds")] = _DEFAULTS.timeout_s,
+    by_family: Annotated[bool, typer.Option("--by-family", help="a table per document family")] = False,
+    holdout: Annotated[Optional[str], typer.Option(
+        help="families held back as unseen: names or fnmatch patterns, comma-separated, or @FILE")] = None,
+    only_holdout: Annotated[bool, typer.Option("--only-holdout", help="evaluate only the held-back families")] = False,
+    skip_holdout: Annotated[bool, typer.Option("--skip-holdout", help="leave the held-back families out")] = False,
+    calibration: Annotated[bool, typer.Option(
+        "--calibration", help="confidence bucket -> share right, and the most confident wrong values")] = False,
+    threshold: Annotated[float, typer.Option(
+        help="review threshold: values below it are marked for review")] = REVIEW_THRESHOLD,
 ) -> None:
-    """Score extraction on a folder: per-field precision/recall/F1 and the final F1 line."""
+    """Score extraction on a folder: per-field precision/recall/F1 and the final F1 line. Families
+    (pipeline/bench/families.py): --by-family, --holdout with --only-holdout / --skip-holdout; --calibration."""
+    from pipeline.bench.families import Holdout
     from pipeline.bench.runner import evaluate_folder
-    from pipeline.cli.show import print_report
+    from pipeline.cli import show
     if not folder.is_dir():
         typer.echo(f"error: {folder}: not a folder", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
-    result = evaluate_folder(folder, _options(no_embedded, _DEFAULTS.max_pages, timeout_s))
-    print_report(result)
+    try:
+        held = Holdout.parse(holdout)
+    except OSError as exc:
+        typer.echo(f"error: --holdout: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
+    if (only_holdout or skip_holdout) and not held:
+        typer.echo("error: --only-holdout / --skip-holdout need --holdout FAMILIES", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if only_holdout and skip_holdout:
+        typer.echo("error: --only-holdout and --skip-holdout exclude each other", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    only = True if only_holdout else False if skip_holdout else None
+    result = evaluate_folder(folder, _options(no_embedded, _DEFAULTS.max_pages, timeout_s), held, only)
+    show.print_report(result)
+    if by_family:
+        show.print_families(result)
+    if held:
+        show.print_holdout(result)
+    if calibration:
+        scopes = [("unseen families", result.side(True)), ("seen families", result.side(False))] if held else \
+            [("all documents", result)]
+        for title, part in scopes:
+            if part.docs:
+                show.print_calibration(title, part.calibration(threshold))
     if report is not None:
-        report.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+        report.write_text(json.dumps(result.to_json(threshold), ensure_ascii=False, indent=2), encoding="utf-8")
+    if by_family or held or calibration:
+        typer.echo(f"straight-through: {show.straight_through_text(result)}")
     typer.echo(result.summary_line())
 
 
@@ -124,7 +161,7 @@ def demo() -> None:
     """Extract every demo document in fixtures/demo and print what was found."""
     from pipeline.bench.runner import extract_file
     from pipeline.cli.show import print_extraction
-    folder = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+    folder = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() in {".pdf", ".png", ".jpg", ".ofd", ".xml", ".txt"}:
             typer.echo(f"\n=== {path.name}")
