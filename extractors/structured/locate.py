@@ -148,12 +148,13 @@ class _WordIndex:
         return sorted(row, key=lambda tw: tw[1].bbox.x0)
 
 
-def _decimal_texts(value: Decimal) -> list[str]:
+def decimal_texts(value: Decimal) -> list[str]:
     """How an amount may be printed: 1234.5 -> 1.234,50 / 1,234.50 / 1234.50 / 1234,5 / ..., with or without
     a minus sign (the sign is compared loosely: a credit note's XML is positive, its print often negative)."""
     magnitude = abs(value)
     places = {p for p in range(7) if magnitude == magnitude.quantize(Decimal(1).scaleb(-p))}
-    places.add(max(0, -magnitude.as_tuple().exponent))  # type: ignore[operator]
+    exponent = magnitude.as_tuple().exponent
+    places.add(max(0, -exponent) if isinstance(exponent, int) else 0)
     texts: list[str] = []
     for p in sorted(places):
         whole, _, frac = format(magnitude.quantize(Decimal(1).scaleb(-p)), "f").partition(".")
@@ -177,7 +178,7 @@ def _date_texts(value: date) -> list[str]:
 
 def _token_variants(value: FieldValue) -> list[list[str]]:
     if isinstance(value, Decimal):
-        texts = _decimal_texts(value)
+        texts = decimal_texts(value)
     elif isinstance(value, date):
         texts = _date_texts(value)
     else:
