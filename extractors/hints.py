@@ -67,6 +67,8 @@ def _after_label(layout: Layout, label: str) -> Field | None:
             value = m.group("value")
             words = [w for w in line.words if _norm(w.text) and _norm(w.text) in text[at:at + len(want) + m.end()]]
             box = merge_bboxes(w.bbox for w in words) if words else line.bbox
+            if page.frame is not None:        # an OCR page: its words lie on the straightened page
+                box = page.frame.box_to_received(box)
             return Field(_original_case(line.text, value), line.text, HINT_CONFIDENCE, page.number, box)
     return None
 

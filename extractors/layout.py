@@ -2,13 +2,17 @@
 
 Boxes are in page points (1/72 inch) with the origin at the top-left corner of the page
 as displayed (after the page's own rotation is applied).  A reader converts its native
-coordinates once, at its edge; everything downstream sees this one convention.
+coordinates once, at its edge; everything downstream sees this one convention.  One exception: an
+OCR page is read straightened (photographed sheet flattened, turned upright, deskewed) and its boxes
+are in that frame, so that rows are level for the readers; its `Page.frame` (a `PageFrame`) maps them
+back to the page as received, which `extractors.extract.boxes_on_received_page` does for the values.
 
 Layouts are values: frozen, rebuilt from JSON by `Layout.from_json(layout.to_json())`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -101,6 +105,88 @@ class Line:
 
 
 @dataclass(frozen=True, slots=True)
+class PageFrame:
+    """How an OCR reader's straightened page lies on the page as received (an image, or a PDF page's render).
+
+    The reader worked in steps, each in image pixels (continuous coordinates: a pixel's centre is at +0.5):
+    received image (`received_px`) -> sheet flattened by a perspective warp (`flat_px`; the warp's inverse is
+    `flat_to_received`, a 3x3 homography, row-major, or None when the image was not flattened) -> turned
+    clockwise by `turn` degrees (0, 90, 180, 270) -> rotated back by `skew` degrees around the turned image's
+    centre (boxes are given in that last frame, times `points_per_pixel`).  `to_received` undoes them all.
+    """
+
+    received_px: tuple[float, float]             # width, height of the image as received
+    flat_px: tuple[float, float]                 # width, height after flattening (== received_px when not)
+    flat_to_received: tuple[float, ...] | None   # 9 floats, flat px -> received px; None: not flattened
+    turn: int                                    # clockwise quarter turn applied to the flat image
+    skew: float                                  # degrees, as `Page.skew`
+    points_per_pixel: float                      # 72 / dpi of both images
+
+    def point_to_received(self, x: float, y: float) -> tuple[float, float]:
+        """A point of the straightened page (points) on the page as received (points)."""
+        k = self.points_per_pixel
+        fw, fh = self.flat_px
+        tw, th = (fh, fw) if self.turn in (90, 270) else (fw, fh)
+        # undo the deskew: the reader rotated (x, y) about the centre by `skew` (cv2 convention, y down)
+        a = math.radians(self.skew)
+        dx, dy = x / k - tw / 2, y / k - th / 2
+        x, y = tw / 2 + dx * math.cos(a) - dy * math.sin(a), th / 2 + dx * math.sin(a) + dy * math.cos(a)
+        x, y = _unturned(x, y, self.turn, fw, fh)
+        return self.flat_point_to_received(x * k, y * k)
+
+    def flat_point_to_received(self, x: float, y: float) -> tuple[float, float]:
+        """A point of the flattened sheet, before turning and deskewing (points), on the page as received."""
+        if self.flat_to_received is None:
+            return x, y
+        k, h = self.points_per_pixel, self.flat_to_received
+        x, y = x / k, y / k
+        w = h[6] * x + h[7] * y + h[8]
+        return (h[0] * x + h[1] * y + h[2]) / w * k, (h[3] * x + h[4] * y + h[5]) / w * k
+
+    def box_to_received(self, box: BBox) -> BBox:
+        """The axis-aligned box, on the page as received, around `box`'s four corners mapped there (kept
+        within that page)."""
+        return self._on_page(_corners_box(self.point_to_received, box))
+
+    def flat_box_to_received(self, box: BBox) -> BBox:
+        """As `box_to_received`, for a box on the flattened sheet (e.g. a QR code found on the cleaned image)."""
+        return self._on_page(_corners_box(self.flat_point_to_received, box))
+
+    def _on_page(self, box: BBox) -> BBox:
+        w, h = (v * self.points_per_pixel for v in self.received_px)
+        return BBox(min(max(box.x0, 0.0), w), min(max(box.y0, 0.0), h),
+                    min(max(box.x1, 0.0), w), min(max(box.y1, 0.0), h))
+
+    def to_json(self) -> dict:
+        return {"received_px": list(self.received_px), "flat_px": list(self.flat_px),
+                "flat_to_received": list(self.flat_to_received) if self.flat_to_received else None,
+                "turn": self.turn, "skew": self.skew, "points_per_pixel": self.points_per_pixel}
+
+    @classmethod
+    def from_json(cls, data: dict) -> PageFrame:
+        h = data.get("flat_to_received")
+        return cls(tuple(data["received_px"]), tuple(data["flat_px"]), tuple(h) if h else None,
+                   int(data["turn"]), float(data["skew"]), float(data["points_per_pixel"]))
+
+
+def _corners_box(to_received, box: BBox) -> BBox:
+    pts = [to_received(x, y) for x, y in ((box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1))]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return BBox(min(xs), min(ys), max(xs), max(ys))
+
+
+def _unturned(x: float, y: float, turn: int, width: float, height: float) -> tuple[float, float]:
+    """A point of an image of `width` x `height` turned clockwise by `turn`, back in the unturned image."""
+    if turn == 90:
+        return y, height - x
+    if turn == 180:
+        return width - x, height - y
+    if turn == 270:
+        return width - y, x
+    return x, y
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """One page as displayed. `number` is 1-based; lines are in reading order."""
 
@@ -112,6 +198,7 @@ class Page:
     source: str = "text-layer"  # "text-layer", "ofd", or "ppocr:<model>"
     image_ref: str | None = None
     skew: float = 0.0          # further degrees the reader straightened a scan by (boxes are in that frame)
+    frame: PageFrame | None = None  # OCR pages: how to map boxes back to the page as received; None: identity
 
     def words(self) -> Iterator[Word]:
         for line in self.lines:
@@ -140,6 +227,7 @@ class Layout:
                     "number": p.number, "width": p.width, "height": p.height,
                     "rotation": p.rotation, "skew": round(p.skew, 3), "source": p.source,
                     "image_ref": p.image_ref,
+                    **({"frame": p.frame.to_json()} if p.frame is not None else {}),
                     "lines": [[[w.text, w.bbox.rounded(3), round(w.confidence, 4)] for w in ln.words]
                               for ln in p.lines],
                 }
@@ -154,6 +242,7 @@ class Layout:
                 number=p["number"], width=p["width"], height=p["height"],
                 rotation=p.get("rotation", 0), source=p.get("source", "text-layer"),
                 image_ref=p.get("image_ref"), skew=p.get("skew", 0.0),
+                frame=PageFrame.from_json(p["frame"]) if p.get("frame") else None,
                 lines=tuple(Line(tuple(Word(t, BBox(*b), c) for t, b, c in ln)) for ln in p["lines"]),
             )
             for p in data["pages"]

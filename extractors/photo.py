@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["PageCleanup", "flatten_page", "lift_seals", "prepare_page"]
+__all__ = ["PageCleanup", "flatten_page", "flat_to_received", "lift_seals", "prepare_page"]
 
 _WORK_SIDE = 900            # px, long side of the copy the outline is searched on
 _MIN_PAGE_SHARE = 0.30      # the sheet covers at least this share of the photo ...
@@ -65,6 +65,18 @@ def flatten_page(rgb: np.ndarray) -> tuple[np.ndarray, tuple[tuple[float, float]
     flat = cv2.warpPerspective(rgb, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
     return flat, tuple((float(x), float(y)) for x, y in quad)
+
+
+def flat_to_received(corners: tuple[tuple[float, float], ...], flat_size: tuple[int, int]) -> tuple[float, ...]:
+    """The 3x3 homography (row-major) taking a point of the flattened sheet (`flatten_page`'s output of
+    `flat_size` = (width, height) px) back to the image as received; both in continuous pixel coordinates
+    (a pixel's centre at +0.5), while OpenCV's warp works on pixel indices."""
+    width, height = flat_size
+    target = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
+    back = cv2.getPerspectiveTransform(target, np.float32(corners)).astype(np.float64)
+    shift = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
+    unshift = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
+    return tuple(float(v) for v in (shift @ back @ unshift).ravel())
 
 
 def _sheet_outline(rgb: np.ndarray) -> np.ndarray | None:

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 
 from extractors.errors import InputError, TooLarge
-from extractors.layout import BBox, Layout, Page, Word, group_words_into_lines
+from extractors.layout import BBox, Layout, Page, PageFrame, Word, group_words_into_lines
 from extractors.options import ReadOptions
 from extractors.sniff import Kind, sniff
 
@@ -113,7 +113,8 @@ def _invoice_qr_codes(pdf, pages: list[Page]) -> list[tuple[int, str, BBox]]:
 
 def read_image_layout(data: bytes, options: ReadOptions) -> Layout:
     """OCR of every image page; QR codes on pages of Chinese invoices (发票) go to `layout.meta["qr_codes"]`
-    (looked for only there: a search costs up to 0.2 s on an A4 scan without one)."""
+    (looked for only there: a search costs up to 0.2 s on an A4 scan without one), their boxes on the page as
+    received (as a PDF's QR codes, read from the page's own render), not in the words' straightened frame."""
     from extractors.images import image_points_per_pixel, load_images
     from extractors.ocr import ocr_engine_name
     images = load_images(data, options)
@@ -124,19 +125,26 @@ def read_image_layout(data: bytes, options: ReadOptions) -> Layout:
         pages.append(page)
         if "发票" in page.text():
             from PIL import Image
-            codes += page_qr_codes(Image.fromarray(clean), page=i + 1, points_per_pixel=ppp)
+            codes += [(n, text, page.frame.flat_box_to_received(box) if page.frame else box)
+                      for n, text, box in page_qr_codes(Image.fromarray(clean), page=i + 1, points_per_pixel=ppp)]
     return Layout(pages=tuple(pages), source=f"ppocr:{ocr_engine_name()}", meta={"qr_codes": codes})
 
 
 def ocr_page_image(image, *, page_number: int, points_per_pixel: float):
     """OCR of one page image after `extractors.photo.prepare_page` (sheet flattened, seals lifted);
-    returns (Page, the cleaned RGB array the page's coordinates refer to)."""
+    returns (Page, the cleaned RGB array).  The page's boxes are in the straightened frame the reader
+    grouped rows in (the cleaned array turned and deskewed); `Page.frame` maps them back to `image`."""
     import numpy as np
     from extractors.ocr import ocr_page
-    from extractors.photo import prepare_page
+    from extractors.photo import flat_to_received, prepare_page
     rgb = np.asarray(image.convert("RGB")) if hasattr(image, "convert") else np.asarray(image)
-    clean, _ = prepare_page(rgb, dpi=72.0 / points_per_pixel)
-    return ocr_page(clean, page_number=page_number, points_per_pixel=points_per_pixel), clean
+    clean, cleanup = prepare_page(rgb, dpi=72.0 / points_per_pixel)
+    page = ocr_page(clean, page_number=page_number, points_per_pixel=points_per_pixel)
+    flat_px = (clean.shape[1], clean.shape[0])
+    frame = PageFrame(received_px=(rgb.shape[1], rgb.shape[0]), flat_px=flat_px,
+                      flat_to_received=flat_to_received(cleanup.corners, flat_px) if cleanup.corners else None,
+                      turn=page.rotation, skew=page.skew, points_per_pixel=points_per_pixel)
+    return replace(page, frame=frame), clean
 
 
 def page_qr_codes(image, *, page: int, points_per_pixel: float) -> list[tuple[int, str, BBox]]:

@@ -1,7 +1,8 @@
 """Page images for the document screen, and each page's size in points (the unit of the extraction's boxes).
 
-PDF pages are rendered with pypdfium2; images (scans, photos) are shown as received, converted to PNG, their
-size in points from their dpi (extractors.images.image_points_per_pixel, as the reader measured them); OFD pages
+PDF pages are rendered with pypdfium2; images (scans, photos) are shown as received (turned upright as their EXIF
+orientation says, as the reader reads them; the OCR reader maps its boxes back onto this page, see
+extractors.layout.PageFrame), converted to PNG, their size in points from their dpi (extractors.images.image_points_per_pixel, as the reader measured them); OFD pages
 are drawn by review_ui.ofd_render, their size the PhysicalBox in points (mm x 72/25.4, as extractors.ofd gives
 the boxes). Anything else (XML e-invoices, text), and an OFD that cannot be drawn (logged as a warning), gets a
 blank page big enough for every box with the read text written in them, the boxes drawn over it by the screen.
@@ -23,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from extractors.images import image_points_per_pixel
 from review_ui.ofd_render import font_at, is_ofd, ofd_page_sizes, render_ofd_page
@@ -72,9 +73,16 @@ def page_sizes(data: bytes, kind: str, extraction: dict | None, sha256: str = ""
         scale, sizes = image_points_per_pixel(image), []
         for index in range(getattr(image, "n_frames", 1)):
             image.seek(index)
-            sizes.append(PageSize(image.width * scale, image.height * scale))
+            upright = _upright(image)
+            sizes.append(PageSize(upright.width * scale, upright.height * scale))
         return sizes
     return _blank_sizes(extraction)
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says, as the reader turns it (extractors.images) before reading:
+    the extraction's boxes are on that upright page."""
+    return ImageOps.exif_transpose(image) or image
 
 
 def _measured(sha256: str, measure) -> list:
@@ -136,7 +144,7 @@ def _render(data: bytes, kind: str, index: int, size: PageSize, extraction: dict
     if kind == "image":
         image = Image.open(io.BytesIO(data))
         image.seek(index)
-        image = image.convert("RGB")
+        image = _upright(image).convert("RGB")
     elif kind == "ofd":
         image = _ofd_page(data, index, size, extraction or {})
     else:
