@@ -28,13 +28,73 @@ class Cue:
     pattern: re.Pattern[str]
     kind: ValueKind
     weight: float
+    keys: tuple[str, ...] = ()   # words one of which a line must have for the cue to match (else: its literals)
 
 
-def _cues(field: str, kind: ValueKind, *alternatives: tuple[str, float]) -> list[Cue]:
-    return [Cue(field, re.compile(rf"(?<![\w-])(?:{rx})(?![\w])", re.IGNORECASE), kind, w) for rx, w in alternatives]
+def _cues(field: str, kind: ValueKind, *alternatives: tuple[str, float], keys: str = "") -> list[Cue]:
+    words = tuple(sorted(w for w in set(re.findall(r"[^\W\d_]+", keys.lower())) if len(w) > 1))
+    return [Cue(field, re.compile(rf"(?<![\w-])(?:{rx})(?![\w])", re.IGNORECASE), kind, w, words)
+            for rx, w in alternatives]
 
 
-_NO = r"(?:\s*(?:no\.?|nr\.?|number|num\.?|#|n°|nº|no:|numéro|nummer|numer))"
+_NO = r"(?:\s*(?:no\.?|nr\.?|number|num\.?|#|n°|nº|no:|numéro|nummer|numer|№))"
+_GLUED_NO = r"(?:s?-?\s?(?:nr\.?|nummer|no\.?|number|n°|nº|№|#|numéro))"   # 'Paklijstnummer', 'LS-Nr.', 'Bon-Nr.'
+_GLUED_DATE = r"(?:s?-?\s?(?:datum|date|dat\.))"                           # 'Pakbondatum', 'Re.-Datum'
+_OF = r"(?:\s+(?:de|du|d'|of|der|des|van|la|l'|le)){0,2}\s*"               # 'N° de colisage', 'Date de l'avoir'
+
+# What a number or a date label can name: the document kinds, the order, the customer.  A label is a noun
+# of these glued to or followed by a number word ('Paklijstnummer', 'Packing List No.'), or a number word
+# before it ('N° BL', 'Numéro de facture'); a date label likewise ('Pakbondatum', 'Date du BL').
+NOUNS: dict[str, str] = {
+    "invoice": r"invoice|inv\.?|tax invoice|rechnung|re\.|beleg|facture|fact\.|factuur|faktura|bill|"
+               r"credit note|creditnota|credit memo|creditfactuur|gutschrift|avoir|document|dokument|doc\.?",
+    "delivery": r"delivery note|delivery docket|delivery|docket|despatch note|dispatch note|dn|lieferschein|ls|"
+                r"bon de livraison|bordereau de livraison|bordereau|livraison|bl|pakbon|afleverbon|leverbon|"
+                r"aflevering",
+    "packing": r"packing list|packing slip|slip|paklijst|packliste|packschein|packzettel|liste de colisage|colisage|"
+               r"shipment|zending|sendung|versand|envoi",
+    "receipt": r"receipt|trans\.?|transaction|transactie|ticket|bon|kassenbon|kassabon|quittung|kassa-?bon|till",
+    "order": r"purchase order|p\.?o\.?|order|bestellung|bestell|bestel|bestelling|auftrag|commande|cde|inkooporder|"
+             r"ordre|zamówienie",
+    "customer": r"customer|client|kunden?|kd\.|klant|debiteur|account|konto|compte",
+}
+_NUMBER_FIELD = {"invoice": "document_number", "delivery": "delivery_note_number", "packing": "packing_number",
+                 "receipt": "receipt_number", "order": "po_number", "customer": "customer_number"}
+_DATE_FIELD = {"invoice": "document_date", "delivery": "delivery_note_date", "packing": "packing_date",
+               "receipt": "receipt_date", "order": "order_date"}
+# The nouns whose date is that paper's date: a shipment's or a delivery's date is a delivery date.
+DATE_NOUNS: dict[str, str] = {
+    "invoice": NOUNS["invoice"],
+    "delivery": r"delivery note|delivery docket|docket|despatch note|dispatch note|lieferschein|ls|"
+                r"bon de livraison|bordereau de livraison|bordereau|bl|pakbon|afleverbon|leverbon",
+    "packing": r"packing list|packing slip|packing|slip|paklijst|packliste|packschein|packzettel|pack|"
+               r"liste de colisage|colisage",
+    "receipt": NOUNS["receipt"],
+    "order": NOUNS["order"],
+}
+_POSSESSIVE = r"(?:your|ihre?|votre|vos|uw|customer|client|kunden|klant|buyer|käufer)\s*"
+_REF = r"(?:réf\.?|ref\.?|reference|référence|referenz|referentie)"
+
+
+def _composed() -> list[Cue]:
+    """Number and date labels composed from the nouns above (see NOUNS); the tables stay data."""
+    out: list[Cue] = []
+    for noun, rx in NOUNS.items():
+        n = f"(?:{rx})"
+        out += _cues(_NUMBER_FIELD[noun], ValueKind.ID,
+                     (rf"{n}{_GLUED_NO}|(?:no\.?|nr\.?|n°|nº|№|numéro|nummer|number){_OF}{n}", 1.0),
+                     (rf"{_REF}{_OF}{n}", 0.9), keys=rx)
+        if noun == "order":
+            out += _cues("po_number", ValueKind.ID, (rf"{_POSSESSIVE}{n}(?:{_GLUED_NO})?|{_POSSESSIVE}{_REF}", 1.0),
+                         (n, 0.7), keys=f"{rx} {_POSSESSIVE}")
+        elif noun in ("delivery", "packing", "receipt"):
+            out += _cues(_NUMBER_FIELD[noun], ValueKind.ID, (n, 0.7), keys=rx)
+        if noun in DATE_NOUNS:
+            n = f"(?:{DATE_NOUNS[noun]})"
+            out += _cues(_DATE_FIELD[noun], ValueKind.DATE,
+                         (rf"{n}{_GLUED_DATE}|date{_OF}{n}|datum{_OF}{n}", 1.0), keys=DATE_NOUNS[noun])
+    return out
+
 
 CUES: list[Cue] = [
     *_cues("document_number", ValueKind.ID,
@@ -54,12 +114,18 @@ CUES: list[Cue] = [
     *_cues("due_date", ValueKind.DATE,
            (r"due\s*date|payment\s*due(?:\s*date)?|date due|fällig(?:keit)?(?:sdatum)?|zahlungsziel|"
             r"zahlbar bis|date d'échéance|échéance|vervaldatum|vervaldag|termin płatności|"
-            r"please remit until|pay(?:able)? by", 1.0),
+            r"please remit until|pay(?:able)? by|(?:te )?betalen (?:voor|vóór)|uiterlijk betalen|fällig am|"
+            r"à régler avant|date limite de paiement|payable before|due on|betaaldatum", 1.0),
+           (r"due|fällig|échéance", 0.8),
            (r"(?:überweisen sie|zahlbar|zahlung) bis(?: zum)?|payable until|à payer avant le", 0.7)),
     *_cues("delivery_date", ValueKind.DATE,
            (r"delivery date|date of delivery|date of supply|ship(?:ping)? date|liefer-? und leistungsdatum|"
             r"leistungs-?datum|liefer-?datum|leistungszeitraum|date de livraison|leverdatum|afleverdatum|"
-            r"data dostawy|data sprzedaży|data wykonania usługi", 1.0)),
+            r"data dostawy|data sprzedaży|data wykonania usługi", 1.0),
+           (r"(?:delivery|shipment|shipping|dispatch|despatch|versand|verzend|liefer|lever|aflever|livraison|expédition|"
+            r"envoi|verzending|levering)s?-?\s?(?:datum|date|termin)|date (?:de |d')?(?:livraison|expédition|envoi)|"
+            r"livré le|livrée le|expédié le|geleverd op|verzonden op|delivered(?: on)?|shipped(?: on)?|"
+            r"geliefert am|versandt am|date of (?:shipment|dispatch)", 1.0)),
     *_cues("po_number", ValueKind.ID,
            (r"p\.?o\.?\s*(?:no\.?|number|#|nr\.?)|purchase order(?:\s*(?:no\.?|number|#))?|"
             r"customer order(?:\s*(?:no\.?|number))?|your order(?:\s*(?:no\.?|number))?|order\s*(?:no\.?|number|#)|"
@@ -77,7 +143,9 @@ CUES: list[Cue] = [
             r"total before tax|amount excl(?:\.|uding)? (?:vat|tax)|gross ?amt|total sales \(excl[^)]*\)|"
             r"rechnungssumme ohne ust\.?|nettobetrag|netto-?summe|summe netto|gesamt netto|nettowert gesamt|"
             r"steuerbasisbetrag|total ht|montant ht|total hors taxes|sous-total|subtotaal|totaal excl\.?(?: btw)?|"
-            r"razem netto|wartość netto|suma netto|exclusief btw|excl\.? btw|totaal excl\.?", 1.0),
+            r"razem netto|wartość netto|suma netto|exclusief btw|excl\.? btw|totaal excl\.?|zwischensumme|"
+            r"goods total|total goods|goods value|merchandise total|warenwert|total marchandises|"
+            r"total des marchandises|goederenwaarde|totaal goederen|nettowarenwert", 1.0),
            (r"netto|net", 0.4)),
     *_cues("tax_amount", ValueKind.AMOUNT,
            (r"vat total|total vat|vat amount|tax amount|total tax(?:es)?|tax total|total gst|gst amount|"
@@ -115,18 +183,34 @@ CUES: list[Cue] = [
     *_cues("supplier_bank_account", ValueKind.ID,
            (r"bank account(?:\s*(?:no\.?|number))?|account (?:no\.?|number)|kontonummer|konto-?nr\.?|"
             r"rekeningnummer|numéro de compte|nr rachunku|rachunek(?: bankowy)?", 0.8)),
+    *_composed(),
+    # a bare number word at the start of a line ('No: 4711' beside the title, 'Number  R736'): see GENERIC
+    *_cues("generic_number", ValueKind.ID, (r"^(?:no\.?|nr\.?|n°|nº|№|#|number|nummer|numéro|numero)(?=\s|:|$)", 0.6)),
+    # dates that are not the document's: printed, edited, versioned
+    *_cues("print_date", ValueKind.DATE,
+           (r"printed(?: on| at)?|print date|gedruckt(?: am)?|druckdatum|imprimé le|date d'impression|afgedrukt op|"
+            r"afgedrukt|édité le|stand|version|erstellt am|created(?: on)?|generated(?: on)?", 1.0)),
     *_cues("payment_terms", ValueKind.TEXT,
            (r"payment terms|terms of payment|zahlungsbedingungen|zahlungsbedingung|conditions de (?:paiement|règlement)|"
-            r"betalingsvoorwaarden|warunki płatności|sposób płatności", 1.0)),
+            r"betalingsvoorwaarden|warunki płatności|sposób płatności|modalités de (?:paiement|règlement)|"
+            r"betalingstermijn|betalingsconditie|zahlungskonditionen|payment conditions", 1.0),
+           (r"terms|payment|règlement|zahlungsziel|zahlung|betaling|paiement|conditions", 0.7)),
+    *_cues("remarks", ValueKind.TEXT,
+           (r"notes?|remarks?|comments?|commentaires?|observations?|remarques?|hinweise?|bemerkung(?:en)?|"
+            r"anmerkung(?:en)?|opmerking(?:en)?|notitie|notities|opmerkingen", 0.8)),
 ]
 
 
 BUYER_CUES = re.compile(
-    r"(?<!\w)(?:bill(?:ed)? to|ship(?:ped)? to|sold to|deliver(?:y)? to|invoice to|customer|client|buyer|"
-    r"käufer|kunde|kunden|rechnungsempfänger|warenempfänger|leistungsempfänger|empfänger|lieferanschrift|"
-    r"adresse de (?:livraison|facturation)|acheteur|destinataire|klant|afnemer|nabywca|odbiorca)(?!\w)",
+    r"(?<!\w)(?:bill(?:ed)? to|ship(?:ped)? to|sold to|deliver(?:y|ed)? to|invoice to|invoiced to|customer|client|"
+    r"buyer|consignee|recipient|attention|(?:delivery|billing|invoice|invoicing|shipping) address|käufer|kunde|kunden|rechnungsempfänger|warenempfänger|"
+    r"leistungsempfänger|empfänger|lieferanschrift|rechnungsadresse|rechnungsanschrift|lieferadresse|an|"
+    r"adresse de (?:livraison|facturation)|acheteur|destinataire|livré à|livrer à|facturé à|facturer à|"
+    r"à l'attention de|klant|afnemer|aan|factuuradres|afleveradres|leveradres|geadresseerde|ontvanger|"
+    r"nabywca|odbiorca)(?!\w)",
     re.IGNORECASE)
 
 SELLER_CUES = re.compile(
-    r"(?<!\w)(?:seller|supplier|vendor|from|sold by|verkäufer|lieferant|rechnungssteller|fournisseur|vendeur|"
-    r"émetteur|leverancier|verkoper|sprzedawca|dostawca|wystawca)(?!\w)", re.IGNORECASE)
+    r"(?<!\w)(?:seller|supplier|vendor|from|sold by|shipper|verkäufer|lieferant|rechnungssteller|absender|von|"
+    r"fournisseur|vendeur|émetteur|expéditeur|leverancier|verkoper|afzender|van|sprzedawca|dostawca|wystawca)(?!\w)",
+    re.IGNORECASE)

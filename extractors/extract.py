@@ -14,23 +14,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import replace
 from decimal import Decimal
+from typing import Mapping
 
 from extractors.classify import classify, detect_language
+from extractors.doc_refs import date_by_number, nearness, own_references
 from extractors.errors import InboundError, ReadError
-from extractors.header import best_per_field, document_currency, label_candidates, printed_amounts
+from extractors.header import best_per_field, document_currency, label_candidates, printed_amounts, span_bbox
 from extractors.layout import Layout
 from extractors.receipt import first_date
 from extractors.lines import extract_lines
-from extractors.names import address_after, find_names, segments_address, sender_address
 from extractors.options import ReadOptions
-from extractors.parsing import chinese_punctuation, document_conventions
-from extractors.parties import bank_account, choose_tax_ids, contact_phone, party_zones, tax_ids
+from extractors.parsing import chinese_punctuation, document_conventions, find_dates
+from extractors.party_fields import party_fields
 from extractors.reader import ReadResult, read_document
 from extractors.result import DocumentType, Extraction, Field, Issue, LineItem, Severity, failed_extraction
 from extractors.timing import stage_timer
+from extractors.title import Title, document_title
 from extractors.totals import choose_totals
 from extractors.validate import validate
 
@@ -74,8 +75,9 @@ def extract_from_read(read: ReadResult, options: ReadOptions, *, doc_type: Docum
         if structured is not None:
             located = locate_in_layout(structured, read.layout) if read.layout.pages else structured
             reader = f"{read.layout.source}+xml" if read.layout.pages else "xml"
-            return replace(located, pages=max(1, len(read.layout.pages)), reader=reader)
-    return extract_from_layout(read.layout, doc_type=doc_type)
+            return boxes_on_received_page(replace(located, pages=max(1, len(read.layout.pages)), reader=reader),
+                                          read.layout)
+    return boxes_on_received_page(extract_from_layout(read.layout, doc_type=doc_type), read.layout)
 
 
 _CN_LABELLED = (DocumentType.DELIVERY_NOTE, DocumentType.RECEIPT, DocumentType.PURCHASE_ORDER, DocumentType.OTHER)
@@ -133,26 +135,65 @@ def with_qr(fields: dict[str, Field], codes: list) -> tuple[dict[str, Field], li
 def _western(layout: Layout, text: str, doc_type: DocumentType,
              language: str) -> tuple[dict[str, Field], list[LineItem]]:
     conv = document_conventions(text, language=language)
-    candidates = label_candidates(layout.pages, conv)
+    title = document_title(layout)
+    kind = {DocumentType.RECEIPT: "receipt", DocumentType.DELIVERY_NOTE: "delivery"}.get(doc_type)
+    candidates = own_references(label_candidates(layout.pages, conv), title, kind=None if title else kind)
+    candidates = date_by_number(candidates, best_per_field(candidates).get("document_number"))
     best = choose_totals(candidates, best_per_field(candidates), lambda: printed_amounts(layout.pages, conv))
     fields: dict[str, Field] = {name: c.to_field() for name, c in best.items()}
     currency = document_currency(text, best)
     if currency:
         fields["currency"] = fields.get("currency") or Field(currency, currency, 0.7)
-    parties = _parties(layout, doc_type)
-    if "supplier_phone" in fields:
-        parties.pop("supplier_phone", None)  # a labelled phone beats one read off a contact line
-    fields.update(parties)
+    labelled_phone = fields.pop("supplier_phone", None)
+    fields.update(party_fields(layout, doc_type, {"supplier_phone": labelled_phone} if labelled_phone else {},
+                               language=language))
     lines = extract_lines(layout, conv, language=language)
+    if not lines and _till_roll(layout, doc_type, title):
+        from extractors.receipt_lines import receipt_items
+        lines = receipt_items(layout, conv)
+    fields = credit_marked_totals(fields, lines)
     fields.update(implied_totals(fields, lines))
     if doc_type is DocumentType.RECEIPT:
         from extractors.receipt import receipt_fields
-        fields.update(receipt_fields(layout, conv, candidates, fields))
+        fields.update(receipt_fields(layout, conv, candidates, fields, language=language))
     elif "document_date" not in fields:
-        first = first_date(layout, conv)
+        first = unlabelled_date(layout, conv, fields.get("document_number"))
         if first is not None:
-            fields["document_date"] = first  # unlabelled: the first date printed is the issue date
+            fields["document_date"] = first
     return _drop_empty(fields), lines
+
+
+_TOTALS = ("subtotal", "tax_amount", "total_amount", "amount_due", "line_total")
+
+
+def credit_marked_totals(fields: dict[str, Field], lines: list[LineItem]) -> dict[str, Field]:
+    """Where the line reader found the minus to be a credit mark (negative amounts beside positive
+    quantities and prices, reported positive: `lines._credit_note_signs`), the totals' minus is that mark
+    too: they are reported positive like the lines."""
+    amounts = [li.fields["amount"] for li in lines if "amount" in li.fields]
+    if not amounts or not all(f.raw.lstrip().startswith(("-", "−", "–")) and f.value > 0 for f in amounts):
+        return fields
+    return {k: replace(f, value=-f.value) if k in _TOTALS and isinstance(f.value, Decimal) and f.value < 0 else f
+            for k, f in fields.items()}
+
+
+def unlabelled_date(layout: Layout, conv, number: Field | None) -> Field | None:
+    """A document date printed without a label: the date nearest the document number (the issue date
+    stands in the number's block; a print or version date elsewhere), else the first date printed."""
+    if number is None or number.bbox is None or not layout.pages:
+        return first_date(layout, conv)
+    dates = [(ln, f) for ln in layout.pages[0].lines for f in find_dates(ln.text, dayfirst=conv.dayfirst)]
+    if not dates:
+        return first_date(layout, conv)
+    ln, f = max(dates, key=lambda d: nearness(span_bbox(d[0], d[1].start, d[1].end), number.bbox))
+    return Field(f.value, ln.text[f.start:f.end], 0.55, layout.pages[0].number, span_bbox(ln, f.start, f.end))
+
+
+def _till_roll(layout: Layout, doc_type: DocumentType, title: Title | None) -> bool:
+    """A receipt by its type, its title ('Kassabon', 'Quittung') or its paper: a roll narrower than
+    A6 (about 300 points) is no invoice form."""
+    narrow = bool(layout.pages) and layout.pages[0].width < 300
+    return doc_type is DocumentType.RECEIPT or (title is not None and title.kind == "receipt") or narrow
 
 
 def implied_totals(fields: dict[str, Field], lines: list[LineItem]) -> dict[str, Field]:
@@ -171,59 +212,33 @@ def implied_totals(fields: dict[str, Field], lines: list[LineItem]) -> dict[str,
     return out
 
 
-def _parties(layout: Layout, doc_type: DocumentType) -> dict[str, Field]:
-    zones = [z for p in layout.pages for z in party_zones(p)]
-    out: dict[str, Field] = dict(choose_tax_ids(tax_ids(layout.pages, zones)))
-    iban = bank_account(layout.pages)
-    if iban is not None:
-        out["supplier_bank_account"] = iban
-    phone = contact_phone(layout.pages, zones)
-    if phone is not None:
-        out["supplier_phone"] = phone
-    if doc_type is DocumentType.RECEIPT:
-        return out
-    names = find_names(layout.pages, zones)
-    pages = {p.number: p for p in layout.pages}
-    for role, prefix in (("seller", "supplier"), ("buyer", "buyer")):
-        hit = names.get(role)
-        if hit is None:
-            continue
-        out[f"{prefix}_name"] = Field(hit.text, hit.text, hit.score, hit.page, hit.box)
-        inline = segments_address(hit.line, hit.text)
-        if inline is not None:
-            out[f"{prefix}_address"] = Field(inline, hit.line.text, 0.7, hit.page, hit.line.bbox)
-            continue
-        address = address_after(pages[hit.page], hit.line)
-        if address is not None:
-            out[f"{prefix}_address"] = address
-    if "supplier_address" not in out:
-        sender = sender_address(layout.pages)
-        if sender is not None:
-            out["supplier_address"] = sender
-    return _with_countries(out)
-
-
-_ENDS_WITH_CITY = re.compile(r", [A-Z0-9]{2,5}(?: ?[A-Z0-9]{2,3})?, [^,\d]+$")
-
-
-def _with_countries(fields: dict[str, Field]) -> dict[str, Field]:
-    """Add the country to a structured address that does not print one: the party's VAT id prefix,
-    else (for the buyer) the supplier's country, as a domestic invoice implies."""
-    out = dict(fields)
-    supplier_cc = None
-    for prefix in ("supplier", "buyer"):
-        address, tax_id = out.get(f"{prefix}_address"), out.get(f"{prefix}_tax_id")
-        cc = str(tax_id.value)[:2] if tax_id and str(tax_id.value)[:2].isalpha() else None
-        cc = cc or (supplier_cc if prefix == "buyer" else None)
-        if address is not None and isinstance(address.value, str):
-            if _ENDS_WITH_CITY.search(address.value) and cc:
-                out[f"{prefix}_address"] = replace(address, value=f"{address.value}, {cc}")
-            elif address.value[-4:-2] == ", " and address.value[-2:].isalpha():
-                cc = address.value[-2:]
-        if prefix == "supplier":
-            supplier_cc = cc
-    return out
-
-
 def _drop_empty(fields: dict[str, Field]) -> dict[str, Field]:
     return {k: v for k, v in fields.items() if v.value not in (None, "")}
+
+
+def boxes_on_received_page(extraction: Extraction, layout: Layout) -> Extraction:
+    """Every value's box moved from the frame its page was read in to the page as received.
+
+    An OCR page is read straightened (sheet flattened, turned, deskewed: `Page.frame`), and the readers' boxes
+    are in that frame; the contract and the review screen place boxes on the page as received (an image's
+    pixels x points per pixel, a PDF page's points).  Each box's corners go through `PageFrame.box_to_received`
+    and the box around them is kept.  Pages without a frame (text layer, OFD, text) and boxes of QR codes
+    (`layout.meta["qr_codes"]`, found on the page as received) are left as they are.
+    """
+    frames = {page.number: page.frame for page in layout.pages if page.frame is not None}
+    if not frames:
+        return extraction
+    qr_boxes = {(page, box) for page, _, box in layout.meta.get("qr_codes", [])}
+
+    def moved(fields: Mapping[str, Field]) -> dict[str, Field]:
+        out = {}
+        for name, f in fields.items():
+            frame = frames.get(f.page)
+            if f.bbox is None or frame is None or (f.page, f.bbox) in qr_boxes:
+                out[name] = f
+            else:
+                out[name] = replace(f, bbox=frame.box_to_received(f.bbox))
+        return out
+
+    return replace(extraction, fields=moved(extraction.fields),
+                   lines=tuple(replace(li, fields=moved(li.fields)) for li in extraction.lines))

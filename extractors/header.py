@@ -10,6 +10,7 @@ it in the same column.  Each place that yields a parseable value of the cue's ki
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -66,7 +67,7 @@ def _cue_index() -> dict[str, tuple[Cue, ...]]:
     few cues its words point to instead of all ~100 patterns."""
     index: dict[str, list[Cue]] = {}
     for cue in CUES:
-        for fragment in set(re.findall(r"[^\W\d_]+", cue.pattern.pattern.lower())):
+        for fragment in set(cue.keys or re.findall(r"[^\W\d_]+", cue.pattern.pattern.lower())):
             if fragment in ("w", "s", "d"):  # \w, \s, \d escapes
                 continue
             bucket = index.setdefault(fragment[:3], [])
@@ -80,13 +81,17 @@ _INFIX_CUES = {"rechnung": tuple(c for c in CUES if "\\w*rechnung" in c.pattern.
 _WORD = re.compile(r"[^\W\d_]+")
 
 
+@functools.lru_cache(maxsize=16384)
+def _token_cues(token: str) -> tuple[Cue, ...]:
+    return tuple(c for k in dict.fromkeys((token[:3], token[:2], token[:1])) for c in _CUE_INDEX.get(k, ()))
+
+
 def _cues_for(text: str) -> list[Cue]:
     lowered = text.lower()
     found: dict[int, Cue] = {}
     for token in _WORD.findall(lowered):
-        for k in (token[:3], token[:2], token[:1]):
-            for cue in _CUE_INDEX.get(k, ()):
-                found[id(cue)] = cue
+        for cue in _token_cues(token):
+            found[id(cue)] = cue
     for infix, cues in _INFIX_CUES.items():
         if infix in lowered:
             for cue in cues:
@@ -127,7 +132,7 @@ def parse_id(text: str) -> tuple[str, int, int] | None:
             continue
         if clean.lower() in _ID_STOP:
             return None
-        if _ID_RE.match(clean) and any(ch.isdigit() for ch in clean) and len(clean) >= 2:
+        if _ID_RE.match(clean) and any(ch.isdigit() for ch in clean) and len(clean) >= 2 and not _is_date(clean):
             offset = token.find(clean)
             return clean, start + offset, start + offset + len(clean)
         if len(clean) > 2 and not clean.isalpha():
@@ -136,12 +141,20 @@ def parse_id(text: str) -> tuple[str, int, int] | None:
     return None
 
 
+def _is_date(token: str) -> bool:
+    """'12.05.2024' after 'Lieferschein:' is its date, not its number ('RE-20151008/504' is a number)."""
+    found = find_dates(token)
+    return bool(found) and found[0].start == 0 and found[0].end == len(token) and not token.isdigit()
+
+
+_LEAD = re.compile(r"^(?:[ :.–]|-(?!\d))+")
+_ANOTHER_LABEL = re.compile(r"^[^\W\d][\w.-]{0,20}(?: [\w.-]{1,20})?\s?:")
 _PHONE_RE = re.compile(r"\+?\(?\d[\d\s()./-]{5,}\d")
 
 
 def parse_value(kind: ValueKind, text: str, conv: Conventions) -> tuple[object, int, int] | None:
     """The typed value of `kind` at the start of `text`, with its character span."""
-    stripped = text.lstrip(" :.-–")
+    stripped = _LEAD.sub("", text)   # label punctuation, but not the minus of '-7091.23'
     off = len(text) - len(stripped)
     if not stripped:
         return None
@@ -169,7 +182,9 @@ def parse_value(kind: ValueKind, text: str, conv: Conventions) -> tuple[object, 
         if m and sum(ch.isdigit() for ch in m.group()) >= 6:
             return m.group().strip(), off + m.start(), off + m.end()
         return None
-    if len(stripped) >= 12 and " " in stripped:
+    if _ANOTHER_LABEL.match(stripped) or find_dates(stripped) and len(stripped) <= 12:
+        return None   # 'Payment Method: ..' is another label; a bare date is no text
+    if len(stripped) >= 6 and " " in stripped and sum(ch.isalpha() for ch in stripped) >= 3:
         return stripped, off, len(text)
     return None
 
@@ -209,13 +224,42 @@ class _PageIndex:
         return [o for _, o in found[:count]]
 
 
-def _candidates_for_hit(hit: _Hit, index: _PageIndex, conv: Conventions) -> list[Candidate]:
+def _label_goes_on(hit: _Hit, spans: list[tuple[int, int]]) -> bool:
+    """True when the words after the cue are more label ('N° TVA client', 'No. of pages'): a value beside
+    or under the line then belongs to that longer label, not to the cue."""
+    text = hit.line.text
+    pos = hit.end
+    for s, e in sorted(spans):
+        if e <= pos:
+            continue
+        if s > pos and _more_label(text[pos:s]):
+            return True
+        pos = max(pos, e)
+    return _more_label(text[pos:])
+
+
+def _more_label(text: str) -> bool:
+    """A word of four letters or more that is no preposition ('Fällig am', 'Te betalen voor' end there)."""
+    return any(w.casefold() not in _PREPOSITIONS for w in _LABEL_WORD.findall(text))
+
+
+_LABEL_WORD = re.compile(r"(?<![\w.])[^\W\d_]{4,}(?![\w])")
+_PREPOSITIONS = frozenset({"voor", "until", "before", "avant", "dated", "from", "vanaf", "pour", "dès", "ab",
+                           "till", "uiterlijk", "spätestens", "latest"})
+
+
+def _candidates_for_hit(hit: _Hit, index: _PageIndex, conv: Conventions,
+                        spans: list[tuple[int, int]]) -> list[Candidate]:
     line, cue, page = hit.line, hit.cue, index.page
+    if cue.kind is ValueKind.TEXT and cue.weight < 1.0 and hit.start > 0:
+        return []   # 'Bei Zahlung innerhalb ..': a common word inside a sentence labels nothing
     weight = cue.weight * (1.0 if hit.start == 0 or cue.weight < 0.6 else 0.85)
     label_box = span_bbox(line, hit.start, hit.end)
     places: list[tuple[str, Line, int]] = [("same_line", line, hit.end)]
-    places += [("right", right, 0) for right in index.right_of(line)]
-    if not (cue.kind is ValueKind.AMOUNT and hit.end < len(line.text) - 2):
+    own_line_only = cue.kind in (ValueKind.ID, ValueKind.DATE) and _label_goes_on(hit, spans)
+    if not own_line_only:   # else only a value on the label's line (checked by its type) can be the cue's
+        places += [("right", right, 0) for right in index.right_of(line)]
+    if not (cue.kind is ValueKind.AMOUNT and hit.end < len(line.text) - 2) and not own_line_only:
         count = 3 if cue.kind is ValueKind.TEXT else 1
         places += [("below", below, 0) for below in index.below(line, label_box, count=count)]
     out: list[Candidate] = []
@@ -261,8 +305,10 @@ def label_candidates(pages: tuple[Page, ...], conv: Conventions) -> list[Candida
     for page in pages:
         index = _PageIndex(page)
         for line in page.lines:
-            for hit in _label_hits(line):
-                out.extend(_candidates_for_hit(hit, index, conv))
+            hits = _label_hits(line)
+            spans = [(h.start, h.end) for h in hits]
+            for hit in hits:
+                out.extend(_candidates_for_hit(hit, index, conv, spans))
     return out
 
 

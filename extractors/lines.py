@@ -18,12 +18,14 @@ Quantity x unit price ~ amount (with a printed discount where there is one) rais
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from decimal import Decimal
 
-from extractors.layout import BBox, Layout, Page, Word, merge_bboxes
+from extractors.layout import BBox, Layout, Page, Word
 from extractors.parsing import Conventions
 from extractors.result import Field, LineItem
+from extractors.columns import refine_roles
+from extractors.line_fields import Block, RowInfo, arithmetic_ok, build_item
 from extractors.table import (Column, Header, Row, Token, assign_column, find_header, has_numbers,
                               header_candidate, norm_word, page_rows, row_gap, row_tokens, segment_row,
                               text_column)
@@ -45,71 +47,49 @@ _TITLE_STOP = frozenset({
     "betalingsvoorwaarden", "récapitulatif", "recapitulatif", "zahlbar",
 })
 _MONEY_RE = re.compile(r"\d[.,]\d\d(?!\d)(?!\s?%)")
-_QPA = ("qty", "price", "amount")
 
-
-@dataclass(slots=True)
-class _RowInfo:
-    """One table row read against the columns."""
-
-    row: Row
-    values: dict[str, Token] = field(default_factory=dict)     # numeric role -> token
-    texts: dict[int, list[Word]] = field(default_factory=dict)  # column index -> text words
-    codes: list[Token] = field(default_factory=list)           # GTIN-valid digit strings
-    rows: list[Row] = field(default_factory=list)              # the rows merged into this one
-    full: tuple[Word, ...] = ()                                # all the row's words, table span or not
-    word_row: dict[int, int] = field(default_factory=dict)     # id(text word) -> index into rows
-
-    @property
-    def numeric_roles(self) -> set[str]:
-        return set(self.values)
-
-    @property
-    def is_anchor(self) -> bool:
-        qpa = self.numeric_roles & set(_QPA)
-        return len(qpa) >= 2 or ("amount" in qpa and "tax" in self.values)
-
-
-@dataclass(slots=True)
-class _Block:
-    """An item: its anchor rows (values) and the rows that follow it."""
-
-    anchor: list[_RowInfo]
-    rest: list[_RowInfo]
-    header: Header
-    page: int
 
 
 def extract_lines(layout: Layout, conv: Conventions, *, language: str) -> list[LineItem]:
     """Line items of the document's item table(s), in print order, line_no from 1."""
-    blocks: list[_Block] = []
+    blocks: list[Block] = []
     header: Header | None = None
     for page in layout.pages:
         header = _read_page(page, header, conv, blocks)
-    items = _credit_note_signs([f for f in (_build_item(b, conv) for b in blocks) if f])
+    _refine_headers(blocks)
+    items = _credit_note_signs([f for f in (build_item(b, conv) for b in blocks) if f])
     return [LineItem(n, fields) for n, fields in enumerate(items, start=1)]
 
 
+def _refine_headers(blocks: list[Block]) -> None:
+    """Each table's column roles checked against its cells (`columns.refine_roles`)."""
+    tables: dict[int, list[Block]] = {}
+    for b in blocks:
+        tables.setdefault(id(b.header), []).append(b)
+    for table in tables.values():
+        header = refine_roles(table[0].header, [b.anchor[0] for b in table])
+        for b in table:
+            b.header = header
+
+
 def _credit_note_signs(items: list[dict[str, Field]]) -> list[dict[str, Field]]:
-    """A credit note printed with every line amount negative: report the amounts as positive."""
+    """A credit note that prints every line amount negative beside positive quantities and prices: the
+    minus marks the credit, the amounts are reported positive.  Where the quantity carries the minus too
+    (-2 x 5.00 = -10.00) the signs are the arithmetic's and stay as printed."""
     amounts = [f["amount"].value for f in items if "amount" in f]
     if not amounts or any(a > 0 for a in amounts) or not any(a < 0 for a in amounts):
         return items
-    out = []
-    for f in items:
-        f = dict(f)
-        for name in ("amount", "quantity", "unit_price"):
-            if name in f and isinstance(f[name].value, Decimal) and f[name].value < 0:
-                f[name] = replace(f[name], value=-f[name].value)
-        out.append(f)
-    return out
+    if any(isinstance(f[n].value, Decimal) and f[n].value < 0 for f in items for n in ("quantity", "unit_price")
+           if n in f):
+        return items
+    return [{**f, "amount": replace(f["amount"], value=-f["amount"].value)} if "amount" in f else f for f in items]
 
 
-def _read_page(page: Page, header: Header | None, conv: Conventions, blocks: list[_Block]) -> Header | None:
+def _read_page(page: Page, header: Header | None, conv: Conventions, blocks: list[Block]) -> Header | None:
     """Read the item rows of one page; returns the header still open at the page's end (or None)."""
     rows = page_rows(page)
     start = 0
-    found = find_header(rows, 0)
+    found = _item_header(rows, 0, blocks)
     if found is not None:
         header, end = found
         start = end + 1
@@ -118,42 +98,78 @@ def _read_page(page: Page, header: Header | None, conv: Conventions, blocks: lis
         if stop is None:
             return header
         header = None
-        found = find_header(rows, start + stop + 1)
+        found = _item_header(rows, start + stop + 1, blocks)
         if found is not None:
             header, end = found
             start = end + 1
     return header
 
 
-def _scan(rows: list[Row], header: Header, page: Page, conv: Conventions, blocks: list[_Block]) -> int | None:
+def _item_header(rows: list[Row], start: int, blocks: list[Block]) -> tuple[Header, int] | None:
+    """The next item-table header at or after rows[start].  Once items with prices were read, a table
+    without price or amount columns is a listing inside them (a bundle's parts), not more items."""
+    priced = any(b.header.roles & {"price", "amount"} for b in blocks)
+    while (found := find_header(rows, start)) is not None:
+        if not priced or found[0].roles & {"price", "amount"}:
+            return found
+        start = found[1] + 1
+    return None
+
+
+def _scan(rows: list[Row], header: Header, page: Page, conv: Conventions, blocks: list[Block]) -> int | None:
     """Append the items of `rows` to `blocks`; return the index of the row that ended the table, if any."""
-    current: _Block | None = None
+    current: Block | None = None
+    pending: list[RowInfo] = []   # text rows since the last anchor: a wrap of it, or the next item's title
     infos = [(i, info) for i, row in enumerate(rows) if (info := _read_row(row, header, page, conv))]
     for i, info in _merge_companions(infos, header):
         kind = _row_kind(info, header)
         if kind in ("stop", "header"):
             return i
         if kind == "soft":
-            current = None
+            current, pending = None, []
         elif kind == "anchor":
-            current = _Block([info], [], header, page.number)
+            lead = _leading_description(pending, info, header)
+            if current is not None and lead:
+                current.rest[:] = [r for r in current.rest if all(r is not x for x in lead)]
+            current = Block([info], lead, header, page.number)
             blocks.append(current)
-        elif current is not None:
-            current.rest.append(info)
+            pending = []
+        else:
+            pending.append(info)
+            if current is not None:
+                current.rest.append(info)
     return None
 
 
-def _merge_companions(infos: list[tuple[int, _RowInfo]], header: Header) -> list[tuple[int, _RowInfo]]:
+def _leading_description(pending: list[RowInfo], anchor: RowInfo, header: Header) -> list[RowInfo]:
+    """The description rows printed just above an anchor that has none of its own ('Lever arch file'
+    over '4.00  3.16  12.64'): text-only rows under the description column, the last one close above."""
+    cols = header.columns
+    if any(cols[i].role == "desc" or "desc" in cols[i].roles for i, ws in anchor.texts.items() if ws):
+        return []
+    lead: list[RowInfo] = []
+    below = anchor.row.bbox
+    for info in reversed(pending):
+        if info.values or not any(cols[i].role == "desc" for i, ws in info.texts.items() if ws):
+            break
+        if row_gap(info.rows[-1].bbox, below) > 0.6 * header.line_height:
+            break
+        lead.insert(0, info)
+        below = info.row.bbox
+    return lead
+
+
+def _merge_companions(infos: list[tuple[int, RowInfo]], header: Header) -> list[tuple[int, RowInfo]]:
     """Join a row to the row above when it only fills that row's empty numeric columns
     (an amount printed half a line lower than the quantity and price)."""
-    out: list[tuple[int, _RowInfo]] = []
+    out: list[tuple[int, RowInfo]] = []
     for i, info in infos:
         if out and _companion(out[-1][1], info, header):
             prev = out[-1][1]
             values = {**info.values, **prev.values}
             texts = {k: prev.texts.get(k, []) + info.texts.get(k, []) for k in {*prev.texts, *info.texts}}
             word_row = {**prev.word_row, **{k: v + len(prev.rows) for k, v in info.word_row.items()}}
-            merged = _RowInfo(prev.row, values, texts, prev.codes + info.codes, prev.rows + info.rows,
+            merged = RowInfo(prev.row, values, texts, prev.codes + info.codes, prev.rows + info.rows,
                               prev.full, word_row)
             out[-1] = (out[-1][0], merged)
         else:
@@ -161,15 +177,16 @@ def _merge_companions(infos: list[tuple[int, _RowInfo]], header: Header) -> list
     return out
 
 
-def _row_kind(info: _RowInfo, header: Header) -> str:
+def _row_kind(info: RowInfo, header: Header) -> str:
     first = norm_word(info.full[0].text) if info.full else ""
-    consistent = _arithmetic_ok(info.values) is True
+    consistent = arithmetic_ok(info.values) is True
     money = any(_MONEY_RE.search(w.text) for w in info.full)
-    if not consistent and (first in _TITLE_STOP or (first in _HARD_STOP and money)):
+    counts_only = not header.roles & {"price", "amount"}   # 'Total 214' under a delivery note's quantities
+    if not consistent and (first in _TITLE_STOP or (first in _HARD_STOP and (money or counts_only))):
         return "stop"
     if first in _SOFT_STOP and not consistent:
         return "soft"
-    if info.is_anchor:
+    if info.is_anchor or _count_only_item(info, header):
         return "anchor"
     if info.values:
         return "other"
@@ -181,7 +198,16 @@ def _row_kind(info: _RowInfo, header: Header) -> str:
     return "other"
 
 
-def _companion(anchor: _RowInfo, info: _RowInfo, header: Header) -> bool:
+def _count_only_item(info: RowInfo, header: Header) -> bool:
+    """In a table without price and amount columns (delivery notes, packing lists) an item row is one
+    with a quantity and item text (description or article number) beside it."""
+    if "qty" not in info.values or header.roles & {"price", "amount"}:
+        return False
+    roles = {header.columns[i].role for i, ws in info.texts.items() if ws}
+    return bool(roles & {"desc", "sku", "barcode"}) or bool(info.codes)
+
+
+def _companion(anchor: RowInfo, info: RowInfo, header: Header) -> bool:
     """A row just under another that only fills the other's empty numeric columns."""
     if not info.values or not anchor.values or (anchor.is_anchor and info.is_anchor):
         return False
@@ -190,7 +216,7 @@ def _companion(anchor: _RowInfo, info: _RowInfo, header: Header) -> bool:
     return not (info.numeric_roles & anchor.numeric_roles)
 
 
-def _read_row(row: Row, header: Header, page: Page, conv: Conventions) -> _RowInfo | None:
+def _read_row(row: Row, header: Header, page: Page, conv: Conventions) -> RowInfo | None:
     """Tokens of a row put under the header's columns; None when no word lies in the table's span."""
     h = header.line_height
     left, right = header.bbox.x0 - 1.5 * h, header.bbox.x1 + 3 * h
@@ -199,7 +225,7 @@ def _read_row(row: Row, header: Header, page: Page, conv: Conventions) -> _RowIn
     words = tuple(w for w in row.words if left <= w.bbox.cx <= right)
     if not words:
         return None
-    info = _RowInfo(Row(words), rows=[Row(words)], full=row.words)
+    info = RowInfo(Row(words), rows=[Row(words)], full=row.words)
     cols = header.columns
     last: tuple[int, BBox] | None = None   # column and box of the text word before
     for tok in row_tokens(words, decimal_comma=conv.decimal_comma):
@@ -218,7 +244,7 @@ def _read_row(row: Row, header: Header, page: Page, conv: Conventions) -> _RowIn
     return info
 
 
-def _place_number(info: _RowInfo, tok: Token, cols: tuple[Column, ...]) -> None:
+def _place_number(info: RowInfo, tok: Token, cols: tuple[Column, ...]) -> None:
     i = assign_column(tok, cols)
     if tok.kind == "pct":
         i = _percent_column(tok, cols, i)
@@ -254,168 +280,15 @@ def _as_rate(tok: Token, col: Column) -> Token | None:
     return Token("pct", tok.text, tok.bbox, (value / 100).normalize())
 
 
-def _place_text(info: _RowInfo, tok: Token, cols: tuple[Column, ...]) -> None:
+def _place_text(info: RowInfo, tok: Token, cols: tuple[Column, ...]) -> None:
     i = text_column(tok.bbox, cols)
     if i is not None:
         _add_text(info, i, tok)
 
 
-def _add_text(info: _RowInfo, col: int, tok: Token) -> None:
+def _add_text(info: RowInfo, col: int, tok: Token) -> None:
     word = Word(tok.text, tok.bbox)
     info.texts.setdefault(col, []).append(word)
     info.word_row[id(word)] = 0
 
 
-# ---------------------------------------------------------------------------------------------- items
-
-def _build_item(block: _Block, conv: Conventions) -> dict[str, Field] | None:
-    values: dict[str, Token] = {}
-    for info in block.anchor:
-        for role, tok in info.values.items():
-            values.setdefault(role, tok)
-    ok = _arithmetic_ok(values)
-    conf = 0.9 if ok else (0.6 if ok is None else 0.45)
-    page = block.page
-    fields: dict[str, Field] = {}
-    for role, name in (("qty", "quantity"), ("price", "unit_price"), ("amount", "amount"),
-                       ("tax", "tax_rate"), ("tax_amount", "tax_amount")):
-        tok = values.get(role)
-        if tok is not None and tok.value is not None:
-            c = conf if role in _QPA else 0.8
-            fields[name] = Field(tok.value, tok.text, c, page, tok.bbox)
-    unit = _unit(block)
-    if unit is not None:
-        fields["unit"] = unit
-    fields.update(_text_fields(block))
-    if "amount" not in fields and "amount" in block.header.roles:
-        return None
-    return fields if set(fields) & {"quantity", "unit_price", "amount"} else None
-
-
-def _arithmetic_ok(values: dict[str, Token]) -> bool | None:
-    """quantity x unit price == amount (less a printed discount); None when a value is missing."""
-    q, p, a = (values.get(r) for r in _QPA)
-    if q is None or p is None or a is None or None in (q.value, p.value, a.value):
-        return None
-    tol = max(Decimal("0.011"), abs(a.value) * Decimal("0.005"))
-    gross = q.value * p.value
-    if abs(abs(gross) - abs(a.value)) <= tol:
-        return True
-    disc = values.get("discount")
-    if disc is not None and disc.value is not None:
-        rate = disc.value if disc.kind == "pct" else disc.value / 100
-        return abs(abs(gross * (1 - rate)) - abs(a.value)) <= tol
-    return False
-
-
-def _unit(block: _Block) -> Field | None:
-    """Unit words printed after the quantity (or under a unit column) on the anchor rows."""
-    cols = block.header.columns
-    for info in block.anchor:
-        qty = info.values.get("qty")
-        for i, words in info.texts.items():
-            role = cols[i].role
-            if role == "unit" or (role == "qty" and qty is not None):
-                words = [w for w in words if qty is None or w.bbox.x0 >= qty.bbox.x1 - 1]
-                if words and len(words) <= 2:
-                    raw = " ".join(w.text for w in words)
-                    return Field(raw, raw, 0.7, block.page, merge_bboxes(w.bbox for w in words))
-    return None
-
-
-# ------------------------------------------------------------------------------------- text fields
-
-_SKU_RE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9\-_/.]{1,24}$|^[A-Z][A-Z0-9\-_/]{2,24}$")
-_LABEL_RE = re.compile(r"^[^:]{1,30}:\s*\S")
-_BRACKET_SKU_RE = re.compile(r"^\[([^\]\s]{2,30})\]\s*")
-_STAR_CODE_RE = re.compile(r"^\*(\d{4,14})\*\s*")
-
-
-def _text_fields(block: _Block) -> dict[str, Field]:
-    """Description, supplier SKU and barcode from the item's rows."""
-    cols = block.header.columns
-    h = block.header.line_height
-    rows = sorted(block.anchor + block.rest, key=lambda r: r.row.bbox.y0)
-    near = [r for r in rows if r.row.bbox.y0 <= block.anchor[0].row.bbox.y0 + 4.5 * h]
-    out: dict[str, Field] = {}
-    desc = _description(rows, cols, h, block.anchor[0].row.bbox.y0)
-    if desc:
-        text = " ".join(w.text for w in desc).strip()
-        m = _BRACKET_SKU_RE.match(text)
-        if m:
-            out["supplier_sku"] = Field(m.group(1), m.group(0).strip(), 0.7, block.page, desc[0].bbox)
-            text = text[m.end():]
-        m = _STAR_CODE_RE.match(text)
-        if m:
-            out["barcode"] = Field(m.group(1), m.group(0).strip(), 0.6, block.page, desc[0].bbox)
-            text = text[m.end():]
-        text = text.rstrip(" :")
-        if text:
-            out["description"] = Field(text, " ".join(w.text for w in desc), 0.7, block.page,
-                                       merge_bboxes(w.bbox for w in desc))
-    sku = _sku(near, cols)
-    if sku is not None and "supplier_sku" not in out:
-        out["supplier_sku"] = Field(sku[0], sku[0], 0.7, block.page, sku[1])
-    spec = [w for r in block.anchor for i, ws in r.texts.items() if cols[i].role == "spec" for w in ws]
-    if spec:
-        raw = " ".join(w.text for w in spec)
-        out["spec"] = Field(raw, raw, 0.6, block.page, merge_bboxes(w.bbox for w in spec))
-    code = next((t for r in near for t in r.codes), None)
-    if code is not None and "barcode" not in out:
-        out["barcode"] = Field(code.text, code.text, 0.85, block.page, code.bbox)
-    return out
-
-
-def _desc_words(info: _RowInfo, k: int, cols: tuple[Column, ...]) -> list[Word]:
-    """The description-column words of the info's k-th row."""
-    words: list[Word] = []
-    for i, ws in sorted(info.texts.items()):
-        col = cols[i]
-        ws = [w for w in ws if info.word_row.get(id(w)) == k]
-        if col.role != "desc" and "desc" not in col.roles:
-            continue
-        if "sku" in col.roles and len(ws) == 1 and _SKU_RE.match(ws[0].text):
-            continue
-        words.extend(ws)
-    return sorted(words, key=lambda w: w.bbox.x0)
-
-
-def _description(rows: list[_RowInfo], cols: tuple[Column, ...], h: float, top: float) -> list[Word]:
-    """The first description text of the item and the lines it wraps onto."""
-    out: list[Word] = []
-    prev: BBox | None = None
-    for info, k, row in ((info, k, row) for info in rows for k, row in enumerate(info.rows)):
-        words = _desc_words(info, k, cols)
-        if not out:
-            if words and row.bbox.y0 <= top + 2.5 * h:
-                out, prev = words, merge_bboxes(w.bbox for w in words)
-            continue
-        if not words:
-            continue
-        box = merge_bboxes(w.bbox for w in words)
-        text = " ".join(w.text for w in info.full if w.bbox.x1 > box.x0 and w.bbox.y0 >= row.bbox.y0 - 1
-                        and w.bbox.y1 <= row.bbox.y1 + 1)
-        if (row_gap(prev, box) > 0.6 * h or _LABEL_RE.match(text) or text.startswith("*")
-                or box.width > prev.width + h or (info.values and row is info.rows[0])):
-            break
-        out, prev = out + words, box
-    return out
-
-
-def _sku(rows: list[_RowInfo], cols: tuple[Column, ...]) -> tuple[str, BBox] | None:
-    """The supplier's article number: under an article-number column, below/after a buyer's one."""
-    for i, col in enumerate(cols):
-        if "sku" not in col.roles:
-            continue
-        cands: list[tuple[str, BBox]] = []
-        for info, k in ((info, k) for info in rows for k in range(len(info.rows))):
-            ws = [w for w in info.texts.get(i, []) if info.word_row.get(id(w)) == k]
-            text = " ".join(w.text for w in ws)
-            if not ws or text.startswith("(") or (col.role == "desc" and not (len(ws) == 1 and _SKU_RE.match(text))):
-                continue
-            cands.append((text, merge_bboxes(w.bbox for w in ws)))
-        if not cands:
-            continue
-        buyer_first = "buyer_sku" in col.roles and col.roles.index("buyer_sku") < col.roles.index("sku")
-        return cands[1] if buyer_first and len(cands) > 1 else cands[0]
-    return None

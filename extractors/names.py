@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 
 from extractors.layout import BBox, Line, Page, merge_bboxes
-from extractors.parties import US_CITY_STATE_ZIP, COUNTRY_CODES, LEGAL_FORMS, NOT_ADDRESS, POSTCODE_CITY, Zone, zone_of
+from extractors.address import country_name, postcode_line, structure_address
+from extractors.parties import LEGAL_FORMS, NOT_ADDRESS, Zone, zone_of
 from extractors.result import Field
 
 _NAME_LABEL = re.compile(r"(?i)^(?:name|firma|company|raison sociale|nazwa|naam|bedrijfsnaam)\s*:?\s*")
@@ -31,7 +32,7 @@ def _name_like(text: str) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     digits = sum(ch.isdigit() for ch in text)
     return letters >= 2 and digits <= letters / 3 and not NOT_ADDRESS.search(text) \
-        and not POSTCODE_CITY.match(text)
+        and postcode_line(text) is None
 
 
 def _zone_name(page: Page, zone: Zone, all_lines: list[Line]) -> NameHit | None:
@@ -54,11 +55,11 @@ def _right_of(lines: list[Line], line: Line) -> Line | None:
     return min(cands, key=lambda o: o.bbox.x0) if cands else None
 
 
-def _sender_line(page: Page) -> tuple[Line, list[str]] | None:
+def sender_line(page: Page) -> tuple[Line, list[str]] | None:
     """A one-line sender address above an address window: 'Name ● Street ● 12345 City'."""
     for ln in page.lines:
         parts = [p for p in _SENDER_SPLIT.split(ln.text) if p]
-        if len(parts) >= 3 and any(POSTCODE_CITY.match(p) for p in parts[1:]) and ln.bbox.y0 < page.height * 0.45:
+        if len(parts) >= 3 and any(postcode_line(p) for p in parts[1:]) and ln.bbox.y0 < page.height * 0.45:
             return ln, parts
     return None
 
@@ -122,7 +123,7 @@ def find_names(pages: tuple[Page, ...], zones: list[Zone]) -> dict[str, NameHit]
         if block is not None:
             out["seller"] = block
     if pages and ("seller" not in out or "buyer" not in out):
-        sender = _sender_line(pages[0])
+        sender = sender_line(pages[0])
         if sender is not None:
             ln, parts = sender
             out.setdefault("seller", NameHit("seller", parts[0], 1, ln, ln.bbox, 0.6))
@@ -156,7 +157,7 @@ def sender_address(pages: tuple[Page, ...]) -> Field | None:
     """The seller's address from a one-line sender line, structured."""
     if not pages:
         return None
-    sender = _sender_line(pages[0])
+    sender = sender_line(pages[0])
     if sender is None:
         return None
     ln, parts = sender
@@ -184,11 +185,11 @@ def address_after(page: Page, name_line: Line, *, receipt: bool = False) -> Fiel
             continue
         picked.append(ln)
         prev = ln
-        if _is_postcode_line(ln.text) and not receipt:
+        if _is_postcode(ln.text) and not receipt:
             nxt = _next_in_column(page, ln)
-            if nxt is not None and _is_postcode_line(nxt.text):
+            if nxt is not None and _is_postcode(nxt.text):
                 continue  # '4557 De Silva St' looks like a postcode line; the real one follows
-            if nxt is not None and _country_code(nxt.text):
+            if nxt is not None and country_name(nxt.text):
                 picked.append(nxt)
             break
         if len(picked) >= (4 if receipt else 5):
@@ -219,13 +220,9 @@ def segments_address(line: Line, name: str) -> str | None:
     parts = [p for p in _SENDER_SPLIT.split(line.text) if p]
     if len(parts) < 3 or not parts[0].startswith(name[:8]):
         return None
-    if not any(POSTCODE_CITY.match(p) for p in parts[1:]):
+    if not any(postcode_line(p) for p in parts[1:]):
         return None
     return structure_address(parts[1:])
-
-
-def _is_postcode_line(text: str) -> bool:
-    return bool(POSTCODE_CITY.match(text) or US_CITY_STATE_ZIP.match(text))
 
 
 def _next_in_column(page: Page, line: Line) -> Line | None:
@@ -234,35 +231,7 @@ def _next_in_column(page: Page, line: Line) -> Line | None:
     return min(cands, key=lambda o: o.bbox.y0) if cands else None
 
 
-def _country_code(text: str) -> str | None:
-    for part in re.split(r"\s*/\s*|,\s*", text.strip()):
-        code = COUNTRY_CODES.get(part.strip().casefold())
-        if code:
-            return code
-    return None
 
 
-def _us_to_zip_city(part: str) -> str:
-    """'Fremont CA 94538' -> '94538 Fremont' so that one postcode rule reads both orders."""
-    m = US_CITY_STATE_ZIP.match(part.strip())
-    return f"{m.group('zip')} {m.group('city')}" if m else part
-
-
-def structure_address(parts: list[str]) -> str | None:
-    """'street, postcode, city, CC' when a postcode line is found; else the parts joined by ', '."""
-    street: list[str] = []
-    parts = [_us_to_zip_city(p) for p in parts]
-    matches = [i for i, part in enumerate(parts) if POSTCODE_CITY.match(part.strip())]
-    for i, part in enumerate(parts):
-        m = POSTCODE_CITY.match(part.strip()) if matches and i == matches[-1] else None
-        if m:
-            cc = m.group("cc")
-            if not cc and i + 1 < len(parts):
-                cc = _country_code(parts[i + 1])
-            out = [*street, m.group("zip"), m.group("city").strip()]
-            if cc and len(cc) == 2:
-                out.append(cc)
-            return ", ".join(s.strip().rstrip(",") for s in out if s.strip())
-        street.append(part)
-    joined = ", ".join(p.strip() for p in parts if p.strip())
-    return joined or None
+def _is_postcode(text: str) -> bool:
+    return postcode_line(text) is not None

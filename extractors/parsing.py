@@ -227,8 +227,17 @@ def document_conventions(text: str, *, language: str = "") -> Conventions:
             dayfirst_votes += 1
         elif b > 12 >= a:
             monthfirst_votes += 1
+    if dayfirst_votes == monthfirst_votes == 0 and _US_SIGNS.search(text):
+        return Conventions(decimal_comma=decimal_comma, dayfirst=False)   # only ambiguous dates, US paper
     dayfirst = dayfirst_votes >= monthfirst_votes
     return Conventions(decimal_comma=decimal_comma, dayfirst=dayfirst)
+
+
+# What marks a paper from the United States when none of its dates tells the order: a state and ZIP code,
+# a (555) 555-5555 phone, dollar amounts, a 'March 5, 2024' date.
+_US_SIGNS = re.compile(
+    r",\s?[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\(\d{3}\)\s?\d{3}-\d{4}|\bUSD\b|\$\s?\d|"
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\s\d{1,2},\s\d{4}")
 
 
 def currency_in(text: str) -> str | None:

@@ -11,6 +11,7 @@ address window.  Addresses are the lines that follow a name in its column, retur
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -66,13 +67,9 @@ def party_zones(page: Page) -> list[Zone]:
     """Regions under seller/buyer cue lines, each as wide as its column and until the next cue below."""
     starts: list[tuple[str, Line]] = []
     for line in page.lines:
-        text = line.text
-        for role, rx in (("buyer", BUYER_CUES), ("seller", SELLER_CUES)):
-            m = rx.search(text)
-            rest = text[m.end():] if m else ""
-            if m and m.start() <= 2 and len(rest) <= 25 and not any(ch.isdigit() for ch in rest):
-                starts.append((role, line))
-                break
+        found = role_label(line.text)
+        if found is not None and len(found[1]) <= 25 and not any(ch.isdigit() for ch in found[1]):
+            starts.append((found[0], line))
     zones = []
     for role, line in starts:
         b = line.bbox
@@ -86,6 +83,37 @@ def party_zones(page: Page) -> list[Zone]:
                 x1 = min(x1, ob.x0 - 2)
         zones.append(Zone(role, page.number, BBox(b.x0 - 6, b.y0, x1, y1)))
     return zones
+
+
+_BUYER_AT_START = re.compile(r"^.{0,2}?(?P<cue>" + BUYER_CUES.pattern + ")", re.IGNORECASE)
+_SELLER_AT_START = re.compile(r"^.{0,2}?(?P<cue>" + SELLER_CUES.pattern + ")", re.IGNORECASE)
+
+
+# After a one-word label without a colon, a name of its own: two words or more, the first a capital that
+# is no legal form ('Afnemer Van Dijk B.V.'); 'Lieferant GmbH', 'Kunden AG Mitte' are names themselves.
+_NAME_AFTER_LABEL = re.compile(r"^(?!(?:GmbH|AG|KG|SA|SAS|SARL|BV|B\.V\.|NV|N\.V\.|Ltd|LLC|PLC|Inc)\b)(?!.*\d)"
+                               r"(?!(?:VAT|TVA|BTW|USt|Tax|No|Nr|Number|Nummer|ID|Ref)\b)[A-ZÀ-Ý]\S*\s+\S+")
+
+
+@functools.lru_cache(maxsize=8192)
+def role_label(text: str) -> tuple[str, str] | None:
+    """(role, the text after the label) when `text` starts with a buyer or seller label ('Bill to:',
+    'Lieferant', 'Aan:').  A short cue word ('An', 'Von', 'Van', 'De') is a label only with a colon or
+    alone on its line: 'Van der Berg BV' is a name."""
+    for role, rx in (("buyer", _BUYER_AT_START), ("seller", _SELLER_AT_START)):
+        m = rx.match(text)
+        if m is None:
+            continue
+        rest = text[m.end():]
+        colon = rest.lstrip().startswith(":")
+        if rest.startswith("/"):   # 'Käufer/Leistungsempfänger': two names for one label
+            rest = re.sub(r"^/\s*[^\W\d_]+\.?", "", rest)
+            colon = rest.lstrip().startswith(":")
+        if not colon and rest.strip() and (" " not in m.group("cue") or len(m.group("cue")) <= 3) \
+                and not _NAME_AFTER_LABEL.match(rest.strip()) or (len(m.group("cue")) <= 3 and not colon and rest.strip()):
+            continue   # 'Lieferant GmbH', 'Kunden AG Mitte', 'Van Dijk BV': a name, no label
+        return role, rest.lstrip(" :").strip()
+    return None
 
 
 def zone_of(zones: list[Zone], page: int, box: BBox) -> Zone | None:
@@ -178,10 +206,23 @@ def bank_account(pages: tuple[Page, ...]) -> Field | None:
     for page in pages:
         for line in page.lines:
             for m in IBAN_RE.finditer(line.text):
-                value = m.group(1).strip()
-                if iban_is_valid(value) or re.search(r"(?i)iban\W*$",
-                                                     left_label(page, line) + " " + line.text[:m.start(1)]):
-                    return Field(value, value, 0.95, page.number, _span_box(line, m.start(1), m.end(1)))
+                value = _valid_prefix(m.group(1).strip())
+                labelled = re.search(r"(?i)iban\W*$", left_label(page, line) + " " + line.text[:m.start(1)])
+                if value or labelled:
+                    value = value or m.group(1).strip()
+                    start = m.start(1)
+                    return Field(value, value, 0.95, page.number, _span_box(line, start, start + len(value)))
+    return None
+
+
+def _valid_prefix(iban: str) -> str | None:
+    """The IBAN itself, or the longest run of its groups with a valid checksum: the pattern may have
+    taken the word after it ('BE12 1820 4982 3371 BIC')."""
+    parts = iban.split(" ")
+    for n in range(len(parts), 1, -1):
+        candidate = " ".join(parts[:n])
+        if iban_is_valid(candidate):
+            return candidate
     return None
 
 

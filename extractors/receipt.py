@@ -11,19 +11,22 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from extractors.header import Candidate
+from extractors.address import country_of_address, phone_country, postcode_line, structure_address, with_country
+from extractors.header import Candidate, span_bbox
+from extractors.party_blocks import address_parts
 from extractors.layout import Layout, Line, Page, merge_bboxes
 from extractors.parsing import Conventions, find_dates
 from extractors.parties import LEGAL_FORMS
 from extractors.result import Field
+from extractors.title import kind_of
 
 _SKIP_TOP = re.compile(r"(?i)^(?:tax invoice|simplified tax invoice|invoice|receipt|official receipt|cash sale|"
                        r"welcome.*|\W*|\d[\d\s:/.-]*)$")
 _REG_NO = re.compile(r"(?i)^\(?(?:co\.?\s*(?:no|reg)\.?|company no\.?|roc|reg\.?\s*no\.?)?[\s:.]*[\w-]*\d[\w-]*\)?\.?$|"
                      r"^\((?:co\.?|gst)[^)]*\)$")
-_END_OF_ADDRESS = re.compile(r"(?i)\b(?:tel|te1|telephone|fax|phone|h/p|gst|sst|tax invoice|invoice|receipt|"
-                             r"e-?mail|www|date|cashier|bill|table|doc|counter|company reg|business reg)\b|@|"
-                             r"^[\d\s()+-]{8,}$")
+_END_OF_ADDRESS = re.compile(r"(?i)\b(?:tel|te1|tél|telephone|téléphone|telefon|telefoon|fax|phone|h/p|gst|sst|vat|"
+                             r"tva|btw|ust|tax invoice|invoice|receipt|e-?mail|www|date|datum|cashier|bill|table|doc|"
+                             r"counter|company reg|business reg)\b|@|^[\d\s()+-]{8,}$|^t\.?\s?[+(\d]")
 _PREAMBLE = re.compile(r"(?i)\b(?:gst|sst|brn|co\.?\s*no|co-?\s*reg|company\s*(?:no|reg)|reg\.?\s*no|roc)\b|"
                        r"^\(?[\w-]*\d[\w-]*\)?$|\d{1,2}:\d{2}")
 _REG_SUFFIX = re.compile(r"\s*[\(\[][^()\[\]]*\d[^()\[\]]*[\)\]]?\s*$")  # '(139386 X)', '(Co. No. 1234-U)'
@@ -106,7 +109,7 @@ def shop_address(rows: list[Line], after: int) -> list[Line]:
         if not picked and (_REG_NO.match(text) or _PREAMBLE.search(text) or _ENDS_WITH_REG_NO.search(text)
                            or not any(ch.isdigit() for ch in text)):
             continue
-        if _END_OF_ADDRESS.search(text) or (picked and _LABELLED.match(text)):
+        if _END_OF_ADDRESS.search(text) or (picked and _LABELLED.match(text)) or (picked and kind_of(text)):
             break
         picked.append(row)
         if len(picked) >= 5:
@@ -118,8 +121,30 @@ _ENDS_WITH_REG_NO = re.compile(r"\b\d{5,}-[A-Z]\)?$")
 _LABELLED = re.compile(r"^[A-Za-z][A-Za-z .]{1,14}\s?:\s?\S")
 
 
+# Countries whose addresses are given in the contract's postal form 'street, postcode, city, CC'; a till roll
+# from elsewhere (a Malaysian '.. JALAN DEDAP 13 81100 JOHOR BAHRU') keeps its address as printed.
+_POSTAL_FORM = frozenset("GB IE DE AT CH FR BE NL LU US IT ES PL DK SE".split())
+
+
+def _postal_form(address: list[Line], rows: list[Line], fields: dict[str, Field], language: str) -> str | None:
+    """The shop's address as 'street, postcode, city, CC' where its postcode line and country are known:
+    the country printed, implied by the postcode or street, or by the shop's VAT id or phone prefix."""
+    parts = [p for r in address for p in address_parts(_POSTCODE_GLUED.sub(r"\1 ", r.text.strip()))]
+    value = structure_address(parts)
+    if not value or not any(postcode_line(p) for p in parts):
+        return None
+    tax_id = fields.get("supplier_tax_id")
+    cc = value[-2:] if value[-4:-2] == ", " and value[-2:].isupper() else None
+    cc = cc or country_of_address(value, language) or (str(tax_id.value)[:2] if tax_id and str(tax_id.value)[:2].isalpha()
+                                             else None)
+    cc = cc or next((c for r in rows[:12] if (c := phone_country(r.text))), None)
+    if cc not in _POSTAL_FORM:
+        return None
+    return value if value.endswith(f", {cc}") else with_country(value, cc)
+
+
 def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate],
-                   fields: dict[str, Field]) -> dict[str, Field]:
+                   fields: dict[str, Field], *, language: str = "") -> dict[str, Field]:
     """Shop name, address, total and date of a receipt; `fields` are the header fields found so far."""
     out: dict[str, Field] = {}
     if not layout.pages:
@@ -134,7 +159,8 @@ def receipt_fields(layout: Layout, conv: Conventions, candidates: list[Candidate
         address = shop_address(rows, index)
         if address:
             text = _POSTCODE_GLUED.sub(r"\1 ", " ".join(r.text.strip() for r in address))
-            out["supplier_address"] = Field(text, text, 0.65, page.number, merge_bboxes(r.bbox for r in address))
+            value = _postal_form(address, rows, fields, language) or text
+            out["supplier_address"] = Field(value, text, 0.65, page.number, merge_bboxes(r.bbox for r in address))
     total = _total(candidates, fields)
     if total is not None:
         out["total_amount"] = total
@@ -170,5 +196,5 @@ def first_date(layout: Layout, conv: Conventions) -> Field | None:
             found = find_dates(ln.text, dayfirst=conv.dayfirst)
             if found:
                 f = found[0]
-                return Field(f.value, ln.text[f.start:f.end], 0.6, page.number, ln.bbox)
+                return Field(f.value, ln.text[f.start:f.end], 0.6, page.number, span_bbox(ln, f.start, f.end))
     return None

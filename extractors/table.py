@@ -17,68 +17,9 @@ from decimal import Decimal
 
 from extractors.layout import BBox, Page, Word, merge_bboxes
 from extractors.parsing import parse_amount, parse_percent
+from extractors.table_vocab import CUE_WORDS, MAX_PHRASE, NUMERIC_ROLES, PHRASES, PRECEDENCE, compound_role
 
-NUMERIC_ROLES = frozenset({"qty", "price", "amount", "tax", "discount", "tax_amount"})
-
-# Cue phrases (normalised: casefolded, dots/colons/brackets removed), longest match wins.
-_PHRASES: dict[str, str] = {
-    # position
-    "pos": "pos", "position": "pos", "nr": "pos", "no": "pos", "#": "pos", "lp": "pos", "lfd nr": "pos",
-    "n°": "pos", "poz": "pos", "序号": "pos",
-    # supplier article number
-    "art-nr": "sku", "artnr": "sku", "art nr": "sku", "artikelnr": "sku", "artikel-nr": "sku",
-    "artikelnummer": "sku", "art-nr-lief": "sku", "art-nr-lieferant": "sku", "sku": "sku", "code": "sku",
-    "item code": "sku", "product code": "sku", "item no": "sku", "part no": "sku", "part number": "sku",
-    "référence": "sku", "reference": "sku", "réf": "sku", "ref": "sku", "code article": "sku",
-    "kod": "sku", "indeks": "sku", "artikelcode": "sku", "编码": "sku", "货号": "sku", "商品编码": "sku",
-    # buyer article number
-    "art-nr-kunde": "buyer_sku", "kunden-art-nr": "buyer_sku", "ihre art-nr": "buyer_sku",
-    # barcode
-    "ean": "barcode", "gtin": "barcode", "barcode": "barcode", "ean-code": "barcode", "upc": "barcode",
-    # description
-    "beschreibung": "desc", "bezeichnung": "desc", "artikelbezeichnung": "desc", "artikel": "desc",
-    "leistungsbeschreibung": "desc", "leistung": "desc", "description": "desc", "désignation": "desc",
-    "designation": "desc", "libellé": "desc", "produit": "desc", "article": "desc", "omschrijving": "desc",
-    "nazwa": "desc", "nazwa towaru": "desc", "nazwa towaru lub usługi": "desc", "product": "desc",
-    "produkt": "desc", "item": "desc", "items": "desc", "particulars": "desc", "details": "desc",
-    "品名": "desc", "商品名称": "desc", "货物名称": "desc", "项目名称": "desc", "名称": "desc",
-    "货物或应税劳务、服务名称": "desc", "货物或应税劳务名称": "desc",
-    "规格": "spec", "型号": "spec", "规格型号": "spec",
-    # quantity
-    "menge": "qty", "anzahl": "qty", "qty": "qty", "quantity": "qty", "quantité": "qty", "qté": "qty",
-    "qte": "qty", "aantal": "qty", "ilość": "qty", "ilosc": "qty", "数量": "qty", "liefermenge": "qty",
-    # unit
-    "einheit": "unit", "unit": "unit", "unité": "unit", "me": "unit", "jm": "unit", "uom": "unit",
-    "eenheid": "unit", "单位": "unit",
-    # unit price
-    "preis": "price", "einzelpreis": "price", "nettopreis": "price", "stückpreis": "price",
-    "e-preis": "price", "ep": "price", "unit price": "price", "price": "price", "prix unitaire": "price",
-    "prix": "price", "pu": "price", "prix u": "price", "prijs": "price", "prijs per stuk": "price",
-    "stukprijs": "price", "cena": "price", "cena jedn": "price", "cena netto": "price", "rate": "price",
-    "单价": "price", "unit cost": "price", "price per unit": "price",
-    # line amount
-    "betrag": "amount", "gesamt": "amount", "gesamtpreis": "amount", "gesamtbetrag": "amount",
-    "nettobetrag": "amount", "positionsbetrag": "amount", "positions betrag": "amount", "nettowert": "amount",
-    "wert": "amount", "amount": "amount", "total": "amount", "line total": "amount", "net amount": "amount",
-    "montant": "amount", "montant ht": "amount", "total ht": "amount", "prix ht": "amount",
-    "prix total": "amount", "bedrag": "amount", "totaal": "amount", "prijs incl btw": "amount",
-    "wartość": "amount", "wartość netto": "amount", "金额": "amount", "subtotal": "amount",
-    # tax rate
-    "mwst": "tax", "mwst-%": "tax", "mwst %": "tax", "mwst-satz": "tax", "ust": "tax", "ust-%": "tax",
-    "steuersatz": "tax", "steuer": "tax", "vat": "tax", "vat %": "tax", "vat%": "tax", "vat rate": "tax",
-    "tax": "tax", "taxes": "tax", "tax rate": "tax", "tax %": "tax", "tva": "tax", "taux tva": "tax",
-    "tva %": "tax", "btw": "tax", "btw %": "tax", "%": "tax", "stawka": "tax", "stawka vat": "tax",
-    "税率": "tax", "taxe": "tax",
-    # others
-    "税额": "tax_amount", "steuerbetrag": "tax_amount", "mwst-betrag": "tax_amount", "tax amount": "tax_amount",
-    "vat amount": "tax_amount", "montant tva": "tax_amount", "kwota vat": "tax_amount",
-    "rabatt": "discount", "disc%": "discount", "disc": "discount", "discount": "discount", "rem": "discount",
-    "remise": "discount", "korting": "discount", "rabat": "discount",
-}
-_MAX_PHRASE = max(len(p.split()) for p in _PHRASES)
-# Roles in order of precedence when several title words are stacked over one column.
-_PRECEDENCE = ("amount", "price", "qty", "tax_amount", "discount", "tax", "unit", "spec", "desc", "sku",
-               "buyer_sku", "barcode", "pos")
+_MAX_PHRASE = MAX_PHRASE
 
 _NUM_RE = re.compile(r"^[-−–(]?(?:[€$£¥]|RM|zł)?\s?\d[\d.,'\u00a0\u202f]*-?\)?(?:[€$£¥元]|zł)?%?$")
 _CURRENCY_WORDS = frozenset({"€", "$", "£", "¥", "￥", "eur", "usd", "gbp", "chf", "pln", "zł", "rmb", "cny", "元"})
@@ -178,6 +119,7 @@ class Header:
     columns: tuple[Column, ...]
     bbox: BBox
     line_height: float
+    titles: tuple[Word, ...] = ()   # every title word of the band, for reading a cell by what is printed over it
 
     @property
     def roles(self) -> frozenset[str]:
@@ -195,7 +137,7 @@ def segment_row(row: Row, index: int) -> list[Cell]:
         if role is None:
             w = words[i]
             prev = cells[-1] if cells else None
-            if prev is not None and prev.row == index and w.bbox.x0 - prev.bbox.x1 < 0.8 * h:
+            if prev is not None and prev.row == index and w.bbox.x0 - prev.bbox.x1 < 0.5 * h:
                 cells[-1] = Cell(prev.role, f"{prev.text} {w.text}", prev.bbox.union(w.bbox), index)
             else:
                 cells.append(Cell(None, w.text, w.bbox, index))
@@ -219,34 +161,25 @@ def _match_phrase(words: list[Word], i: int) -> tuple[int, str | None]:
     norms = [norm_word(w.text) for w in run]
     for n in range(len(norms), 0, -1):
         key = " ".join(norms[:n])
-        role = _PHRASES.get(key) or (_PHRASES.get(key.replace(" ", "")) if n > 1 else None)
+        role = PHRASES.get(key) or (PHRASES.get(key.replace(" ", "")) if n > 1 else None)
         if role:
             return n, role
     return 1, _compound_role(norms[0])
 
 
-@functools.lru_cache(maxsize=4096)
 def _compound_role(word: str) -> str | None:
-    """German-style compounds and hyphenated titles: 'Art-Nr-Kunde', 'Einzelpreis', 'MwSt-%'."""
-    if re.search(r"kunde|buyer|client", word) and re.search(r"art|nr|sku|code", word):
-        return "buyer_sku"
-    if re.match(r"^(art(ikel)?-?nr|lief.*art|art.*lief)", word):
-        return "sku"
-    if re.match(r"^(mwst|ust|vat|tva|btw|tax)-?%?$", word):
-        return "tax"
-    if re.search(r"(einzel|netto|stück|list|verkaufs)preis$", word):
-        return "price"
-    if re.search(r"^(gesamt|netto|positions|zeilen)(betrag|preis|wert)$", word):
-        return "amount"
-    return None
+    return compound_role(word)
 
 
 def header_candidate(cells: list[Cell]) -> bool:
-    """A title row: desc/sku and at least two of qty/price/amount named, mostly cue words."""
+    """A title row: desc/sku named, mostly cue words (three at least), and two of qty/price/amount named
+    or the quantity with one more role (a delivery note or packing list prints no prices)."""
     roles = {c.role for c in cells if c.role}
     numeric = roles & {"qty", "price", "amount"}
     named = sum(1 for c in cells if c.role)
-    return bool(roles & {"desc", "sku"}) and len(numeric) >= 2 and named >= 0.5 * len(cells) and named >= 3
+    if not roles & {"desc", "sku"} or named < 0.5 * len(cells) or named < 3:
+        return False
+    return len(numeric) >= 2 or ("qty" in numeric and len(roles) >= 3)
 
 
 def find_header(rows: list[Row], start: int = 0) -> tuple[Header, int] | None:
@@ -261,7 +194,8 @@ def find_header(rows: list[Row], start: int = 0) -> tuple[Header, int] | None:
         all_cells = [c for j in band for c in (cells if j == i else segment_row(rows[j], j))]
         columns = _stack_columns(all_cells, cells)
         bbox = merge_bboxes(rows[j].bbox for j in band)
-        return Header(tuple(columns), bbox, median_height(rows[i].words)), max(band)
+        titles = tuple(w for j in band for w in rows[j].words)
+        return Header(tuple(columns), bbox, median_height(rows[i].words), titles), max(band)
     return None
 
 
@@ -271,7 +205,7 @@ def _is_cue(text: str) -> bool:
     return word in _CUE_WORDS or _compound_role(word) is not None
 
 
-_CUE_WORDS = frozenset(w for p in _PHRASES for w in p.split())
+_CUE_WORDS = CUE_WORDS
 
 
 def has_numbers(row: Row) -> bool:
@@ -296,11 +230,18 @@ def _grow_band(rows: list[Row], i: int, cells: list[Cell]) -> list[int]:
 
 
 def _title_like(row: Row, cells: list[Cell]) -> bool:
-    if len(row.words) > 2 * max(1, len(cells)):
+    """A row that continues the titles: few words, a cue word among them, or words each under a title
+    cell and spread over several cells (a lone wrapped title word).  A rule of dashes and a text run
+    under one title (the first item's description) are not titles."""
+    if len(row.words) > 2 * max(1, len(cells)) or any(_RULE_RE.match(w.text) for w in row.words):
         return False
     if any(_match_phrase(list(row.words), k)[1] for k in range(len(row.words))):
         return True
-    return all(any(w.bbox.x_overlap(c.bbox) > 0 for c in cells) for w in row.words)
+    under = [next((j for j, c in enumerate(cells) if w.bbox.x_overlap(c.bbox) > 0), None) for w in row.words]
+    return None not in under and (len(row.words) == 1 or len(set(under)) > 1)
+
+
+_RULE_RE = re.compile(r"^[-=*_~.·]{4,}$")
 
 
 def _stack_columns(all_cells: list[Cell], main: list[Cell]) -> list[Column]:
@@ -338,10 +279,15 @@ def _column(cells: list[Cell]) -> Column:
     roles = tuple(dict.fromkeys(c.role for c in cells if c.role))
     box = merge_bboxes(c.bbox for c in cells)
     title = " ".join(c.text for c in cells)
-    role = next((r for r in _PRECEDENCE if r in roles), "other")
+    role = next((r for r in PRECEDENCE if r in roles), "other")
     if "desc" in roles and role in ("sku", "buyer_sku", "barcode"):
         role = "desc"
+    if "tax" in roles and role == "price" and _RATE_WORD.search(title):
+        role = "tax"   # 'Tax' over 'Rate' is the tax rate, not a unit price
     return Column(role, roles, box.x0, box.x1, title, "%" in title)
+
+
+_RATE_WORD = re.compile(r"(?i)\b(?:rate|taux|tarief|satz)\b")
 
 
 # -------------------------------------------------------------------------------------------- tokens
@@ -376,9 +322,22 @@ def row_tokens(words: tuple[Word, ...], *, decimal_comma: bool) -> list[Token]:
             tok = _word_token(text, w.bbox, decimal_comma=decimal_comma)
             if tok.kind == "num" and prev is not None and prev.kind == "cur" and near:
                 out[-1] = Token("num", f"{prev.text} {tok.text}", prev.bbox.union(tok.bbox), tok.value)
+            elif tok.kind == "num" and prev is not None and _thousands_split(prev, tok, w.bbox.height):
+                joined = f"{prev.text} {tok.text}"   # '1 298,00': a space as the thousands separator
+                out[-1] = Token("num", joined, prev.bbox.union(tok.bbox), parse_amount(joined, decimal_comma=decimal_comma))
             else:
                 out.append(tok)
     return _glue_numbers_to_text([t for t in out if t.kind != "cur"])
+
+
+_GROUP = re.compile(r"^[-−]?\d{1,3}$")
+_THOUSAND = re.compile(r"^\d{3}(?:[.,]\d{1,4})?(?:[€$£]|EUR)?$")
+
+
+def _thousands_split(prev: Token, tok: Token, height: float) -> bool:
+    """'1' and '298,00' a narrow space apart are one number with a space for thousands."""
+    return (prev.kind == "num" and bool(_GROUP.match(prev.text)) and bool(_THOUSAND.match(tok.text))
+            and 0 <= tok.bbox.x0 - prev.bbox.x1 < 0.45 * max(height, 1.0))
 
 
 def _glue_numbers_to_text(tokens: list[Token]) -> list[Token]:

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from extractors.cn.delivery_layout import (
-    COLUMN_KINDS, NUMBER_COLUMNS, QTY_RX, SHELF_RX, TEXT_COLUMNS, DeliveryPage, number_value,
-)
+from extractors.cn.delivery_layout import NUMBER_COLUMNS, QTY_RX, SHELF_RX, TEXT_COLUMNS, DeliveryPage, number_value
 from extractors.cn.form import (
-    CONF_BELOW, CONF_CLEAR, CONF_DERIVED, CONF_UNPARSED, Column, Hit, Token, column_of, join_rows, join_tokens,
-    make_field, nearest_anchor, parse_number,
+    CONF_BELOW, CONF_CLEAR, CONF_DERIVED, CONF_UNPARSED, Column, Token, join_rows, join_tokens, make_field,
+    nearest_anchor, parse_number, split_token,
 )
-from extractors.layout import BBox, merge_bboxes
+from extractors.cn.table_header import find_header
+from extractors.cn.vat_layout import parse_rate
+from extractors.layout import merge_bboxes
 from extractors.parsing import parse_date
 from extractors.result import Field
 
@@ -29,70 +29,106 @@ from extractors.result import Field
 
 @dataclass(frozen=True, slots=True)
 class ItemTable:
-    """The item table of a page: its columns, the title row and the body rows (indexes into the page's rows)."""
+    """The item table of a page: its columns, the title rows and the body rows (indexes into the page's rows)."""
 
     columns: tuple[Column, ...]
-    header_row: int
-    body: tuple[int, ...]      # row indexes under the title row, up to the first labelled row
+    header_rows: tuple[int, ...]   # the title band, top to bottom (titles may wrap onto two rows)
+    body: tuple[int, ...]      # row indexes under the title band, up to the first labelled row
     end_row: int | None        # the first labelled row after the body (合计 ...), None at page end
 
-
-def _column_kind(hit: Hit) -> str | None:
-    if hit.kind in COLUMN_KINDS:
-        return hit.kind
-    return "line_no" if hit.kind == "document_number" and hit.label[0] == "N" else None
-
-
-def _columns(hits: list[Hit]) -> tuple[Column, ...]:
-    spans: dict[str, BBox] = {}
-    for hit in hits:
-        kind = _column_kind(hit)
-        if kind:
-            spans[kind] = spans[kind].union(hit.bbox) if kind in spans else hit.bbox
-    return tuple(sorted((Column(k, b.x0, b.x1) for k, b in spans.items()), key=lambda c: c.x0))
+    @property
+    def header_row(self) -> int:
+        return self.header_rows[-1]
 
 
 def find_table(ctx: DeliveryPage) -> ItemTable | None:
-    """The first row naming three columns or more (quantity or description among them)."""
-    for i in range(len(ctx.rows)):
-        hits = [x for x in ctx.hits if x.row == i]
-        kinds = {_column_kind(x) for x in hits} - {None}
-        if len(kinds) >= 3 and kinds & {"quantity", "description"}:
-            body, end = _body(ctx, i)
-            return ItemTable(_columns(hits), i, tuple(body), end)
-    return None
+    """The first title band (see `extractors.cn.table_header`) and the rows under it."""
+    header = find_header(ctx)
+    if header is None:
+        return None
+    body, end = _body(ctx, header.rows[-1], header.columns)
+    return ItemTable(header.columns, header.rows, tuple(body), end)
 
 
-def _body(ctx: DeliveryPage, header_row: int) -> tuple[list[int], int | None]:
-    """Rows under the title row up to the first row with a label, or a gap of six lines."""
+def _body(ctx: DeliveryPage, header_row: int, cols: tuple[Column, ...]) -> tuple[list[int], int | None]:
+    """Rows under the title band up to the first row with a label, or a gap of six lines.  A labelled row
+    with items right under it (承上页 / 本页小计 carried over at the top of a page) is passed over."""
     labelled = {x.row for x in ctx.hits}
     body: list[int] = []
     for i in range(header_row + 1, len(ctx.rows)):
-        if i in labelled:
-            return body, i
         prev = ctx.rows[body[-1] if body else header_row]
         if min(t.bbox.y0 for t in ctx.rows[i]) - max(t.bbox.y1 for t in prev) > 6 * ctx.h:
             return body, None
+        if i in labelled:
+            if _items_follow(ctx, i, cols, labelled):
+                continue
+            return body, i
         body.append(i)
     return body, None
+
+
+def _items_follow(ctx: DeliveryPage, i: int, cols: tuple[Column, ...], labelled: set[int]) -> bool:
+    nxt = i + 1
+    return nxt < len(ctx.rows) and nxt not in labelled and ctx.row_cy(nxt) - ctx.row_cy(i) < 3 * ctx.h \
+        and _is_anchor(_cells(ctx, nxt, cols), cols)
 
 
 def _cells(ctx: DeliveryPage, row: int, cols: tuple[Column, ...]) -> dict[str, list[Token]]:
     """A body row's tokens by column; a word one space after another, starting clearly before the
     next column's title, runs on in the same cell (long left-aligned text, never a figure)."""
-    cells: dict[str, list[Token]] = {}
-    kinds = [c.kind for c in cols]
-    prev: tuple[Token, str] | None = None
+    by_col: list[list[Token]] = [[] for _ in cols]
+    prev: tuple[Token, int] | None = None
     for tok in ctx.rows[row]:
-        kind = column_of(cols, tok.bbox)
+        k = _column_index(cols, tok.bbox.cx)
         if prev is not None and tok.bbox.x0 - prev[0].bbox.x1 < 0.35 * ctx.h \
-                and prev[1] not in NUMBER_COLUMNS:          # figures never run on into the next cell
-            k = kinds.index(prev[1])
-            if k + 1 == len(cols) or tok.bbox.x0 < cols[k + 1].x0 - 0.3 * ctx.h:
-                kind = prev[1]
-        cells.setdefault(kind, []).append(tok)
-        prev = (tok, kind)
+                and cols[prev[1]].kind not in NUMBER_COLUMNS:          # figures never run on into the next cell
+            j = prev[1]
+            if j + 1 == len(cols) or tok.bbox.x0 < cols[j + 1].x0 - 0.3 * ctx.h:
+                k = j
+        by_col[k].append(tok)
+        prev = (tok, k)
+    _give_back_spills(ctx, cols, by_col)
+    cells: dict[str, list[Token]] = {}
+    for col, toks in zip(cols, by_col):
+        if toks:
+            cells.setdefault(col.kind, []).extend(toks)
     return cells
+
+
+def _column_index(cols: tuple[Column, ...], x: float) -> int:
+    """The column whose span, widened halfway to its neighbours, holds x."""
+    for i, col in enumerate(cols):
+        if i + 1 == len(cols) or x < (col.x1 + cols[i + 1].x0) / 2:
+            return i
+    return len(cols) - 1
+
+
+def _give_back_spills(ctx: DeliveryPage, cols: tuple[Column, ...], by_col: list[list[Token]]) -> None:
+    """Text that ran over into the next column ('500ml x' '24' under 规格, the '24' past the boundary):
+    a figure cell holds one figure and a unit cell no figure, so leading words of a different kind, a
+    space apart from the rest, go back to the text column on the left (in place)."""
+    for k in range(1, len(cols)):
+        toks, left = by_col[k], cols[k - 1].kind
+        if len(toks) < 2 or left in NUMBER_COLUMNS or left in ("line_no", "other"):
+            continue
+        kind = cols[k].kind
+        if kind in NUMBER_COLUMNS:
+            split = [i for i in range(1, len(toks)) if toks[i].bbox.x0 - toks[i - 1].bbox.x1 > 0.3 * ctx.h]
+            if split and all(parse_number(t.text) is not None for t in toks[split[-1]:]):
+                by_col[k - 1].extend(toks[:split[-1]])
+                by_col[k] = toks[split[-1]:]
+        elif kind == "unit" and parse_number(toks[0].text) is not None and parse_number(toks[-1].text) is None:
+            by_col[k - 1].append(toks[0])
+            by_col[k] = toks[1:]
+
+
+def _split_unit(toks: list[Token], unit: str) -> tuple[list[Token], list[Token]]:
+    """The tokens of '10箱' split into the figure's and the unit's, so that each keeps its own box."""
+    last = toks[-1]
+    if len(toks) > 1 or not last.text.endswith(unit) or len(last.text) == len(unit):
+        return toks[:-1] or toks, toks[-1:]
+    number, rest = split_token(last, [len(last.text) - len(unit)])
+    return [number], [rest]
 
 
 def _leading_number(toks: list[Token]) -> tuple[Decimal, str | None] | None:
@@ -111,18 +147,21 @@ def _is_anchor(cells: dict[str, list[Token]], cols: tuple[Column, ...]) -> bool:
 
 
 def group_items(ctx: DeliveryPage, table: ItemTable) -> list[list[dict[str, list[Token]]]]:
-    """Body rows -> items: each anchor row takes the wrapped rows nearest to it."""
+    """Body rows -> items: each anchor row takes the wrapped rows nearest to it; under the last item only
+    those closer to it than about one item pitch (a page footer there is no wrapped text)."""
     cells = {i: _cells(ctx, i, table.columns) for i in table.body}
     rows = [i for i in table.body if set(cells[i]) - {"line_no"}]
     anchors = [i for i in rows if _is_anchor(cells[i], table.columns)]
     pitches = [ctx.row_cy(b) - ctx.row_cy(a) for a, b in zip(anchors, anchors[1:])]
     reach = max(1.6 * statistics.median(pitches), 2.5 * ctx.h) if pitches else 2.5 * ctx.h
+    last = max(1.15 * statistics.median(pitches), 1.5 * ctx.h) if pitches else 2.5 * ctx.h
     groups: dict[int, list[int]] = {a: [a] for a in anchors}
     for i in rows:
         if i in groups:
             continue
         target = nearest_anchor(i, anchors, ctx.row_cy)
-        if target is not None and min(abs(ctx.row_cy(i) - ctx.row_cy(j)) for j in groups[target]) <= reach:
+        limit = last if anchors and i > anchors[-1] else reach
+        if target is not None and min(abs(ctx.row_cy(i) - ctx.row_cy(j)) for j in groups[target]) <= limit:
             groups[target].append(i)
     return [[cells[i] for i in sorted(groups[a])] for a in anchors]
 
@@ -156,9 +195,14 @@ def _number_fields(ctx: DeliveryPage, anchor: dict[str, list[Token]]) -> dict[st
             continue
         found = _leading_number(toks) if kind in ("quantity", "ordered_quantity") else None
         value = found[0] if found else number_value(join_tokens(ctx, toks))
-        out[kind] = make_field(value, toks, CONF_CLEAR if value is not None else CONF_UNPARSED, ctx)
+        number, unit = _split_unit(toks, found[1]) if found and found[1] else (toks, toks)
+        out[kind] = make_field(value, number, CONF_CLEAR if value is not None else CONF_UNPARSED, ctx)
         if kind == "quantity" and found and found[1]:
-            out["unit"] = make_field(found[1], toks, CONF_BELOW, ctx)
+            out["unit"] = make_field(found[1], unit, CONF_BELOW, ctx)
+    toks = anchor.get("tax_rate")
+    if toks:                                  # a supplier's own invoice: 税率 13% / 免税 per line
+        rate = parse_rate(join_tokens(ctx, toks))
+        out["tax_rate"] = make_field(rate, toks, CONF_CLEAR if rate is not None else CONF_UNPARSED, ctx)
     return out
 
 

@@ -224,8 +224,17 @@ def labelled_value(ctx: FormPage, hit: Hit, parse: Parser, *, max_first: float |
     for toks, conf in tries:
         value = parse(join_tokens(ctx, toks)) if toks else None
         if value is not None:
-            return make_field(value, toks, conf, ctx)
+            return make_field(value, shortest_run(ctx, toks, parse, value), conf, ctx)
     return make_field(None, right, CONF_UNPARSED, ctx) if right else None
+
+
+def shortest_run(ctx: FormPage, toks: Sequence[Token], parse: Parser, value: FieldValue) -> Sequence[Token]:
+    """The first tokens of a run that already give its value ('PO123' of 'PO123 订单日期 2025/07/20'), so
+    that the value's box holds the value and nothing printed after it."""
+    for j in range(1, len(toks)):
+        if parse(join_tokens(ctx, toks[:j])) == value:
+            return toks[:j]
+    return toks
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import re
 from decimal import Decimal
 
 from extractors.cn.checks import uscc_is_valid
+from extractors.cn.delivery import extract_delivery_note
 from extractors.cn.form import (
     CONF_BELOW, CONF_GUESS, CONF_UNLABELLED, LEAD_MARKS, Hit, Token, group_by_row, join_tokens, labelled_value,
     make_field, merge_page_fields, norm_text, parse_number,
@@ -31,7 +32,7 @@ from extractors.cn.vat_layout import (
 from extractors.cn.vat_tables import (
     cross_check_totals, grand_total, line_items, split_unlabelled_sum, sum_row, table_header, words_near_total,
 )
-from extractors.layout import Layout, Page, merge_bboxes
+from extractors.layout import Layout, merge_bboxes
 from extractors.result import Field, LineItem
 
 __all__ = ["LEAD_MARKS", "extract_vat_invoice", "parse_cn_date", "parse_number", "parse_rate"]
@@ -168,12 +169,21 @@ def _remarks(ctx: VatPage) -> Field | None:
         rows = token_lines(region, gap_factor=1e6)
         kept: list[Token] = []
         for row in rows:
-            if any(ctx.is_stopper(t) for t in row):
+            if any(ctx.is_stopper(t) and not _inside_text(t, row, ctx) for t in row):
                 break
             kept.extend(row)
         if kept:
             return _region_field(ctx, kept)
     return None
+
+
+def _inside_text(tok: Token, row: list[Token], ctx: VatPage) -> bool:
+    """A column heading cut out of running text ('请核对数量后签收'): touching a word on its row, no label."""
+    if any(t is tok for x in ctx.hits for t in x.toks):
+        return False
+    near = 0.2 * ctx.h
+    return any(t is not tok and not ctx.is_stopper(t)
+               and (abs(t.bbox.x0 - tok.bbox.x1) < near or abs(tok.bbox.x0 - t.bbox.x1) < near) for t in row)
 
 
 def _region_field(ctx: VatPage, toks: list[Token]) -> Field:
@@ -187,8 +197,7 @@ def _region_field(ctx: VatPage, toks: list[Token]) -> Field:
 # entry point
 # --------------------------------------------------------------------------------------------
 
-def _page_extract(page: Page) -> tuple[dict[str, Field], list[dict[str, Field]]]:
-    ctx = build_vat_page(page)
+def _page_extract(ctx: VatPage) -> tuple[dict[str, Field], list[dict[str, Field]]]:
     fields: dict[str, Field] = {}
     fields.update(_header_fields(ctx))
     fields.update(_party_fields(ctx))
@@ -227,12 +236,32 @@ def _goods_only(items: list[dict[str, Field]]) -> list[dict[str, Field]]:
     return listed if listed else items
 
 
+# labels only the VAT form prints (a seller's own 销售发票 / 商业发票 has 购买方, 发票号码, 合计 too)
+_VAT_ONLY = frozenset({"total", "marker_supplier", "issuer_clerk", "payee", "checker", "invoice_code",
+                       "check_code", "machine_no", "password"})
+
+
+def _on_vat_form(ctx: VatPage) -> bool:
+    """A page of the VAT form: one of the form's own labels, or two party blocks of 名称 labels (a word
+    of their own or with a 购买方 / 销售方 prefix; 客户名称 is any form's)."""
+    if any(x.kind in _VAT_ONLY for x in ctx.hits) or any(m[0] in _VAT_ONLY for m in ctx.markers):
+        return True
+    starts = {round(w.bbox.x0, 1) for w in ctx.page.words()}
+    names = [x for x in ctx.hits if x.kind == "name" and (x.party or round(x.bbox.x0, 1) in starts)]
+    return len(names) >= 2
+
+
 def extract_vat_invoice(layout: Layout) -> tuple[dict[str, Field], list[LineItem]]:
-    """Header fields and goods lines of a Chinese VAT invoice, from the layout alone."""
+    """Header fields and goods lines of a Chinese VAT invoice, from the layout alone.  A Chinese invoice
+    that is not on the VAT form (none of its own labels: 价税合计, 销售方, 开票人, 发票代码, 校验码, 密码区 ...)
+    is a supplier's own labelled form and is read as one (`extract_delivery_note`)."""
+    pages = [build_vat_page(page) for page in layout.pages]
+    if pages and not any(_on_vat_form(ctx) for ctx in pages):
+        return extract_delivery_note(layout)
     fields: dict[str, Field] = {}
     items: list[dict[str, Field]] = []
-    for page in layout.pages:
-        page_fields, page_items = _page_extract(page)
+    for ctx in pages:
+        page_fields, page_items = _page_extract(ctx)
         merge_page_fields(fields, page_fields)
         items.extend(page_items)
     cross_check_totals(fields)

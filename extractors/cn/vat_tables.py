@@ -14,7 +14,7 @@ from decimal import Decimal
 from extractors.cn.checks import amount_in_words_to_decimal
 from extractors.cn.form import (
     CONF_BELOW, CONF_CHECKED, CONF_CLEAR, CONF_GUESS, CONF_UNPARSED, Column, Hit, Token, column_of, join_rows,
-    join_tokens, make_field, nearest_anchor, parse_number, row_after,
+    join_tokens, make_field, nearest_anchor, parse_number, row_after, split_token,
 )
 from extractors.cn.vat_layout import COLUMNS, NUMERAL_CHARS, VatPage, parse_rate, token_lines
 from extractors.layout import BBox, merge_bboxes
@@ -190,8 +190,10 @@ def grand_total(ctx: VatPage) -> dict[str, Field]:
             out["total_amount_in_words"] = make_field(_strip_marks(join_tokens(ctx, words)), words, CONF_CLEAR, ctx)
         if figures and "total_amount" not in out:
             out["total_amount"] = make_field(parse_number(figures[-1].text), [figures[-1]], CONF_CLEAR, ctx)
-            if "¥" in figures[-1].text or any(t.text == "¥" for t in row):
-                out["currency"] = Field("CNY", "¥", CONF_CLEAR, ctx.page.number, figures[-1].bbox)
+            sign = next((t for t in row if t.text == "¥"), None)   # the ¥ printed apart: its own box
+            if "¥" in figures[-1].text or sign is not None:
+                box = sign.bbox if sign is not None else split_token(figures[-1], [1])[0].bbox
+                out["currency"] = Field("CNY", "¥", CONF_CLEAR, ctx.page.number, box)
     return out
 
 

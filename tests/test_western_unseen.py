@@ -1,0 +1,351 @@
+"""Western readers on layouts of producers and templates they were not written for (issue 14).
+
+Each test builds a small page the way another producer would print it and checks one generic rule:
+column roles from title stems and from what the cells hold, tables without prices, dates by the titles
+over them, the document's own number and date by its title, value types before a label's neighbour is
+taken, party blocks by their shape and place, addresses in their national orders.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from extractors.address import country_of_address, structure_address
+from extractors.extract import extract_from_layout
+from extractors.layout import BBox, Layout, Line, Page, Word
+from extractors.lines import extract_lines
+from extractors.parsing import Conventions, document_conventions
+from extractors.party_blocks import page_blocks, read_party
+
+EN = Conventions(decimal_comma=False, dayfirst=True)
+DE = Conventions(decimal_comma=True, dayfirst=True)
+
+
+def _line(y: float, *cells: tuple[float, str], size: float = 8.0) -> Line:
+    """One text line: each (x, text) cell is split into words about half a point-size wide per char."""
+    words: list[Word] = []
+    for x, text in cells:
+        for part in text.split():
+            width = len(part) * size * 0.5
+            words.append(Word(part, BBox(x, y, x + width, y + size)))
+            x += width + size * 0.3
+    return Line(tuple(words))
+
+
+def _layout(*lines: Line, width: float = 595.0, height: float = 842.0) -> Layout:
+    return Layout((Page(1, width, height, tuple(lines)),), "text-layer")
+
+
+def _values(items, name: str) -> list:
+    return [it.fields[name].value if name in it.fields else None for it in items]
+
+
+def _field(extraction, name: str):
+    f = extraction.fields.get(name)
+    return f.value if f is not None else None
+
+
+# ------------------------------------------------------------------------------------------- tables
+
+def test_amount_under_a_compound_title_the_tables_do_not_list() -> None:
+    layout = _layout(
+        _line(100, (50, "Omschrijving"), (250, "Hoeveelheid"), (340, "Eenheidsprijs"), (450, "Regeltotaal")),
+        _line(115, (50, "Koffiebonen"), (270, "2"), (350, "15,32"), (460, "30,64")),
+        _line(130, (50, "Rapsolie"), (270, "3"), (350, "4,00"), (460, "12,00")))
+    items = extract_lines(layout, DE, language="nl")
+    assert _values(items, "amount") == [Decimal("30.64"), Decimal("12.00")]
+    assert _values(items, "quantity") == [Decimal("2"), Decimal("3")]
+
+
+def test_two_title_words_of_one_column_stay_one_column() -> None:
+    layout = _layout(
+        _line(100, (50, "Bezeichnung"), (250, "Menge"), (330, "Einzelpreis"), (440, "Betrag netto")),
+        _line(115, (50, "Schraube"), (260, "10"), (340, "1,50"), (450, "15,00")))
+    items = extract_lines(layout, DE, language="de")
+    assert _values(items, "amount") == [Decimal("15.00")]
+    assert _values(items, "quantity") == [Decimal("10")]
+
+
+def test_delivery_note_table_without_prices_gives_items() -> None:
+    layout = _layout(
+        _line(100, (40, "Pos."), (70, "Code"), (130, "Article"), (420, "Qté"), (470, "UV")),
+        _line(110, (420, "livrée")),
+        _line(125, (40, "001"), (70, "84719"), (130, "Circuit imprimé"), (425, "3"), (470, "pièce")),
+        _line(140, (40, "002"), (70, "17835"), (130, "Câble USB-C"), (425, "1"), (470, "unité")),
+        _line(160, (130, "Total"), (425, "4")))
+    items = extract_lines(layout, DE, language="fr")
+    assert _values(items, "description") == ["Circuit imprimé", "Câble USB-C"]
+    assert _values(items, "quantity") == [Decimal("3"), Decimal("1")]
+    assert _values(items, "unit") == ["pièce", "unité"]
+    assert _values(items, "supplier_sku") == ["84719", "17835"]
+
+
+def test_delivered_quantity_not_the_ordered_one() -> None:
+    layout = _layout(
+        _line(100, (40, "Code"), (110, "Omschrijving"), (300, "Aantal"), (380, "Aantal"), (440, "Eenheid")),
+        _line(110, (300, "besteld")),
+        _line(125, (40, "HP51065"), (110, "Roomboter ongezouten"), (310, "20"), (390, "15"), (440, "pak")))
+    items = extract_lines(layout, DE, language="nl")
+    assert _values(items, "quantity") == [Decimal("15")]
+    assert _values(items, "unit") == ["pak"]
+
+
+def test_batch_and_dates_read_by_the_titles_over_them() -> None:
+    layout = _layout(
+        _line(100, (40, "Article"), (200, "Qté"), (250, "Lot n°"), (320, "Date"), (400, "DLUO")),
+        _line(110, (320, "de fabrication")),
+        _line(125, (40, "Riz jasmin"), (205, "4"), (250, "L84890"), (320, "21.12.2022"), (400, "21.12.2023")))
+    items = extract_lines(layout, DE, language="fr")
+    assert _values(items, "batch_no") == ["L84890"]
+    assert _values(items, "production_date") == [date(2022, 12, 21)]
+    assert _values(items, "expiry_date") == [date(2023, 12, 21)]
+
+
+def test_unit_column_left_of_the_quantity_is_read() -> None:
+    layout = _layout(
+        _line(100, (40, "Artikel"), (200, "Einheit"), (280, "Menge"), (340, "Preis"), (420, "Betrag")),
+        _line(115, (40, "Spülmittel"), (200, "Dose"), (290, "3"), (340, "8,81"), (420, "26,43")))
+    items = extract_lines(layout, DE, language="de")
+    assert _values(items, "unit") == ["Dose"]
+
+
+def test_description_wider_on_its_second_line_and_printed_above_its_numbers() -> None:
+    layout = _layout(
+        _line(100, (40, "Beschrijving"), (250, "Aantal"), (320, "Prijs"), (420, "Bedrag")),
+        _line(115, (40, "Keramische"), (260, "10"), (320, "12,66"), (420, "126,60")),
+        _line(124, (40, "condensator 100nF")),
+        _line(140, (40, "Lever arch file")),
+        _line(149, (260, "4"), (320, "3,16"), (420, "12,64")))
+    items = extract_lines(layout, DE, language="nl")
+    assert _values(items, "description") == ["Keramische condensator 100nF", "Lever arch file"]
+    assert _values(items, "amount") == [Decimal("126.60"), Decimal("12.64")]
+
+
+def test_code_column_titled_like_a_description_holds_article_numbers() -> None:
+    layout = _layout(
+        _line(100, (40, "Article"), (110, "Description"), (300, "Qty"), (350, "Rate"), (420, "Value")),
+        _line(115, (40, "SKU-94066"), (110, "Wall anchor 8mm"), (305, "60"), (350, "7.64"), (420, "458.40")),
+        _line(130, (40, "SKU-84315"), (110, "Cable reel"), (305, "24"), (350, "67.93"), (420, "1630.32")))
+    items = extract_lines(layout, EN, language="en")
+    assert _values(items, "description") == ["Wall anchor 8mm", "Cable reel"]
+    assert _values(items, "supplier_sku") == ["SKU-94066", "SKU-84315"]
+
+
+def test_space_as_thousands_separator_in_an_amount() -> None:
+    layout = _layout(
+        _line(100, (40, "Libellé"), (250, "Quantité"), (340, "Prix unit."), (450, "Montant")),
+        _line(115, (40, "Stylo gel noir"), (260, "200,00"), (345, "6,49"), (450, "1"), (456.4, "298,00")))
+    items = extract_lines(layout, DE, language="fr")
+    assert _values(items, "amount") == [Decimal("1298.00")]
+
+
+def test_credit_note_minus_kept_where_the_arithmetic_carries_it() -> None:
+    header = ((40, "Description"), (250, "Qty"), (320, "Price"), (420, "Amount"))
+    signed = _layout(_line(100, *header), _line(115, (40, "Pork"), (255, "-26"), (320, "10.94"), (420, "-284.44")))
+    marked = _layout(_line(100, *header), _line(115, (40, "Pork"), (255, "26"), (320, "10.94"), (420, "-284.44")))
+    assert _values(extract_lines(signed, EN, language="en"), "amount") == [Decimal("-284.44")]
+    assert _values(extract_lines(marked, EN, language="en"), "amount") == [Decimal("284.44")]
+
+
+def test_unpriced_listing_after_a_priced_table_is_no_more_items() -> None:
+    layout = _layout(
+        _line(100, (40, "Description"), (250, "Qty"), (320, "Price"), (420, "Amount")),
+        _line(115, (40, "Mixed pallet"), (255, "2"), (320, "29.10"), (420, "58.20")),
+        _line(140, (40, "Article"), (200, "Code"), (300, "Qty")),
+        _line(155, (40, "Strawberry yoghurt"), (200, "JOG103"), (305, "20")))
+    items = extract_lines(layout, EN, language="en")
+    assert _values(items, "description") == ["Mixed pallet"]
+
+
+def test_till_roll_items_without_titles() -> None:
+    rows = [((8, "Westbrook Fresh Produce LLP"),), ((8, "143 Commerce Drive"),), ((8, "Trans. No.: 223729"),),
+            ((8, "------------------------------"),), ((8, "Pork shoulder"),), ((20, "2 kg x 10.51"), (132, "21.02")),
+            ((8, "Soy sauce"), (137, "7.88")), ((20, "4 x 1.97"),), ((8, "------------------------------"),),
+            ((8, "TOTAL:"), (127, "29.90"))]
+    layout = _layout(*(_line(20 + 12 * i, *cells, size=7.0) for i, cells in enumerate(rows)), width=164, height=300)
+    ex = extract_from_layout(layout)
+    assert _values(ex.lines, "description") == ["Pork shoulder", "Soy sauce"]
+    assert _values(ex.lines, "quantity") == [Decimal("2"), Decimal("4")]
+    assert _values(ex.lines, "unit_price") == [Decimal("10.51"), Decimal("1.97")]
+    assert _values(ex.lines, "amount") == [Decimal("21.02"), Decimal("7.88")]
+    assert _values(ex.lines, "unit") == ["kg", None]
+
+
+# ------------------------------------------------------------------------------------------- header
+
+def test_number_beside_the_title_and_the_date_beside_the_number() -> None:
+    ex = extract_from_layout(_layout(
+        _line(20, (450, "Printed: 2024-08-23"), size=6.0),
+        _line(40, (200, "DELIVERY NOTE"), size=14.0),
+        _line(44, (450, "No: SH20260104920")),
+        _line(56, (450, "Date 16/05/2024")),
+        _line(120, (40, "Item"), (250, "Qty"), (300, "UoM")),
+        _line(135, (40, "Stretch film"), (255, "10"), (300, "roll"))))
+    assert _field(ex, "document_number") == "SH20260104920"
+    assert _field(ex, "document_date") == date(2024, 5, 16)
+
+
+def test_delivery_note_number_is_the_own_number_of_a_delivery_note_only() -> None:
+    body = (_line(60, (40, "Lieferschein-Nr.: LS-171908")), _line(72, (40, "Datum: 20.09.2024")))
+    note = extract_from_layout(_layout(_line(30, (40, "Lieferschein"), size=14.0), *body))
+    invoice = extract_from_layout(_layout(_line(30, (40, "Rechnung"), size=14.0),
+                                          _line(48, (40, "Rechnungsnummer: RE-2024-7")), *body))
+    assert _field(note, "document_number") == "LS-171908"
+    assert _field(invoice, "document_number") == "RE-2024-7"
+    assert _field(invoice, "delivery_note_number") == "LS-171908"
+
+
+def test_a_label_that_goes_on_does_not_take_its_neighbour() -> None:
+    ex = extract_from_layout(_layout(
+        _line(30, (40, "Facture"), size=14.0),
+        _line(60, (40, "N° TVA client"), (200, "FR19787878784")),
+        _line(72, (40, "Numéro de facture"), (200, "FA-2017-0010"))))
+    assert _field(ex, "document_number") == "FA-2017-0010"
+
+
+def test_compound_date_labels_and_the_dates_that_are_not_the_documents() -> None:
+    ex = extract_from_layout(_layout(
+        _line(30, (40, "Paklijst"), size=14.0),
+        _line(60, (40, "Paklijstnummer: ZX23073782")),
+        _line(72, (40, "Verzenddatum: 02-07-2023")),
+        _line(84, (40, "Paklijstdatum: 6 juli 2023"))))
+    assert _field(ex, "document_number") == "ZX23073782"
+    assert _field(ex, "document_date") == date(2023, 7, 6)
+    assert _field(ex, "delivery_date") == date(2023, 7, 2)
+
+
+def test_ambiguous_dates_of_a_us_paper_read_month_first() -> None:
+    text = "Brightline Fixings LLP\nAtlanta, GA 30339\nInvoice Date 04/05/2024\nTotal $3,075.50"
+    assert document_conventions(text, language="en").dayfirst is False
+    assert document_conventions("Datum 04/05/2024\n12345 Berlin", language="de").dayfirst is True
+
+
+def test_order_number_wordings() -> None:
+    for label, value in (("Ihr Auftrag:", "PO23041417"), ("Réf. commande :", "B-2024-9900"),
+                         ("Inkoopordernr.:", "CG20241224-75"), ("Customer PO:", "PO23057016")):
+        ex = extract_from_layout(_layout(_line(30, (40, "Invoice"), size=14.0), _line(60, (40, label), (160, value))))
+        assert _field(ex, "po_number") == value, label
+
+
+def test_negative_total_keeps_its_minus_and_short_terms_are_read() -> None:
+    ex = extract_from_layout(_layout(
+        _line(30, (40, "Credit Note"), size=14.0),
+        _line(60, (40, "Terms: Net 14")),
+        _line(72, (40, "Notes: Keep refrigerated")),
+        _line(200, (350, "TOTAL:"), (450, "-7641.44 GBP"))))
+    assert _field(ex, "total_amount") == Decimal("-7641.44")
+    assert _field(ex, "payment_terms") == "Net 14"
+    assert _field(ex, "remarks") == "Keep refrigerated"
+
+
+def test_iban_followed_by_bic_on_its_line() -> None:
+    ex = extract_from_layout(_layout(_line(30, (40, "Invoice"), size=14.0),
+                                     _line(800, (40, "Belfius IBAN BE12 1820 4982 3371 BIC BELFBE2X"))))
+    assert _field(ex, "supplier_bank_account") == "BE12 1820 4982 3371"
+
+
+# ------------------------------------------------------------------------------------------ parties
+
+def test_slogan_above_the_letterhead_is_not_the_supplier_name() -> None:
+    ex = extract_from_layout(_layout(
+        _line(30, (40, "Ihr Partner seit 1920"), size=7.0),
+        _line(38, (40, "Muster Werkzeug"), size=16.0),
+        _line(56, (40, "Hafenstraße 12")),
+        _line(66, (40, "20457 Hamburg")),
+        _line(120, (300, "Rechnung"), size=14.0)))
+    assert _field(ex, "supplier_name") == "Muster Werkzeug"
+    assert _field(ex, "supplier_address") == "Hafenstraße 12, 20457, Hamburg, DE"
+
+
+def test_address_window_under_the_sender_line_is_the_buyer() -> None:
+    ex = extract_from_layout(_layout(
+        _line(40, (60, "Oakfield Components Ltd"), size=16.0),
+        _line(60, (60, "102 Mill Lane, Bristol BS19 1YY")),
+        _line(108, (38, "Oakfield Components Ltd · 102 Mill Lane · Bristol BS19 1YY"), size=5.0),
+        _line(121, (36, "Northgate Components Ltd")),
+        _line(131, (36, "126 Commerce Way")),
+        _line(141, (36, "Leeds LS7 3LN")),
+        _line(200, (300, "Commercial Invoice"), size=12.0)))
+    assert _field(ex, "supplier_name") == "Oakfield Components Ltd"
+    assert _field(ex, "supplier_address") == "102 Mill Lane, BS19 1YY, Bristol, GB"
+    assert _field(ex, "buyer_name") == "Northgate Components Ltd"
+    assert _field(ex, "buyer_address") == "126 Commerce Way, LS7 3LN, Leeds, GB"
+    assert ex.fields["buyer_name"].bbox.y0 == 121   # the box is the name's line, not the sender line's
+
+
+def test_labelled_buyer_block_and_a_name_that_holds_a_cue_word() -> None:
+    ex = extract_from_layout(_layout(
+        _line(30, (40, "Lieferant GmbH"), size=14.0),
+        _line(46, (40, "Lieferantenstraße 20")),
+        _line(56, (40, "80333 München")),
+        _line(100, (40, "Rechnungsadresse:")),
+        _line(110, (40, "Kunden AG Mitte")),
+        _line(120, (40, "Kundenstraße 15")),
+        _line(130, (40, "69876 Frankfurt")),
+        _line(160, (300, "Rechnung"), size=14.0)))
+    assert _field(ex, "supplier_name") == "Lieferant GmbH"
+    assert _field(ex, "buyer_name") == "Kunden AG Mitte"
+    assert _field(ex, "buyer_address") == "Kundenstraße 15, 69876, Frankfurt, DE"
+
+
+def test_a_phone_in_the_buyer_block_is_not_the_suppliers() -> None:
+    ex = extract_from_layout(_layout(
+        _line(30, (40, "Armor Composants EURL"), size=14.0),
+        _line(46, (40, "69 chemin des Vignes")),
+        _line(56, (40, "59060 Lille")),
+        _line(66, (40, "05 55 15 75 79")),
+        _line(100, (300, "Fournisseur :")),
+        _line(120, (40, "Client :")),
+        _line(130, (40, "Quincaillerie Rhodanien SA")),
+        _line(140, (40, "Kerkstraat 3")),
+        _line(150, (40, "2019 Antwerpen")),
+        _line(160, (40, "Téléphone : +32 8 433 41 20")),
+        _line(200, (300, "Facture"), size=14.0)))
+    assert _field(ex, "supplier_phone") == "05 55 15 75 79"
+    assert _field(ex, "buyer_name") == "Quincaillerie Rhodanien SA"
+
+
+def test_a_wide_gap_on_one_baseline_separates_the_name_from_a_label() -> None:
+    page = Page(1, 595, 842, (_line(40, (190, "Weserland Hygiene e.K."), (345, "Belegnummer: RE-2024-18681")),
+                              _line(52, (190, "Mühlenweg 24")), _line(62, (190, "04054 Leipzig"))))
+    parties = [p for b in page_blocks(page) if (p := read_party(b))]
+    assert [p.name for p in parties] == ["Weserland Hygiene e.K."]
+
+
+def test_addresses_in_their_national_orders() -> None:
+    assert structure_address(["36 Harbour Street", "Birmingham B6 2QS"]) == "36 Harbour Street, B6 2QS, Birmingham, GB"
+    assert structure_address(["53 Harbour Road", "Dublin D12 R739"]) == "53 Harbour Road, D12 R739, Dublin, IE"
+    assert structure_address(["56 Industrial Parkway", "Denver, CO 80299"]) == "56 Industrial Parkway, 80299, Denver, US"
+    assert structure_address(["Weena 664", "3012 CN Rotterdam"]) == "Weena 664, 3012 CN, Rotterdam, NL"
+
+
+def test_country_from_the_street_and_postcode_shape() -> None:
+    assert country_of_address("69 chemin des Vignes, 59060, Lille") == "FR"
+    assert country_of_address("rue de l'Industrie 33, 1070, Bruxelles") == "BE"
+    assert country_of_address("Hauptstraße 178, 80198, München") == "DE"
+    assert country_of_address("Lagerhausgasse 134, 8068, Graz") == "AT"
+    assert country_of_address("Kerkstraat 171, 2051, Antwerpen") == "BE"
+    assert country_of_address("Industrieweg 1, 1093, Bruxelles", "nl") == "BE"
+    assert country_of_address("A-09-10 Prima Avenue, 47301, Petaling Jaya", "en") is None   # not a French avenue
+
+
+def test_till_roll_address_in_postal_form_only_where_the_country_is_known() -> None:
+    def till(*rows: str) -> Layout:
+        lines = [Line(tuple(Word(t, BBox(20 + 40 * k, 30 + 22 * i, 55 + 40 * k, 44 + 22 * i))
+                            for k, t in enumerate(row.split()))) for i, row in enumerate(rows)]
+        return Layout((Page(1, 300, 1100, tuple(lines), source="ppocr:test"),), "ppocr:test")
+    tail = ("TAX INVOICE", "Date: 05/03/2018", "SUGAR 2.90", "Total: 2.90", "CASH 5.00", "THANK YOU")
+    european = extract_from_layout(till("PAPETERIE BASTIDE SARL", "173 boulevard Gambetta", "35044 Rennes", *tail))
+    malaysian = extract_from_layout(till("KEDAI MAJU SDN BHD", "NO 12, JALAN BESAR,", "43000 KAJANG, SELANGOR", *tail))
+    assert _field(european, "supplier_address") == "173 boulevard Gambetta, 35044, Rennes, FR"
+    assert _field(malaysian, "supplier_address") == "NO 12, JALAN BESAR, 43000 KAJANG, SELANGOR"
+
+
+def test_an_unlabelled_date_is_the_one_beside_the_number() -> None:
+    ex = extract_from_layout(_layout(
+        _line(20, (450, "Formular 01.02.2021"), size=6.0),
+        _line(40, (40, "Rechnung"), size=14.0),
+        _line(60, (40, "Nr. RE-77"), (200, "15.03.2024"))))
+    assert _field(ex, "document_number") == "RE-77"
+    assert _field(ex, "document_date") == date(2024, 3, 15)
