@@ -141,6 +141,8 @@ _DIGITS = {"DE": 5, "FR": 5, "IT": 5, "ES": 5, "US": 5, "FI": 5, "AT": 4, "BE": 
 def postcode_fits(address: str, cc: str) -> bool:
     """False when the address's postcode cannot be one of `cc` (5 digits for Austria, 4 for France)."""
     parts = [p.strip() for p in address.split(",")]
-    if len(parts) < 3 or not parts[-2].isdigit() or cc not in _DIGITS:
+    if len(parts) < 3 or not parts[-2].isdigit():
         return True
-    return len(parts[-2]) == _DIGITS[cc]
+    if cc in ("GB", "IE", "NL", "PL"):
+        return False   # their postcodes hold letters or a hyphen, never digits alone
+    return cc not in _DIGITS or len(parts[-2]) == _DIGITS[cc]

@@ -95,6 +95,15 @@ _NAME_AFTER_LABEL = re.compile(r"^(?!(?:GmbH|AG|KG|SA|SAS|SARL|BV|B\.V\.|NV|N\.V
                                r"(?!(?:VAT|TVA|BTW|USt|Tax|No|Nr|Number|Nummer|ID|Ref)\b)[A-ZÀ-Ý]\S*\s+\S+")
 
 
+def _inline_name(cue: str, rest: str) -> bool:
+    """A label with the name after it on its line and no colon: 'Bill To Harbourview Ltd' (a label of
+    several words), 'Afnemer Van Dijk B.V.' (a one-word label, then a name of its own).  Short cue words
+    ('An', 'Von', 'Van') need a colon: they begin names."""
+    if len(cue) <= 3:
+        return False
+    return " " in cue or bool(_NAME_AFTER_LABEL.match(rest))
+
+
 @functools.lru_cache(maxsize=8192)
 def role_label(text: str) -> tuple[str, str] | None:
     """(role, the text after the label) when `text` starts with a buyer or seller label ('Bill to:',
@@ -109,8 +118,7 @@ def role_label(text: str) -> tuple[str, str] | None:
         if rest.startswith("/"):   # 'Käufer/Leistungsempfänger': two names for one label
             rest = re.sub(r"^/\s*[^\W\d_]+\.?", "", rest)
             colon = rest.lstrip().startswith(":")
-        if not colon and rest.strip() and (" " not in m.group("cue") or len(m.group("cue")) <= 3) \
-                and not _NAME_AFTER_LABEL.match(rest.strip()) or (len(m.group("cue")) <= 3 and not colon and rest.strip()):
+        if rest.strip() and not colon and not _inline_name(m.group("cue"), rest.strip()):
             continue   # 'Lieferant GmbH', 'Kunden AG Mitte', 'Van Dijk BV': a name, no label
         return role, rest.lstrip(" :").strip()
     return None

@@ -98,6 +98,22 @@ def test_column_roles_are_read_from_the_words_of_a_title() -> None:
     assert column_role("客户代码") == "supplier_sku" and column_role("经手人") is None
 
 
+def test_the_cells_correct_a_title_that_does_not_say_what_the_column_holds() -> None:
+    """生产日期/批次 over batch codes holds the batch; an untitled-for column of dates the production date;
+    a 规格 column of small whole numbers the pack size, not a spec."""
+    layout = _page(
+        _row(40, (40, "品名"), (150, "规格"), (200, "数量"), (260, "生产日期/批次"), (360, "标记"), (440, "单位")),
+        _row(60, (40, "大米"), (155, "10"), (205, "5"), (260, "L2301A"), (360, "2026-01-05"), (440, "袋")),
+        _row(80, (40, "面粉"), (155, "12"), (205, "8"), (260, "250105C3"), (360, "2026-01-07"), (440, "袋")),
+        _row(100, (40, "酱油"), (155, "24"), (205, "2"), (260, "L2303C"), (360, "2026-01-09"), (440, "瓶")),
+    )
+    _, lines = extract_delivery_note(layout)
+    assert _col(lines, "batch_no") == ["L2301A", "250105C3", "L2303C"]
+    assert _col(lines, "production_date") == [date(2026, 1, 5), date(2026, 1, 7), date(2026, 1, 9)]
+    assert _col(lines, "spec") == [None, None, None]
+    assert _col(lines, "quantity") == [Decimal("5"), Decimal("8"), Decimal("2")]
+
+
 def test_a_carried_over_row_at_the_top_of_a_page_does_not_end_the_table() -> None:
     layout = _page(
         _row(40, (40, "品名"), (200, "单位"), (260, "数量"), (330, "单价"), (400, "金额")),

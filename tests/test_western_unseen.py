@@ -349,3 +349,32 @@ def test_an_unlabelled_date_is_the_one_beside_the_number() -> None:
         _line(60, (40, "Nr. RE-77"), (200, "15.03.2024"))))
     assert _field(ex, "document_number") == "RE-77"
     assert _field(ex, "document_date") == date(2024, 3, 15)
+
+
+def test_one_word_label_then_a_name_of_its_own() -> None:
+    ex = extract_from_layout(_layout(
+        _line(30, (40, "De Groot Groothandel N.V."), size=14.0),
+        _line(46, (40, "Havenweg 51")),
+        _line(56, (40, "8071 SP Zwolle")),
+        _line(66, (40, "T 061-2333948")),
+        _line(100, (40, "Afnemer Van Dijk Kantoorartikelen B.V.")),
+        _line(110, (40, "Kanaalstraat 12")),
+        _line(120, (40, "3548 HN Utrecht")),
+        _line(160, (300, "Factuur"), size=14.0)))
+    assert _field(ex, "buyer_name") == "Van Dijk Kantoorartikelen B.V."
+    assert _field(ex, "buyer_address") == "Kanaalstraat 12, 3548 HN, Utrecht, NL"
+    assert _field(ex, "supplier_phone") == "061-2333948"
+
+
+def test_a_buyer_abroad_takes_the_country_of_its_own_postcode() -> None:
+    ex = extract_from_layout(_layout(
+        _line(30, (40, "Kempen Papier BV"), size=14.0),
+        _line(46, (40, "Kanaalstraat 126")),
+        _line(56, (40, "8042 YD Zwolle")),
+        _line(100, (40, "Aan:")),
+        _line(110, (40, "Taunus Lebensmittel KG")),
+        _line(120, (40, "Gewerbering 124")),
+        _line(130, (40, "28268 Bremen")),
+        _line(160, (300, "Factuur"), size=14.0)))
+    assert _field(ex, "supplier_address") == "Kanaalstraat 126, 8042 YD, Zwolle, NL"
+    assert _field(ex, "buyer_address") == "Gewerbering 124, 28268, Bremen, DE"

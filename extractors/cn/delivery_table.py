@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from extractors.cn.column_content import corrected_columns
 from extractors.cn.delivery_layout import NUMBER_COLUMNS, QTY_RX, SHELF_RX, TEXT_COLUMNS, DeliveryPage, number_value
 from extractors.cn.form import (
     CONF_BELOW, CONF_CLEAR, CONF_DERIVED, CONF_UNPARSED, Column, Token, join_rows, join_tokens, make_field,
@@ -47,7 +48,8 @@ def find_table(ctx: DeliveryPage) -> ItemTable | None:
     if header is None:
         return None
     body, end = _body(ctx, header.rows[-1], header.columns)
-    return ItemTable(header.columns, header.rows, tuple(body), end)
+    columns = corrected_columns(header.columns, [_row_columns(ctx, i, header.columns) for i in body])
+    return ItemTable(columns, header.rows, tuple(body), end)
 
 
 def _body(ctx: DeliveryPage, header_row: int, cols: tuple[Column, ...]) -> tuple[list[int], int | None]:
@@ -74,8 +76,18 @@ def _items_follow(ctx: DeliveryPage, i: int, cols: tuple[Column, ...], labelled:
 
 
 def _cells(ctx: DeliveryPage, row: int, cols: tuple[Column, ...]) -> dict[str, list[Token]]:
-    """A body row's tokens by column; a word one space after another, starting clearly before the
-    next column's title, runs on in the same cell (long left-aligned text, never a figure)."""
+    """A body row's tokens by column kind (see `_row_columns`)."""
+    cells: dict[str, list[Token]] = {}
+    for col, toks in zip(cols, _row_columns(ctx, row, cols)):
+        if toks:
+            cells.setdefault(col.kind, []).extend(toks)
+    return cells
+
+
+def _row_columns(ctx: DeliveryPage, row: int, cols: tuple[Column, ...]) -> list[list[Token]]:
+    """A body row's tokens for each column, left to right; a word one space after another, starting
+    clearly before the next column's title, runs on in the same cell (long left-aligned text, never a
+    figure)."""
     by_col: list[list[Token]] = [[] for _ in cols]
     prev: tuple[Token, int] | None = None
     for tok in ctx.rows[row]:
@@ -88,11 +100,7 @@ def _cells(ctx: DeliveryPage, row: int, cols: tuple[Column, ...]) -> dict[str, l
         by_col[k].append(tok)
         prev = (tok, k)
     _give_back_spills(ctx, cols, by_col)
-    cells: dict[str, list[Token]] = {}
-    for col, toks in zip(cols, by_col):
-        if toks:
-            cells.setdefault(col.kind, []).extend(toks)
-    return cells
+    return by_col
 
 
 def _column_index(cols: tuple[Column, ...], x: float) -> int:

@@ -114,7 +114,7 @@ def _units(ctx: DeliveryPage, i: int) -> list[_Unit]:
             continue
         gap = unit.bbox.x0 - out[-1].bbox.x1 if out else -1.0
         reach = 1.2 * ctx.h if _BRACKETED.match(unit.text) else 0.4 * ctx.h   # '金额' '(元)' set a space apart
-        if out and 0 <= gap < reach and unit.role in (None, out[-1].role):
+        if out and 0 <= gap < reach and (unit.role in (None, out[-1].role) or unit.text[0] in "/／"):
             out[-1] = _Unit(out[-1].toks + unit.toks, out[-1].role)   # '单价' '(' / '金额' '(元)': one title
         else:
             out.append(unit)
