@@ -33,7 +33,7 @@ def receipt_items(layout: Layout, conv: Conventions) -> list[LineItem]:
     items: list[dict[str, Field]] = []
     for page in layout.pages[:1]:
         rows = page_rows(page)
-        start = next((i for i, r in enumerate(rows) if _is_rule(r)), None)
+        start = _list_start(rows, conv, page.number)
         if start is None:
             continue
         current: dict[str, Field] | None = None
@@ -57,6 +57,27 @@ def receipt_items(layout: Layout, conv: Conventions) -> list[LineItem]:
                 items.append(current)
     complete = [f for f in items if "amount" in f and "description" in f]
     return [LineItem(n, f) for n, f in enumerate(complete, start=1)]
+
+
+def _list_start(rows: list[Row], conv: Conventions, page: int) -> int | None:
+    """The row before the first item: the first rule, or where the page has none (OCR often drops a
+    rule of stars or dashes) the row before the first run of two item rows: a description with its
+    amount, then a quantity row or another such description."""
+    start = next((i for i, r in enumerate(rows) if _is_rule(r)), None)
+    if start is not None:
+        return start
+    def item(i: int) -> bool:
+        found = _description_row(rows[i], row_tokens(rows[i].words, decimal_comma=conv.decimal_comma), page)
+        return found is not None and "amount" in found
+    def quantity(i: int) -> bool:
+        split = [t for w in rows[i].words for t in row_tokens((w,), decimal_comma=conv.decimal_comma)]
+        return _quantity_row(split, page) is not None
+    for i in range(len(rows) - 1):
+        if norm_word(rows[i].words[0].text) in _STOP:
+            return None
+        if item(i) and (quantity(i + 1) or item(i + 1)):
+            return i - 1
+    return None
 
 
 def _is_rule(row: Row) -> bool:

@@ -378,3 +378,28 @@ def test_a_buyer_abroad_takes_the_country_of_its_own_postcode() -> None:
         _line(160, (300, "Factuur"), size=14.0)))
     assert _field(ex, "supplier_address") == "Kanaalstraat 126, 8042 YD, Zwolle, NL"
     assert _field(ex, "buyer_address") == "Gewerbering 124, 28268, Bremen, DE"
+
+
+# ------------------------------------------------------------------------------------------- receipts
+
+def test_receipt_items_are_found_where_ocr_dropped_the_rules_around_them() -> None:
+    """A photographed till roll whose rules of stars OCR did not read: the list starts at the first run
+    of item rows (a description with its amount, then its 'qty x price' row), and the header's
+    'Bon-Nr.: 452/57374' or the address is no item."""
+    from extractors.receipt_lines import receipt_items
+    layout = _layout(
+        _line(20, (20, "Taunus Elektronik AG")),
+        _line(32, (20, "Lagerweg 110")),
+        _line(44, (20, "44286 Dortmund")),
+        _line(56, (20, "Bon-Nr.: 452/57374")),
+        _line(80, (20, "Keramikkondensator 100nF"), (200, "21,20 A")),
+        _line(92, (30, "4 x 5,30")),
+        _line(104, (20, "Jasminreis"), (200, "23,54 B")),
+        _line(116, (20, "USB-C-Kabel"), (200, "5,19 A")),
+        _line(128, (30, "3 x 1,73")),
+        _line(150, (20, "Zu zahlen:"), (200, "49,93 EUR")),
+    )
+    items = receipt_items(layout, DE)
+    assert _values(items, "description") == ["Keramikkondensator 100nF", "Jasminreis", "USB-C-Kabel"]
+    assert _values(items, "amount") == [Decimal("21.20"), Decimal("23.54"), Decimal("5.19")]
+    assert _values(items, "quantity") == [Decimal("4"), None, Decimal("3")]
