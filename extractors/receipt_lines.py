@@ -61,13 +61,15 @@ def receipt_items(layout: Layout, conv: Conventions) -> list[LineItem]:
 
 def _list_start(rows: list[Row], conv: Conventions, page: int) -> int | None:
     """The row before the first item: the first rule, or where the page has none (OCR often drops a
-    rule of stars or dashes) the row before the first run of two item rows: a description with its
-    amount, then a quantity row or another such description."""
+    rule of stars or dashes) the row before the first run of two item rows: a description, then its
+    quantity row; or a description with its amount, then another."""
     start = next((i for i, r in enumerate(rows) if _is_rule(r)), None)
     if start is not None:
         return start
+    def described(i: int) -> dict[str, Field] | None:
+        return _description_row(rows[i], row_tokens(rows[i].words, decimal_comma=conv.decimal_comma), page)
     def item(i: int) -> bool:
-        found = _description_row(rows[i], row_tokens(rows[i].words, decimal_comma=conv.decimal_comma), page)
+        found = described(i)
         return found is not None and "amount" in found
     def quantity(i: int) -> bool:
         split = [t for w in rows[i].words for t in row_tokens((w,), decimal_comma=conv.decimal_comma)]
@@ -75,7 +77,7 @@ def _list_start(rows: list[Row], conv: Conventions, page: int) -> int | None:
     for i in range(len(rows) - 1):
         if norm_word(rows[i].words[0].text) in _STOP:
             return None
-        if item(i) and (quantity(i + 1) or item(i + 1)):
+        if described(i) is not None and quantity(i + 1) or item(i) and item(i + 1):
             return i - 1
     return None
 

@@ -403,3 +403,22 @@ def test_receipt_items_are_found_where_ocr_dropped_the_rules_around_them() -> No
     assert _values(items, "description") == ["Keramikkondensator 100nF", "Jasminreis", "USB-C-Kabel"]
     assert _values(items, "amount") == [Decimal("21.20"), Decimal("23.54"), Decimal("5.19")]
     assert _values(items, "quantity") == [Decimal("4"), None, Decimal("3")]
+
+
+def test_receipt_items_without_rules_start_at_a_description_and_its_quantity_row() -> None:
+    """The amount printed on the 'qty x price' row under the description, and no rule read."""
+    from extractors.receipt_lines import receipt_items
+    layout = _layout(
+        _line(20, (20, "Nordfrost Befestigungstechnik KG")),
+        _line(32, (20, "Lindenallee 67")),
+        _line(44, (20, "20535 Hamburg")),
+        _line(56, (20, "Kassierer: Jonas Becker")),
+        _line(80, (20, "Arbeitshandschuhe Nitril")),
+        _line(92, (30, "3,00 x 3,15"), (200, "9,45")),
+        _line(104, (20, "Rapsöl")),
+        _line(116, (30, "1,00 x 9,35"), (200, "9,35")),
+        _line(140, (20, "Gesamt:"), (200, "18,80 EUR")),
+    )
+    items = receipt_items(layout, DE)
+    assert _values(items, "description") == ["Arbeitshandschuhe Nitril", "Rapsöl"]
+    assert _values(items, "amount") == [Decimal("9.45"), Decimal("9.35")]
