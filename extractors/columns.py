@@ -6,6 +6,10 @@ template and the description in another; 'Item' may head a line number.  After a
 whose cells are codes (one token with a digit: 'SKU-94066', 'BX14555') holds article numbers, the one
 with small whole numbers holds line numbers; an article-number column whose cells are phrases is the
 description when no other column is.  Numbers are placed by their own columns and are left alone here.
+
+Where the page rules its table (`Page.rules`, from the PDF's vector paths), a column's x-range is the
+ruled cell its title sits in (`snap_to_rules`): values printed anywhere in that cell belong to it, however
+narrow or off-centre the title.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from extractors.layout import BBox
 from extractors.line_fields import RowInfo
 from extractors.table import Column, Header
 
@@ -59,3 +64,27 @@ def _cell_kind(cells: list[str]) -> str | None:
 
 def _as(col: Column, role: str) -> Column:
     return Column(role, (role,), col.x0, col.x1, col.title, col.percent)
+
+
+def snap_to_rules(header: Header, rules: tuple[BBox, ...]) -> Header:
+    """`header` with each column widened to the ruled cell holding its title: between the vertical rules
+    that cross the title band left and right of it, where no other column's title shares that cell."""
+    band = header.bbox
+    xs: list[float] = []
+    for r in sorted((r for r in rules if r.height > r.width and r.y0 <= band.cy <= r.y1), key=lambda r: r.cx):
+        if not xs or r.cx - xs[-1] > 1.5:
+            xs.append(r.cx)
+    if len(xs) < 2:
+        return header
+    cols = list(header.columns)
+    centres = [(c.x0 + c.x1) / 2 for c in cols]
+    for i, c in enumerate(cols):
+        left = [x for x in xs if x <= c.x0 + 1.0]
+        right = [x for x in xs if x >= c.x1 - 1.0]
+        if not left or not right:
+            continue
+        x0, x1 = left[-1], right[0]
+        if any(x0 < cx < x1 for j, cx in enumerate(centres) if j != i):
+            continue   # two titles in one cell: the rules do not part them
+        cols[i] = replace(c, x0=min(c.x0, x0 + 1.0), x1=max(c.x1, x1 - 1.0))
+    return header if cols == list(header.columns) else replace(header, columns=tuple(cols))

@@ -211,6 +211,8 @@ BUYER_CUES = re.compile(
     re.IGNORECASE)
 
 SELLER_CUES = re.compile(
-    r"(?<!\w)(?:seller|supplier|vendor|from|sold by|shipper|verkäufer|lieferant|rechnungssteller|absender|von|"
-    r"fournisseur|vendeur|émetteur|expéditeur|leverancier|verkoper|afzender|van|sprzedawca|dostawca|wystawca)(?!\w)",
+    r"(?<!\w)(?:seller|supplier|vendor|from|sold by|shipper|(?:service )?provider|issued by|issuer|billed by|"
+    r"verkäufer|lieferant|rechnungssteller|absender|von|leistungserbringer|anbieter|"
+    r"fournisseur|vendeur|émetteur|expéditeur|prestataire|leverancier|verkoper|afzender|van|dienstverlener|"
+    r"sprzedawca|dostawca|wystawca)(?!\w)",
     re.IGNORECASE)

@@ -199,6 +199,7 @@ class Page:
     image_ref: str | None = None
     skew: float = 0.0          # further degrees the reader straightened a scan by (boxes are in that frame)
     frame: PageFrame | None = None  # OCR pages: how to map boxes back to the page as received; None: identity
+    rules: tuple[BBox, ...] = ()    # ruling lines (text PDFs: from the page's vector paths), thin boxes
 
     def words(self) -> Iterator[Word]:
         for line in self.lines:
@@ -228,6 +229,7 @@ class Layout:
                     "rotation": p.rotation, "skew": round(p.skew, 3), "source": p.source,
                     "image_ref": p.image_ref,
                     **({"frame": p.frame.to_json()} if p.frame is not None else {}),
+                    **({"rules": [r.rounded(3) for r in p.rules]} if p.rules else {}),
                     "lines": [[[w.text, w.bbox.rounded(3), round(w.confidence, 4)] for w in ln.words]
                               for ln in p.lines],
                 }
@@ -243,6 +245,7 @@ class Layout:
                 rotation=p.get("rotation", 0), source=p.get("source", "text-layer"),
                 image_ref=p.get("image_ref"), skew=p.get("skew", 0.0),
                 frame=PageFrame.from_json(p["frame"]) if p.get("frame") else None,
+                rules=tuple(BBox(*r) for r in p.get("rules", ())),
                 lines=tuple(Line(tuple(Word(t, BBox(*b), c) for t, b, c in ln)) for ln in p["lines"]),
             )
             for p in data["pages"]
@@ -307,3 +310,4 @@ def group_words_into_lines(words: list[Word], *, y_tolerance: float = 0.5,
                 current.append(w)
         lines.append(Line(tuple(current)))
     return tuple(lines)
+

@@ -24,7 +24,7 @@ from decimal import Decimal
 from extractors.layout import BBox, Layout, Page, Word
 from extractors.parsing import Conventions
 from extractors.result import Field, LineItem
-from extractors.columns import refine_roles
+from extractors.columns import refine_roles, snap_to_rules
 from extractors.line_fields import Block, RowInfo, arithmetic_ok, build_item
 from extractors.table import (Column, Header, Row, Token, assign_column, find_header, has_numbers,
                               header_candidate, norm_word, page_rows, row_gap, row_tokens, segment_row,
@@ -89,7 +89,7 @@ def _read_page(page: Page, header: Header | None, conv: Conventions, blocks: lis
     """Read the item rows of one page; returns the header still open at the page's end (or None)."""
     rows = page_rows(page)
     start = 0
-    found = _item_header(rows, 0, blocks)
+    found = _item_header(rows, 0, blocks, page.rules)
     if found is not None:
         header, end = found
         start = end + 1
@@ -98,20 +98,22 @@ def _read_page(page: Page, header: Header | None, conv: Conventions, blocks: lis
         if stop is None:
             return header
         header = None
-        found = _item_header(rows, start + stop + 1, blocks)
+        found = _item_header(rows, start + stop + 1, blocks, page.rules)
         if found is not None:
             header, end = found
             start = end + 1
     return header
 
 
-def _item_header(rows: list[Row], start: int, blocks: list[Block]) -> tuple[Header, int] | None:
-    """The next item-table header at or after rows[start].  Once items with prices were read, a table
-    without price or amount columns is a listing inside them (a bundle's parts), not more items."""
+def _item_header(rows: list[Row], start: int, blocks: list[Block],
+                 rules: tuple[BBox, ...]) -> tuple[Header, int] | None:
+    """The next item-table header at or after rows[start], its columns widened to their ruled cells where
+    the page rules its table.  Once items with prices were read, a table without price or amount columns
+    is a listing inside them (a bundle's parts), not more items."""
     priced = any(b.header.roles & {"price", "amount"} for b in blocks)
     while (found := find_header(rows, start)) is not None:
         if not priced or found[0].roles & {"price", "amount"}:
-            return found
+            return snap_to_rules(found[0], rules), found[1]
         start = found[1] + 1
     return None
 
@@ -248,6 +250,9 @@ def _place_number(info: RowInfo, tok: Token, cols: tuple[Column, ...]) -> None:
     i = assign_column(tok, cols)
     if tok.kind == "pct":
         i = _percent_column(tok, cols, i)
+    if _count_under_unit(tok, cols, i):
+        info.values.setdefault("qty", tok)   # 'Units' over '3 pcs' or over '3': the count of a table with no quantity title
+        return
     if i is None or not cols[i].numeric:
         _place_text(info, tok, cols)
         return
@@ -260,6 +265,19 @@ def _place_number(info: RowInfo, tok: Token, cols: tuple[Column, ...]) -> None:
         _place_text(info, tok, cols)
         return
     info.values.setdefault(role, tok)
+
+
+def _count_under_unit(tok: Token, cols: tuple[Column, ...], i: int | None) -> bool:
+    """A number under (or, unplaced, nearest to) the unit column of a table with no quantity column."""
+    if tok.kind != "num" or tok.value is None or tok.value <= 0 or any(c.role == "qty" for c in cols):
+        return False
+    if i is None:
+        h = max(tok.bbox.height, 1.0)
+        near = [(max(c.x0 - tok.bbox.x1, tok.bbox.x0 - c.x1, 0.0), j) for j, c in enumerate(cols)]
+        d, i = min(near)
+        if d > 3 * h:
+            return False
+    return cols[i].role == "unit"
 
 
 def _percent_column(tok: Token, cols: tuple[Column, ...], i: int | None) -> int | None:

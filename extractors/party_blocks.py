@@ -36,18 +36,51 @@ def cut_lines(page: Page) -> list[tuple[Line, float]]:
     line it was cut from."""
     if page.source != "text-layer":
         return [(ln, ln.bbox.x1) for ln in page.lines]
-    return [(p, ln.bbox.x1) for ln in page.lines for p in _pieces(ln)]
+    return _join_labels([(p, ln.bbox.x1) for ln in page.lines for p in _pieces(ln)])
+
+
+_LONE_LABEL = re.compile(r"^[^\W\d][\w .'/-]{0,24}:$")
+
+
+def _join_labels(pieces: list[tuple[Line, float]]) -> list[tuple[Line, float]]:
+    """A label printed alone in a label column ('Name:', 'Street:') joined to the value beside it on its
+    row (the first piece to its right, within a few word heights): a form-like party table."""
+    used: set[int] = set()
+    out: list[tuple[Line, float]] = []
+    for k, (line, right) in enumerate(pieces):
+        if k in used:
+            continue
+        if _LONE_LABEL.match(line.text):
+            b, h = line.bbox, max(line.bbox.height, 1.0)
+            beside = [(p.bbox.x0, j) for j, (p, _) in enumerate(pieces) if j != k and j not in used
+                      and p.bbox.y_overlap(b) > 0.6 and 0 < p.bbox.x0 - b.x1 < 6 * h]
+            if beside:
+                j = min(beside)[1]
+                used.add(j)
+                value, value_right = pieces[j]
+                out.append((Line(line.words + value.words), max(right, value_right)))
+                continue
+        out.append((line, right))
+    return out
 
 
 def _pieces(line: Line) -> list[Line]:
+    """A line cut where a column gap (wider than a word's height) parts two words, and before a party-form
+    label a few spaces after a value ('Name: A Ltd   Name: B GmbH': the next column's label)."""
     ws = line.words
-    cuts = [k for k in range(1, len(ws)) if ws[k].bbox.x0 - ws[k - 1].bbox.x1
-            > 1.1 * min(ws[k - 1].bbox.y1 - ws[k - 1].bbox.y0, ws[k].bbox.y1 - ws[k].bbox.y0)
-            and not ws[k].text.startswith(":")]   # 'Nummer    : 549910' is one
+    cuts = [k for k in range(1, len(ws)) if (gap := ws[k].bbox.x0 - ws[k - 1].bbox.x1)
+            > 1.1 * (h := min(ws[k - 1].bbox.y1 - ws[k - 1].bbox.y0, ws[k].bbox.y1 - ws[k].bbox.y0))
+            and not ws[k].text.startswith(":")   # 'Nummer    : 549910' is one
+            or gap > 0.38 * h and k > 1 and _form_label(ws[k].text)]
     if not cuts:
         return [line]   # no column gap: the line as it is (most lines)
     bounds = [0, *cuts, len(ws)]
     return [Line(ws[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+def _form_label(text: str) -> bool:
+    """'Name:', 'Street:', 'City:': a label of a party's name or address, colon included."""
+    return text.endswith((":", "：")) and bool(_NAME_LABEL.match(text[:-1]) or _ADDRESS_LABEL.match(text[:-1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +139,9 @@ _CONTACT = re.compile(r"(?i)@|www\.|https?:|\b(?:tel|tél|fon|fax|phone|telefoon
 _FIELD_LABEL = re.compile(r"^(?P<label>[^\W\d][\w .'/-]{0,30}?)\s*:\s*(?P<value>.*)$")
 _NAME_LABEL = re.compile(r"(?i)^(?:name|firma|company|raison sociale|société|nazwa|naam|bedrijfsnaam|"
                          r"destinataire|kunde|client|klant|customer)$")
-_ADDRESS_LABEL = re.compile(r"(?i)^(?:adresse|address|anschrift|adres|straße|strasse|street|rue|ulica|siedziba)$")
+_ADDRESS_LABEL = re.compile(r"(?i)^(?:adresse|address|anschrift|adres|straße|strasse|street|rue|ulica|siedziba|city|town|"
+                            r"ort|stadt|ville|localité|plaats|woonplaats|stad|post ?code|postal code|zip(?: code)?|plz|"
+                            r"code postal|cp|country|land|pays|state|county|province|region)$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from defusedxml import DefusedXmlException
 from extractors.errors import CorruptFile, EncryptedFile, TooLarge
 from extractors.layout import BBox, Line, Page, Word, group_words_into_lines
 from extractors.options import ReadOptions
+from extractors.pdf_rules import page_rules
 from extractors.structured import is_invoice_root
 from extractors.structured.elements import strip_bom
 
@@ -145,6 +146,17 @@ class _Frame:
         else:
             cols = (le - self.x0, self.y1 - t, ri - self.x0, self.y1 - b)
         return np.stack(cols, axis=1)
+
+    def box(self, le: float, b: float, ri: float, t: float) -> BBox:
+        """One user-space box in display space (as `boxes`, without an array for one box)."""
+        r = self.rotation
+        if r == 90:
+            return BBox(b - self.y0, le - self.x0, t - self.y0, ri - self.x0)
+        if r == 180:
+            return BBox(self.x1 - ri, b - self.y0, self.x1 - le, t - self.y0)
+        if r == 270:
+            return BBox(self.y1 - t, self.x1 - ri, self.y1 - b, self.x1 - le)
+        return BBox(le - self.x0, self.y1 - t, ri - self.x0, self.y1 - b)
 
 
 def _frame(page: pdfium.PdfPage, rotation: int) -> _Frame:
@@ -271,13 +283,14 @@ def read_text_page(pdf: pdfium.PdfDocument, page_index: int) -> Page:
             textpage.close()
         rotation = text_rotation(text, raw_boxes) if text.strip() else page.get_rotation() % 360
         frame = _frame(page, rotation)
+        rules = page_rules(page, frame.box) if text.strip() else ()
     finally:
         page.close()
     width, height = frame.display_size
     words = _words_from_chars(text, frame.boxes(raw_boxes))
     lines: tuple[Line, ...] = group_words_into_lines(words, gap_factor=1.5) if words else ()
     return Page(number=page_index + 1, width=width, height=height, lines=lines,
-                rotation=rotation, source="text-layer")
+                rotation=rotation, source="text-layer", rules=rules)
 
 
 _JUNK = re.compile(r"[\x00-\x1f\ue000-\uf8ff\ufffd\U000f0000-\U0010ffff]")

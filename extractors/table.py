@@ -175,7 +175,7 @@ def header_candidate(cells: list[Cell]) -> bool:
     """A title row: desc/sku named, mostly cue words (three at least), and two of qty/price/amount named
     or the quantity with one more role (a delivery note or packing list prints no prices)."""
     roles = {c.role for c in cells if c.role}
-    numeric = roles & {"qty", "price", "amount"}
+    numeric = roles & {"qty", "price", "amount"} | ({"amount"} if "gross" in roles else set())
     named = sum(1 for c in cells if c.role)
     if not roles & {"desc", "sku"} or named < 0.5 * len(cells) or named < 3:
         return False
@@ -264,8 +264,13 @@ def _stack_columns(all_cells: list[Cell], main: list[Cell]) -> list[Column]:
 
 def _resolve_duplicates(cols: list[Column]) -> list[Column]:
     """Two amount columns and no quantity: the left one counts ('Amount' for Menge); two price
-    columns and no amount: the right one is the line amount."""
+    columns and no amount: the right one is the line amount; an amount with tax and none without: that is
+    the line amount."""
     roles = [c.role for c in cols]
+    if "gross" in roles and "amount" not in roles:
+        i = roles.index("gross")   # the only amount printed is the one with tax
+        cols[i] = replace(cols[i], role="amount")
+        roles[i] = "amount"
     if roles.count("amount") > 1 and "qty" not in roles:
         i = roles.index("amount")
         cols[i] = replace(cols[i], role="qty")

@@ -8,8 +8,9 @@ add a wording here, not a branch in the reader.  What a column holds is checked 
 `columns.refine_roles`.
 
 Roles: pos, sku, buyer_sku, barcode, desc, spec, qty, ordered (the quantity ordered, beside the one
-delivered), unit, price, amount, tax, tax_amount, discount, batch, expiry, production, weight,
-packages, pack (pack size), carton (carton / parcel number), note.
+delivered), unit, price, amount, gross (the amount with tax, beside the one without), tax, tax_amount,
+discount, batch, expiry, production, weight, packages, pack (pack size), carton (carton / parcel number),
+note.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import re
 # Roles whose cells are numbers.  `ordered`, `weight` and `packages` are numbers that are none of the
 # item's quantity / price / amount: they have columns so that their numbers are not taken for those.
 NUMERIC_ROLES = frozenset({"qty", "price", "amount", "tax", "discount", "tax_amount", "ordered", "weight",
-                           "packages"})
+                           "packages", "gross"})
 # Roles whose cells are dates.
 DATE_ROLES = frozenset({"expiry", "production"})
 
 # Roles in order of precedence when several title words are stacked over one column ('Qty' over
 # 'Ordered' is the ordered quantity; 'Date' over 'limite' the expiry date).
-PRECEDENCE = ("ordered", "expiry", "production", "amount", "price", "qty", "tax_amount", "discount", "tax",
+PRECEDENCE = ("ordered", "expiry", "production", "gross", "amount", "price", "qty", "tax_amount", "discount", "tax",
               "weight", "packages", "pack", "batch", "unit", "spec", "desc", "sku", "buyer_sku", "barcode",
               "carton", "note", "pos")
 
@@ -50,7 +51,7 @@ PHRASES: dict[str, str] = {
              "leistung", "description", "désignation", "designation", "libellé", "produit", "article",
              "omschrijving", "beschrijving", "nazwa", "nazwa towaru", "nazwa towaru lub usługi", "product",
              "produkt", "item", "items", "particulars", "details", "goods", "item description", "artikelomschrijving",
-             "warenbezeichnung", "text", "dienstleistung", "prestation", "品名", "商品名称", "货物名称", "项目名称",
+             "warenbezeichnung", "text", "dienstleistung", "prestation", "item name", "product name", "article name", "品名", "商品名称", "货物名称", "项目名称",
              "名称", "货物或应税劳务、服务名称", "货物或应税劳务名称"),
     **_roles("spec", "规格", "型号", "规格型号", "spec", "specification", "spezifikation", "spécification", "spéc",
              "specificatie", "size", "maat", "größe", "groesse", "format", "taille", "variante", "variant",
@@ -64,19 +65,25 @@ PHRASES: dict[str, str] = {
              "quantité commandée", "qté commandée", "aantal besteld", "order qty", "ordered qty"),
     **_roles("unit", "einheit", "unit", "unité", "me", "jm", "uom", "u/m", "eenheid", "单位", "eh", "unit of measure",
              "mengeneinheit", "uv", "u", "um", "verp eenh", "verpakkingseenheid", "maßeinheit",
-             "unité de vente", "uvc", "einh"),
+             "unité de vente", "uvc", "einh", "units"),
     **_roles("price", "preis", "einzelpreis", "nettopreis", "stückpreis", "e-preis", "ep", "unit price", "price",
              "prix unitaire", "prix", "pu", "prix u", "prijs", "prijs per stuk", "stukprijs", "cena", "cena jedn",
              "cena netto", "rate", "单价", "unit cost", "price per unit", "price each", "each", "eenheidsprijs",
              "preis/einheit", "preis je einheit", "preis pro einheit", "prix unit", "prix unitaire ht",
-             "p u ht", "pu ht", "unit rate", "net price", "prix net"),
+             "p u ht", "pu ht", "unit rate", "net price", "prix net", "price per one", "price per piece",
+             "price per item", "price/unit", "price/pc"),
     **_roles("amount", "betrag", "gesamt", "gesamtpreis", "gesamtbetrag", "nettobetrag", "positionsbetrag",
              "positions betrag", "nettowert", "wert", "amount", "total", "line total", "net amount", "montant",
              "montant ht", "total ht", "prix ht", "prix total", "bedrag", "totaal", "prijs incl btw", "wartość",
              "wartość netto", "金额", "subtotal", "value", "net value", "summe", "entgelt", "regeltotaal",
              "line amount", "net", "netto", "betrag netto", "netto betrag", "montant net", "bedrag excl btw",
              "extended", "ext price", "extension", "line value", "totaalbedrag", "total line", "net total",
-             "gesamtpreis netto", "prix total ht", "montant total"),
+             "gesamtpreis netto", "prix total ht", "montant total", "total price", "total amount", "total value",
+             "total net", "price total", "amount net", "totaalprijs", "prix total net"),
+    **_roles("gross", "total price with tax", "total with tax", "price with tax", "amount with tax", "amount incl vat",
+             "amount incl tax", "total incl vat", "total incl tax", "incl vat", "incl tax", "with vat", "gross amount",
+             "gross", "brutto", "bruttobetrag", "betrag brutto", "gesamt brutto", "ttc", "montant ttc", "prix ttc",
+             "total ttc", "bedrag incl btw", "incl btw"),
     **_roles("tax", "mwst", "mwst-%", "mwst %", "mwst-satz", "ust", "ust-%", "steuersatz", "steuer", "vat", "vat %",
              "vat%", "vat rate", "tax", "taxes", "tax rate", "tax %", "tva", "taux tva", "tva %", "btw", "btw %",
              "%", "stawka", "stawka vat", "税率", "taxe", "ust-satz", "gst", "gst %", "taux", "btw-tarief", "tarief",

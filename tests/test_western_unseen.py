@@ -16,7 +16,7 @@ from extractors.extract import extract_from_layout
 from extractors.layout import BBox, Layout, Line, Page, Word
 from extractors.lines import extract_lines
 from extractors.parsing import Conventions, document_conventions
-from extractors.party_blocks import page_blocks, read_party
+from extractors.party_blocks import cut_lines, page_blocks, read_party
 
 EN = Conventions(decimal_comma=False, dayfirst=True)
 DE = Conventions(decimal_comma=True, dayfirst=True)
@@ -422,3 +422,59 @@ def test_receipt_items_without_rules_start_at_a_description_and_its_quantity_row
     items = receipt_items(layout, DE)
     assert _values(items, "description") == ["Arbeitshandschuhe Nitril", "Rapsöl"]
     assert _values(items, "amount") == [Decimal("9.45"), Decimal("9.35")]
+
+
+# ------------------------------------------------------------------ other generators' layouts (issue 14)
+
+def test_count_printed_under_a_units_title_is_the_quantity() -> None:
+    # 'Units' over '3 pcs' (count and unit, right of the narrow title) and a 'Total price' beside the
+    # 'Total price with tax': the count is the quantity, the net total the line amount
+    layout = _layout(
+        _line(100, (50, "Description"), (260, "Units"), (310, "Price per one"), (390, "Total price"),
+              (450, "Tax"), (480, "Total price with tax")),
+        _line(115, (50, "Hex bolt M8x40"), (285, "3 pcs"), (320, "18.11"), (400, "54.33"), (452, "10 %"),
+              (500, "59.76")),
+        _line(130, (50, "Cable ties"), (285, "12 box"), (320, "2.50"), (400, "30.00"), (452, "10 %"),
+              (500, "33.00")))
+    items = extract_lines(layout, EN, language="en")
+    assert _values(items, "quantity") == [Decimal("3"), Decimal("12")]
+    assert _values(items, "unit") == ["pcs", "box"]
+    assert _values(items, "amount") == [Decimal("54.33"), Decimal("30.00")]
+
+
+def test_units_column_of_bare_counts_and_an_amount_with_tax_alone() -> None:
+    layout = _layout(
+        _line(100, (50, "Product name"), (200, "Units"), (260, "Unit Price"), (340, "Amount incl. VAT")),
+        _line(115, (50, "Copper pipe 15mm"), (205, "4"), (265, "35.74"), (350, "142.96")),
+        _line(130, (50, "Hand soap refill"), (205, "28"), (265, "15.37"), (350, "430.36")))
+    items = extract_lines(layout, EN, language="en")
+    assert _values(items, "quantity") == [Decimal("4"), Decimal("28")]
+    assert _values(items, "amount") == [Decimal("142.96"), Decimal("430.36")]
+
+
+def test_party_form_of_labels_beside_their_values() -> None:
+    # 'Service Provider' and 'Client' over two columns of 'Name:' / 'Street:' / 'City:' label cells
+    layout = _layout(
+        _line(60, (400, "Invoice id: INV-35125")), _line(72, (400, "Invoice date: 2025-09-16")),
+        _line(100, (60, "Service Provider")), _line(100, (300, "Client")),
+        _line(115, (60, "Name:")), _line(115, (120, "Greenway Produce Ltd")), _line(115, (300, "Name:")),
+        _line(115, (360, "Harbor Electric Supply")),
+        _line(127, (60, "Street:")), _line(127, (120, "Hauptstrasse 88")), _line(127, (300, "Street:")),
+        _line(127, (360, "4410 Commerce Blvd")),
+        _line(139, (60, "City:")), _line(139, (120, "Hamburg")), _line(139, (300, "City:")),
+        _line(139, (360, "Boston")),
+        _line(151, (60, "Post code:")), _line(151, (120, "20095")), _line(151, (300, "Post code:")),
+        _line(151, (360, "02110")))
+    out = extract_from_layout(layout)
+    assert _field(out, "supplier_name") == "Greenway Produce Ltd"
+    assert _field(out, "buyer_name") == "Harbor Electric Supply"
+
+
+def test_a_party_label_a_few_spaces_after_a_value_starts_the_next_column() -> None:
+    # 'Name: Oakridge Inc  Name: Northfield Co' on one baseline; 'Te betalen voor: 27 oktober' stays one
+    line = Line((Word("Oakridge", BBox(154, 192, 195, 204)), Word("Inc", BBox(198, 192, 211, 204)),
+                 Word("Name:", BBox(217, 192, 246, 204)), Word("Northfield", BBox(249, 192, 290, 204))))
+    other = Line((Word("Te", BBox(348, 220, 358, 233)), Word("betalen", BBox(364, 220, 402, 233)),
+                  Word("voor:", BBox(407, 220, 434, 233)), Word("27", BBox(440, 220, 451, 233))))
+    page = Page(1, 595, 842, (line, other))
+    assert [ln.text for ln, _ in cut_lines(page)] == ["Oakridge Inc", "Name: Northfield", "Te betalen voor: 27"]
