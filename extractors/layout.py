@@ -94,8 +94,9 @@ class Line:
 
     def __post_init__(self) -> None:
         ws = self.words
-        box = BBox(min(w.bbox.x0 for w in ws), min(w.bbox.y0 for w in ws),
-                   max(w.bbox.x1 for w in ws), max(w.bbox.y1 for w in ws))
+        boxes = [w.bbox for w in ws]
+        box = boxes[0] if len(boxes) == 1 else BBox(min(b.x0 for b in boxes), min(b.y0 for b in boxes),
+                                                    max(b.x1 for b in boxes), max(b.y1 for b in boxes))
         object.__setattr__(self, "bbox", box)
         object.__setattr__(self, "text", " ".join(w.text for w in ws))
 
@@ -284,30 +285,34 @@ def group_words_into_lines(words: list[Word], *, y_tolerance: float = 0.5,
     """
     rows: list[list[Word]] = []
     refs: list[tuple[float, float, float]] = []  # first word of each row: y0, y1, height
-    for w in sorted(words, key=lambda w: (w.bbox.cy, w.bbox.x0)):
+    for w in sorted(words, key=lambda w: ((w.bbox.y0 + w.bbox.y1) / 2, w.bbox.x0)):
         b = w.bbox
-        h = b.y1 - b.y0
+        y0, y1 = b.y0, b.y1
+        h = y1 - y0
         for k in range(len(rows) - 1, max(-1, len(rows) - 7), -1):
             ry0, ry1, rh = refs[k]
-            smaller = min(h, rh)
-            if (min(b.y1, ry1) - max(b.y0, ry0)) >= y_tolerance * max(smaller, 1e-6) \
-                    and abs(b.y1 - ry1) <= 0.4 * smaller + 0.5:
+            smaller = h if h < rh else rh
+            if ((y1 if y1 < ry1 else ry1) - (y0 if y0 > ry0 else ry0)) >= y_tolerance * max(smaller, 1e-6) \
+                    and abs(y1 - ry1) <= 0.4 * smaller + 0.5:
                 rows[k].append(w)
                 break
         else:
             rows.append([w])
-            refs.append((b.y0, b.y1, h))
+            refs.append((y0, y1, h))
     lines: list[Line] = []
     for row in rows:
         row.sort(key=lambda w: w.bbox.x0)
         current: list[Word] = [row[0]]
+        last = row[0].bbox
         for w in row[1:]:
-            h = max(current[-1].bbox.height, w.bbox.height, 1.0)
-            if w.bbox.x0 - current[-1].bbox.x1 > gap_factor * h:
+            b = w.bbox
+            h = max(last.y1 - last.y0, b.y1 - b.y0, 1.0)
+            if b.x0 - last.x1 > gap_factor * h:
                 lines.append(Line(tuple(current)))
                 current = [w]
             else:
                 current.append(w)
+            last = b
         lines.append(Line(tuple(current)))
     return tuple(lines)
 

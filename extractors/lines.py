@@ -22,7 +22,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from extractors.layout import BBox, Layout, Page, Word
-from extractors.parsing import Conventions
+from extractors.parsing import Conventions, parse_amount
 from extractors.result import Field, LineItem
 from extractors.columns import refine_roles, snap_to_rules
 from extractors.line_fields import Block, RowInfo, arithmetic_ok, build_item
@@ -235,15 +235,39 @@ def _read_row(row: Row, header: Header, page: Page, conv: Conventions) -> RowInf
             info.codes.append(tok)
         elif tok.kind in ("num", "pct"):
             _place_number(info, tok, cols)
+        elif (glued := _glued_count(tok, cols, conv)) is not None:
+            _place_number(info, glued[0], cols)   # OCR read '10 Stk' as '10Stk'
+            _place_text(info, glued[1], cols)
+            last = None
         else:
             i = text_column(tok.bbox, cols)
             if last is not None and tok.bbox.x0 - last[1].x1 < 0.8 * h and i != last[0]:
-                starts_other = i is not None and not cols[i].numeric and tok.bbox.x0 >= cols[i].x0 - 2
+                starts_other = i is not None and not cols[i].numeric and tok.bbox.x0 >= cols[i].x0 - max(2.0, 0.3 * h)
                 i = i if starts_other else last[0]   # a word run stays in the column it started in
             if i is not None:
                 _add_text(info, i, tok)
                 last = (i, tok.bbox)
     return info
+
+
+_GLUED = re.compile(r"^(\d{1,5}(?:[.,]\d{1,3})?)([^\W\d_]{1,5}\.?)$")
+
+
+def _glued_count(tok: Token, cols: tuple[Column, ...], conv: Conventions) -> tuple[Token, Token] | None:
+    """'10Stk' under the quantity or unit column: the count and its unit run together, split in two."""
+    m = _GLUED.match(tok.text)
+    if m is None:
+        return None
+    i = text_column(tok.bbox, cols)
+    if i is None or cols[i].role not in ("qty", "unit") or not any(c.role == "qty" for c in cols):
+        return None
+    value = parse_amount(m.group(1), decimal_comma=conv.decimal_comma)
+    if value is None:
+        return None
+    b, cut = tok.bbox, len(m.group(1)) / len(tok.text)
+    x = b.x0 + cut * b.width
+    return (Token("num", m.group(1), BBox(b.x0, b.y0, x, b.y1), value),
+            Token("text", m.group(2), BBox(x, b.y0, b.x1, b.y1)))
 
 
 def _place_number(info: RowInfo, tok: Token, cols: tuple[Column, ...]) -> None:

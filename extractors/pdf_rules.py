@@ -26,29 +26,30 @@ def page_rules(page: pdfium.PdfPage, to_display) -> tuple[BBox, ...]:
     """The rules on `page`; `to_display(left, bottom, right, top)` maps a user-space box to a display BBox.
     Raw PDFium calls (no Python object per page object): a text page has thousands of objects."""
     rules: list[BBox] = []
-    seen = 0
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     refs = tuple(ctypes.byref(v) for v in (left, bottom, right, top))
+    get_type, get_bounds = pdfium_c.FPDFPageObj_GetType, pdfium_c.FPDFPageObj_GetBounds
+    budget = MAX_PATHS
 
-    def walk(count, get, depth: int) -> None:
-        nonlocal seen
+    def walk(count: int, get, parent, depth: int) -> None:
+        nonlocal budget
         for i in range(count):
-            if seen >= MAX_PATHS:
-                return
-            obj = get(i)
-            kind = pdfium_c.FPDFPageObj_GetType(obj)
-            if kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < 3:
-                walk(pdfium_c.FPDFFormObj_CountObjects(obj), lambda k, o=obj: pdfium_c.FPDFFormObj_GetObject(o, k),
-                     depth + 1)
-            if kind != pdfium_c.FPDF_PAGEOBJ_PATH or not pdfium_c.FPDFPageObj_GetBounds(obj, *refs):
-                continue
-            seen += 1
-            box = to_display(left.value, bottom.value, right.value, top.value)
-            rules.extend(_rules_of(box, pdfium_c.FPDFPath_CountSegments(obj)))
+            obj = get(parent, i)
+            kind = get_type(obj)
+            if kind == _PATH:
+                if budget <= 0 or not get_bounds(obj, *refs):
+                    continue
+                budget -= 1
+                box = to_display(left.value, bottom.value, right.value, top.value)
+                rules.extend(_rules_of(box, pdfium_c.FPDFPath_CountSegments(obj)))
+            elif kind == _FORM and depth < 3:
+                walk(pdfium_c.FPDFFormObj_CountObjects(obj), pdfium_c.FPDFFormObj_GetObject, obj, depth + 1)
 
-    raw = page.raw
-    walk(pdfium_c.FPDFPage_CountObjects(raw), lambda k: pdfium_c.FPDFPage_GetObject(raw, k), 0)
+    walk(pdfium_c.FPDFPage_CountObjects(page.raw), pdfium_c.FPDFPage_GetObject, page.raw, 0)
     return tuple(rules)
+
+
+_PATH, _FORM = pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM
 
 
 def _rules_of(box: BBox, segments: int) -> list[BBox]:

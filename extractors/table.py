@@ -17,7 +17,8 @@ from decimal import Decimal
 
 from extractors.layout import BBox, Page, Word, merge_bboxes
 from extractors.parsing import parse_amount, parse_percent
-from extractors.table_vocab import CUE_WORDS, MAX_PHRASE, NUMERIC_ROLES, PHRASES, PRECEDENCE, compound_role
+from extractors.table_vocab import (CUE_WORDS, FOLDED_CUE_WORDS, FOLDED_PHRASES, MAX_PHRASE, NUMERIC_ROLES, PHRASES,
+                                    PRECEDENCE, compound_role, fold_accents)
 
 _MAX_PHRASE = MAX_PHRASE
 
@@ -161,7 +162,8 @@ def _match_phrase(words: list[Word], i: int) -> tuple[int, str | None]:
     norms = [norm_word(w.text) for w in run]
     for n in range(len(norms), 0, -1):
         key = " ".join(norms[:n])
-        role = PHRASES.get(key) or (PHRASES.get(key.replace(" ", "")) if n > 1 else None)
+        role = PHRASES.get(key) or (PHRASES.get(key.replace(" ", "")) if n > 1 else None) \
+            or FOLDED_PHRASES.get(fold_accents(key))
         if role:
             return n, role
     return 1, _compound_role(norms[0])
@@ -202,7 +204,7 @@ def find_header(rows: list[Row], start: int = 0) -> tuple[Header, int] | None:
 @functools.lru_cache(maxsize=4096)
 def _is_cue(text: str) -> bool:
     word = norm_word(text)
-    return word in _CUE_WORDS or _compound_role(word) is not None
+    return word in _CUE_WORDS or fold_accents(word) in FOLDED_CUE_WORDS or _compound_role(word) is not None
 
 
 _CUE_WORDS = CUE_WORDS
@@ -252,7 +254,7 @@ def _stack_columns(all_cells: list[Cell], main: list[Cell]) -> list[Column]:
         for g in groups:
             gbox = merge_bboxes(c.bbox for c in g)
             ov = cell.bbox.x_overlap(gbox)
-            if ov > best_ov and all(c.row != cell.row for c in g):
+            if ov > best_ov and all(c.row != cell.row or _run_on(c, cell) for c in g):
                 best, best_ov = g, ov
         if best is None:
             groups.append([cell])
@@ -260,6 +262,12 @@ def _stack_columns(all_cells: list[Cell], main: list[Cell]) -> list[Column]:
             best.append(cell)
     columns = [_column(sorted(g, key=lambda c: (c.row, c.bbox.x0))) for g in groups]
     return _resolve_duplicates(sorted(columns, key=lambda c: c.x0))
+
+
+def _run_on(a: Cell, b: Cell) -> bool:
+    """Two cells of one title row a word space apart: one title split in two ('excl.' 'btw' under 'Bedrag')."""
+    h = max(a.bbox.height, b.bbox.height, 1.0)
+    return a.row == b.row and -0.2 * h < max(a.bbox.x0, b.bbox.x0) - min(a.bbox.x1, b.bbox.x1) < 0.8 * h
 
 
 def _resolve_duplicates(cols: list[Column]) -> list[Column]:
@@ -285,6 +293,9 @@ def _column(cells: list[Cell]) -> Column:
     box = merge_bboxes(c.bbox for c in cells)
     title = " ".join(c.text for c in cells)
     role = next((r for r in PRECEDENCE if r in roles), "other")
+    whole = PHRASES.get(" ".join(norm_word(w) for w in title.split())) if len(cells) > 1 else None
+    if whole is not None:
+        role, roles = whole, (whole, *(r for r in roles if r != whole))   # 'Unit' over 'Cost': the unit cost
     if "desc" in roles and role in ("sku", "buyer_sku", "barcode"):
         role = "desc"
     if "tax" in roles and role == "price" and _RATE_WORD.search(title):
@@ -346,16 +357,22 @@ def _thousands_split(prev: Token, tok: Token, height: float) -> bool:
 
 
 def _glue_numbers_to_text(tokens: list[Token]) -> list[Token]:
-    """A number printed one space after a word ('Karton 3 x 20', 'Tax: 0.2%') is part of that text."""
+    """A number printed one space after a word ('Karton 3 x 20', 'Tax: 0.2%') is part of that text.  A number
+    with decimals ('20,000', '26,43') is a value of its own unless it is a bare space away (OCR sets a unit
+    word and the quantity beside it closer than a text layer does)."""
     out: list[Token] = []
     for tok in tokens:
         prev = out[-1] if out else None
-        if (tok.kind in ("num", "pct") and prev is not None and prev.kind == "text"
-                and any(ch.isalpha() for ch in prev.text)
-                and tok.bbox.x0 - prev.bbox.x1 < 0.8 * max(tok.bbox.height, 1.0)):
-            tok = Token("text", tok.text, tok.bbox)
+        if tok.kind in ("num", "pct") and prev is not None and prev.kind == "text" \
+                and any(ch.isalpha() for ch in prev.text):
+            near = (0.55 if tok.kind == "num" and _DECIMALS.search(tok.text) else 0.8) * max(tok.bbox.height, 1.0)
+            if tok.bbox.x0 - prev.bbox.x1 < near:
+                tok = Token("text", tok.text, tok.bbox)
         out.append(tok)
     return out
+
+
+_DECIMALS = re.compile(r"\d[.,]\d")
 
 
 def _word_token(text: str, bbox: BBox, *, decimal_comma: bool) -> Token:

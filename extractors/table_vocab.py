@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 # Roles whose cells are numbers.  `ordered`, `weight` and `packages` are numbers that are none of the
 # item's quantity / price / amount: they have columns so that their numbers are not taken for those.
@@ -118,6 +119,17 @@ PHRASES: dict[str, str] = {
 PHRASES = {k.casefold(): v for k, v in PHRASES.items()}   # titles are compared casefolded: 'Größe' -> 'grösse'
 MAX_PHRASE = max(len(p.split()) for p in PHRASES)
 CUE_WORDS = frozenset(w for p in PHRASES for w in p.split())
+
+
+@functools.lru_cache(maxsize=8192)
+def fold_accents(text: str) -> str:
+    """'qtē' -> 'qte', 'désignation' -> 'designation': OCR misreads accents, and some prints drop them."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+
+
+# The same phrases with their accents folded: the second look-up for a title not found as printed.
+FOLDED_PHRASES = {fold_accents(k): v for k, v in reversed(list(PHRASES.items()))}
+FOLDED_CUE_WORDS = frozenset(fold_accents(w) for w in CUE_WORDS)
 
 # Stems of compound titles, tried in order; the first that fits gives the role.
 _COMPOUNDS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(rx), role) for rx, role in (

@@ -478,3 +478,48 @@ def test_a_party_label_a_few_spaces_after_a_value_starts_the_next_column() -> No
                   Word("voor:", BBox(407, 220, 434, 233)), Word("27", BBox(440, 220, 451, 233))))
     page = Page(1, 595, 842, (line, other))
     assert [ln.text for ln, _ in cut_lines(page)] == ["Oakridge Inc", "Name: Northfield", "Te betalen voor: 27"]
+
+
+# --------------------------------------------------------------- what OCR does to a table (issue 14)
+
+def test_stacked_titles_read_as_one_phrase_and_a_title_row_split_in_two() -> None:
+    # 'Unit' over 'Cost' is the unit price, not the unit; 'excl.' 'btw' under 'Bedrag' is one title
+    layout = _layout(
+        _line(100, (50, "Item"), (180, "Unit"), (225, "Delivered"), (290, "Unit"), (350, "Bedrag")),
+        _line(110, (290, "Cost"), (350, "excl."), (372, "btw")),
+        _line(125, (50, "Chicken breast"), (182, "kg"), (230, "3.40"), (292, "10.38"), (355, "35.29")),
+        _line(140, (50, "Soy sauce"), (182, "bottle"), (230, "2.00"), (292, "3.85"), (360, "7.70")))
+    items = extract_lines(layout, EN, language="en")
+    assert _values(items, "unit_price") == [Decimal("10.38"), Decimal("3.85")]
+    assert _values(items, "amount") == [Decimal("35.29"), Decimal("7.70")]
+
+
+def test_a_count_run_into_its_unit_and_an_accent_misread_in_a_title() -> None:
+    # '10Stk' (no space read) under 'Menge'; 'Qtē' for 'Qté'
+    de = _layout(
+        _line(100, (50, "Bezeichnung"), (250, "Menge"), (320, "Einzelpreis"), (420, "Gesamt")),
+        _line(115, (50, "Kabelbinder"), (252, "10Stk"), (330, "2,50"), (430, "25,00")),
+        _line(130, (50, "Dübel 8 mm"), (252, "50St."), (330, "0,10"), (430, "5,00")))
+    items = extract_lines(de, DE, language="de")
+    assert _values(items, "quantity") == [Decimal("10"), Decimal("50")]
+    assert _values(items, "unit") == ["Stk", "St."]
+    fr = _layout(
+        _line(100, (50, "Article"), (220, "Uv"), (262, "Qtē"), (320, "PU HT"), (400, "Montant HT")),
+        _line(115, (50, "Huile de colza"), (208, "boite"), (245, "20,000"), (322, "26,43"), (405, "528,60")),
+        _line(130, (50, "Riz jasmin"), (214, "sac"), (245, "120,000"), (322, "27,06"), (400, "3.247,20")))
+    items = extract_lines(fr, DE, language="fr")
+    assert _values(items, "quantity") == [Decimal("20"), Decimal("120")]
+    assert _values(items, "unit") == ["boite", "sac"]
+
+
+def test_a_code_a_little_left_of_the_description_title_stays_in_its_own_column() -> None:
+    # OCR places words a point or two off: the description starting 2 pt left of its title is still its own
+    layout = _layout(
+        _line(100, (60, "#"), (87, "Article"), (148, "Description"), (300, "Qty"), (360, "Rate"), (430, "Value")),
+        _line(115, (60, "001"), (87, "SKU-46733"), (145.5, "Hex bolt M8x40"), (300, "8.00"), (360, "16.36"),
+              (430, "130.88")),
+        _line(130, (60, "002"), (87, "SKU-41220"), (148, "Wall anchor 8mm"), (300, "5.00"), (360, "3.68"),
+              (430, "18.40")))
+    items = extract_lines(layout, EN, language="en")
+    assert _values(items, "supplier_sku") == ["SKU-46733", "SKU-41220"]
+    assert _values(items, "description") == ["Hex bolt M8x40", "Wall anchor 8mm"]
