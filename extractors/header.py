@@ -211,13 +211,17 @@ class _PageIndex:
         return sorted(row, key=lambda o: o.bbox.x0)
 
     def below(self, line: Line, label_box: BBox, *, count: int = 1) -> list[Line]:
-        """Up to `count` lines under the label, in its column, nearest first."""
+        """Up to `count` lines under the label, in its column, nearest first.  OCR boxes are loose: a line
+        whose box reaches half a height up into the label's is under it when its top is below the label's
+        middle."""
         lb = line.bbox
         reach = 2.2 * count * max(lb.height, 6)
         found = []
-        for other in self.between(lb.y1 - 0.3 * lb.height, lb.y1 + reach):
+        for other in self.between(lb.y1 - 0.5 * lb.height, lb.y1 + reach):
             ob = other.bbox
             if other is line or ob.x1 < label_box.x0 - 4 or ob.x0 > label_box.x1 + 8:
+                continue
+            if ob.y0 < lb.y1 - 0.3 * lb.height and (ob.y0 <= lb.cy or ob.y_overlap(lb) > 0.5):
                 continue
             found.append((ob.y0 - lb.y1, other))
         found.sort(key=lambda t: t[0])

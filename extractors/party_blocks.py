@@ -32,11 +32,13 @@ def split_columns(page: Page) -> Page:
 
 
 def cut_lines(page: Page) -> list[tuple[Line, float]]:
-    """The page's lines cut at column gaps (text layer only), each piece with the right edge of the whole
-    line it was cut from."""
-    if page.source != "text-layer":
+    """The page's lines cut at column gaps, each piece with the right edge of the whole line it was cut
+    from.  An OCR line (detection boxes a row apart joined) is cut at narrower gaps, and where the type size
+    changes: a letterhead name in large type and a label column beside it are two things."""
+    if page.source == "ofd":
         return [(ln, ln.bbox.x1) for ln in page.lines]
-    return _join_labels([(p, ln.bbox.x1) for ln in page.lines for p in _pieces(ln)])
+    ocr = page.source != "text-layer"
+    return _join_labels([(p, ln.bbox.x1) for ln in page.lines for p in _pieces(ln, ocr=ocr)])
 
 
 _LONE_LABEL = re.compile(r"^[^\W\d][\w .'/-]{0,24}:$")
@@ -64,14 +66,20 @@ def _join_labels(pieces: list[tuple[Line, float]]) -> list[tuple[Line, float]]:
     return out
 
 
-def _pieces(line: Line) -> list[Line]:
+def _pieces(line: Line, *, ocr: bool = False) -> list[Line]:
     """A line cut where a column gap (wider than a word's height) parts two words, and before a party-form
-    label a few spaces after a value ('Name: A Ltd   Name: B GmbH': the next column's label)."""
+    label a few spaces after a value ('Name: A Ltd   Name: B GmbH': the next column's label).  OCR lines
+    are cut at 0.7 of a height, and at half a height where the type size changes by 1.4 times."""
     ws = line.words
-    cuts = [k for k in range(1, len(ws)) if (gap := ws[k].bbox.x0 - ws[k - 1].bbox.x1)
-            > 1.1 * (h := min(ws[k - 1].bbox.y1 - ws[k - 1].bbox.y0, ws[k].bbox.y1 - ws[k].bbox.y0))
-            and not ws[k].text.startswith(":")   # 'Nummer    : 549910' is one
-            or gap > 0.38 * h and k > 1 and _form_label(ws[k].text)]
+    wide = 0.7 if ocr else 1.1
+    cuts = []
+    for k in range(1, len(ws)):
+        a, b = ws[k - 1].bbox, ws[k].bbox
+        gap, h, tall = b.x0 - a.x1, min(a.height, b.height), max(a.height, b.height)
+        if (gap > wide * h and not ws[k].text.startswith(":")   # 'Nummer    : 549910' is one
+                or gap > 0.38 * h and k > 1 and _form_label(ws[k].text)
+                or ocr and gap > 0.5 * h and tall >= 1.4 * h):
+            cuts.append(k)
     if not cuts:
         return [line]   # no column gap: the line as it is (most lines)
     bounds = [0, *cuts, len(ws)]
@@ -119,16 +127,26 @@ def page_blocks(page: Page, pieces: list[tuple[Line, float]] | None = None) -> l
         label = role_label(line.text) is not None
         if label or one_line_party(line) is not None:
             blocks.append([line])
+            active = _uncovered(active, b)
             if label:
                 active.append(blocks[-1])
             continue
         fits = [blk for blk in active if _continues(blk[-1].bbox, b, right[id(blk[-1])], right[id(line)])]
         if fits:
-            min(fits, key=lambda blk: abs(blk[-1].bbox.x0 - b.x0)).append(line)
+            home = min(fits, key=lambda blk: abs(blk[-1].bbox.x0 - b.x0))
         else:
-            blocks.append([line])
-            active.append(blocks[-1])
+            home = [line]
+            blocks.append(home)
+        active = [*_uncovered([blk for blk in active if blk is not home], b), home]
+        if fits:
+            home.append(line)
     return [Block(page.number, tuple(blk)) for blk in blocks]
+
+
+def _uncovered(active: list[list[Line]], b: BBox) -> list[list[Line]]:
+    """The active blocks a line with box `b` does not cover: a line printed across a block's column
+    under it (a sender line under the letterhead) ends that block, the next lines there are another's."""
+    return [blk for blk in active if blk[-1].bbox.x_overlap(b) < 0.3]
 
 
 _STREET = re.compile(r"(?i)\d+\s*[a-z]?\b.*\b[^\W\d_]{3,}|\b[^\W\d_]{3,}.*\s\d+\s*[a-z]?(?:\s*[-/]\s*\d+)?,?$|"

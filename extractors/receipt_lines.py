@@ -45,9 +45,7 @@ def receipt_items(layout: Layout, conv: Conventions) -> list[LineItem]:
             first = norm_word(row.words[0].text)
             if first in _STOP:
                 break
-            # word by word for a quantity row ('4 x 27,51'), glued for a description ('Dübel 8 mm  4,40')
-            split = [t for w in row.words for t in row_tokens((w,), decimal_comma=conv.decimal_comma)]
-            qty = _quantity_row(split, page.number)
+            qty = _quantity_row(_word_tokens(row, conv), page.number)
             if qty is not None and current is not None and "quantity" not in current:
                 current.update({k: v for k, v in qty.items() if k not in current})
                 continue
@@ -72,14 +70,19 @@ def _list_start(rows: list[Row], conv: Conventions, page: int) -> int | None:
         found = described(i)
         return found is not None and "amount" in found
     def quantity(i: int) -> bool:
-        split = [t for w in rows[i].words for t in row_tokens((w,), decimal_comma=conv.decimal_comma)]
-        return _quantity_row(split, page) is not None
+        return _quantity_row(_word_tokens(rows[i], conv), page) is not None
     for i in range(len(rows) - 1):
         if norm_word(rows[i].words[0].text) in _STOP:
             return None
         if described(i) is not None and quantity(i + 1) or item(i) and item(i + 1):
             return i - 1
     return None
+
+
+def _word_tokens(row: Row, conv: Conventions) -> list[Token]:
+    """A row's tokens word by word, for a quantity row ('4 x 27,51'); a description row is read with its
+    words glued ('Dübel 8 mm  4,40': `row_tokens` of the whole row)."""
+    return [t for w in row.words for t in row_tokens((w,), decimal_comma=conv.decimal_comma)]
 
 
 def _is_rule(row: Row) -> bool:

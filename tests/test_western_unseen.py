@@ -8,6 +8,7 @@ taken, party blocks by their shape and place, addresses in their national orders
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -515,11 +516,56 @@ def test_a_count_run_into_its_unit_and_an_accent_misread_in_a_title() -> None:
 def test_a_code_a_little_left_of_the_description_title_stays_in_its_own_column() -> None:
     # OCR places words a point or two off: the description starting 2 pt left of its title is still its own
     layout = _layout(
-        _line(100, (60, "#"), (87, "Article"), (148, "Description"), (300, "Qty"), (360, "Rate"), (430, "Value")),
-        _line(115, (60, "001"), (87, "SKU-46733"), (145.5, "Hex bolt M8x40"), (300, "8.00"), (360, "16.36"),
-              (430, "130.88")),
-        _line(130, (60, "002"), (87, "SKU-41220"), (148, "Wall anchor 8mm"), (300, "5.00"), (360, "3.68"),
-              (430, "18.40")))
+        _line(100, (60, "#"), (87, "Article"), (147.5, "Description"), (300, "Qty"), (360, "Rate"), (430, "Value"),
+              size=12.0),
+        _line(118, (60, "001"), (87, "SKU-46733"), (144.5, "Hex bolt M8x40"), (300, "8.00"), (360, "16.36"),
+              (430, "130.88"), size=12.0),
+        _line(136, (60, "002"), (87, "SKU-41220"), (148, "Wall anchor 8mm"), (300, "5.00"), (360, "3.68"),
+              (430, "18.40"), size=12.0))
     items = extract_lines(layout, EN, language="en")
     assert _values(items, "supplier_sku") == ["SKU-46733", "SKU-41220"]
     assert _values(items, "description") == ["Hex bolt M8x40", "Wall anchor 8mm"]
+
+
+# -------------------------------------------------------------- header and parties on scans (issue 14)
+
+def _ocr_page(*lines: Line) -> Layout:
+    return Layout((Page(1, 595, 842, tuple(lines), source="ppocr:test"),), "ppocr:test")
+
+
+def _boxed(y: float, h: float, *words: tuple[str, float, float]) -> Line:
+    """An OCR line: (text, x0, x1) words in boxes `h` high (OCR boxes are looser than the type)."""
+    return Line(tuple(Word(t, BBox(x0, y, x1, y + h)) for t, x0, x1 in words))
+
+
+def test_values_under_their_labels_where_ocr_boxes_overlap_the_label() -> None:
+    layout = _ocr_page(
+        _boxed(43, 20, ("Northgate", 48, 125), ("Fixings", 130, 184), ("Limited", 185, 243)),
+        _boxed(61, 15, ("81", 44, 54), ("Canal", 56, 78), ("Road,", 80, 100), ("Birmingham", 102, 143),
+               ("B14", 147, 160), ("3AJ", 162, 177)),
+        _boxed(73, 16, ("Northgate", 48, 81), ("Fixings", 84, 109), ("Limited", 111, 133), ("·", 138, 141),
+               ("81", 144, 149), ("Canal", 152, 171), ("Road", 174, 188), ("·", 190, 193),
+               ("Birmingham", 195, 231), ("B14", 236, 245), ("3AJ", 250, 258)),
+        _boxed(76, 15, ("Invoice", 374, 404), ("Number", 408, 449)),
+        _boxed(77, 15, ("Invoice", 485, 515), ("Date", 519, 548)),
+        _boxed(86, 17, ("Ashford", 49, 85), ("Industrial", 90, 139), ("Supplies", 141, 182), ("Ltd.", 187, 206)),
+        _boxed(86, 16, ("INV-113275", 376, 425)),
+        _boxed(87, 17, ("14", 487, 499), ("Aug", 501, 519), ("2025", 521, 544)),
+        _boxed(99, 15, ("2", 49, 54), ("Canal", 56, 83), ("Road", 85, 107)),
+        _boxed(110, 16, ("Manchester", 49, 100), ("M14", 105, 123), ("2SX", 125, 143)))
+    out = extract_from_layout(layout)
+    assert _field(out, "document_number") == "INV-113275"
+    assert _field(out, "document_date") == date(2025, 8, 14)
+    assert _field(out, "supplier_name") == "Northgate Fixings Limited"
+    assert _field(out, "buyer_name") == "Ashford Industrial Supplies Ltd."
+
+
+def test_an_ocr_line_is_cut_where_the_type_size_changes() -> None:
+    # one detection row: the letterhead name in large type, a label and value in small type beside it
+    page = Page(1, 595, 842, (
+        _boxed(40, 25, ("Pennine", 145, 224), ("Fixings", 232, 307), ("PLC", 314, 352)),
+        ), source="ppocr:test")
+    small = Line(page.lines[0].words + (Word("Inv.", BBox(366, 45, 385, 59)), Word("No.", BBox(389, 45, 406, 59)),
+                                        Word("FA2023-70672", BBox(413, 45, 478, 60))))
+    page = replace(page, lines=(small,))
+    assert [ln.text for ln, _ in cut_lines(page)] == ["Pennine Fixings PLC", "Inv. No. FA2023-70672"]
