@@ -161,7 +161,8 @@ CUES: list[Cue] = [
             r"rechnungssumme|gutschriftsbetrag|total ttc|montant ttc|totaal incl\.?(?: btw)?|totaalbedrag|"
             r"razem brutto|wartość brutto|suma brutto|do zapłaty|należność ogółem|należność", 1.0),
            (r"total|summe|gesamt|totaal|razem|montant", 0.55),
-           (r"amount due|balance due|zahlbetrag|zu zahlen|due payable|solde à payer|net à payer|te betalen", 0.5)),
+           (r"amount due|balance due|balance|to pay|zahlbetrag|zu zahlen|due payable|solde à payer|net à payer|"
+            r"à payer|te betalen", 0.5)),
     *_cues("amount_due", ValueKind.AMOUNT,
            (r"amount due|amt due|balance due|amount payable|zahlbetrag|zu zahlender betrag|zu zahlen|due payable|"
             r"solde à payer|net à payer|reste à payer|te betalen|do zapłaty|pozostało do zapłaty", 1.0)),

@@ -26,6 +26,7 @@ _STOP = frozenset({
     "mwst", "ust", "gst", "net", "netto", "payer", "betalen", "zahlen", "rounding", "grand", "sales",
 })
 _UNIT_RE = re.compile(r"^[^\W\d_]{1,6}\.?$")
+_MONEY = re.compile(r"\d[.,]\d\d(?!\d)")
 
 
 def receipt_items(layout: Layout, conv: Conventions) -> list[LineItem]:
@@ -72,8 +73,8 @@ def _list_start(rows: list[Row], conv: Conventions, page: int) -> int | None:
     def quantity(i: int) -> bool:
         return _quantity_row(_word_tokens(rows[i], conv), page) is not None
     for i in range(len(rows) - 1):
-        if norm_word(rows[i].words[0].text) in _STOP:
-            return None
+        if norm_word(rows[i].words[0].text) in _STOP and _MONEY.search(rows[i].text):
+            return None   # the total before any item ('VAT: GB419020681' in the shop's header is no total)
         if described(i) is not None and quantity(i + 1) or item(i) and item(i + 1):
             return i - 1
     return None
@@ -121,6 +122,9 @@ def _description_row(row: Row, toks: list[Token], page: int) -> dict[str, Field]
     if not words or not any(ch.isalpha() for w in words for ch in w.text) or ":" in row.words[0].text:
         return None
     nums = [t for t in toks if t.kind == "num" and t.bbox.x0 > words[-1].bbox.x1]
+    tail = _counted_tail(toks)
+    if len(nums) < 3 and tail is not None:   # 'Apples  1 kg  3.12  3.12 A': the unit between count and price
+        nums, words = tail, [w for w in words if w.bbox.x1 <= tail[0].bbox.x0]
     text = " ".join(w.text for w in words if w.bbox.x1 <= (nums[0].bbox.x0 if nums else float("inf")))
     if not text:
         return None
@@ -135,6 +139,19 @@ def _description_row(row: Row, toks: list[Token], page: int) -> dict[str, Field]
     elif nums:
         out["amount"] = _field(nums[-1], page)
     return out
+
+
+def _counted_tail(toks: list[Token]) -> list[Token] | None:
+    """The numbers after the description when they are a count, a unit word, a price and their product."""
+    first = next((i for i, t in enumerate(toks) if t.kind == "num"), None)
+    if first is None or first == 0:
+        return None
+    rest = toks[first:]
+    nums = [t for t in rest if t.kind == "num"]
+    words = [t for t in rest if t.kind != "num" and not (len(t.text) == 1 and t.text.isupper())]
+    if len(nums) != 3 or len(words) != 1 or not _UNIT_RE.match(words[0].text) or not _product_is(*nums):
+        return None
+    return nums if nums[0].bbox.x1 <= words[0].bbox.x0 <= nums[1].bbox.x0 else None
 
 
 def _description_without(desc: Field, words: list[Word], unit: Token, page: int) -> Field:

@@ -569,3 +569,22 @@ def test_an_ocr_line_is_cut_where_the_type_size_changes() -> None:
                                         Word("FA2023-70672", BBox(413, 45, 478, 60))))
     page = replace(page, lines=(small,))
     assert [ln.text for ln, _ in cut_lines(page)] == ["Pennine Fixings PLC", "Inv. No. FA2023-70672"]
+
+
+def test_till_roll_rows_of_count_unit_price_and_amount_under_a_vat_line() -> None:
+    # the shop's VAT id line above the items is no total; 'Balance' is what the receipt totals to
+    layout = _layout(
+        _line(20, (13, "Pennine Food Service Ltd")), _line(30, (13, "75 Mill Lane")),
+        _line(40, (13, "Birmingham B8 1DS")), _line(50, (13, "VAT: GB419020681")),
+        _line(60, (13, "Ticket No.: 20230905388331")),
+        _line(75, (13, "Apples"), (70, "1"), (76, "kg"), (108, "3.12"), (138, "3.12"), (156, "A")),
+        _line(85, (13, "Jasmine rice"), (79, "4"), (104, "38.17"), (130, "152.68"), (155, "A")),
+        _line(95, (13, "Chicken breast fillet")),
+        _line(105, (68, "3"), (74, "kg"), (104, "10.20"), (134, "30.60"), (157, "A")),
+        _line(120, (15, "Balance:"), (128, "£186.40")), _line(130, (13, "VISA")),
+        width=200.0, height=300.0)
+    out = extract_from_layout(layout)
+    assert [it.fields["description"].value for it in out.lines] == ["Apples", "Jasmine rice", "Chicken breast fillet"]
+    assert _values(out.lines, "quantity") == [Decimal("1"), Decimal("4"), Decimal("3")]
+    assert _values(out.lines, "unit") == ["kg", None, "kg"]
+    assert _field(out, "total_amount") == Decimal("186.40")
