@@ -106,7 +106,7 @@ def _continues(a: BBox, b: BBox, right_a: float, right_b: float) -> bool:
     edge (left, right or centre; the right edge of the whole printed line counts too)."""
     h = min(a.y1 - a.y0, b.y1 - b.y0)
     gap = b.y0 - a.y1
-    if gap < -0.3 * h or gap > 0.9 * h:
+    if gap > 0.9 * h or gap < -0.3 * h and b.cy - a.cy < 0.6 * h:   # loose OCR boxes overlap a row's
         return False
     tol = 3.0 if h < 8.6 else 0.35 * h   # OCR boxes jitter by a few points
     return (abs(a.x0 - b.x0) <= tol or abs(a.x1 - b.x1) <= tol or abs(a.x0 + a.x1 - b.x0 - b.x1) <= 2 * tol
@@ -225,8 +225,10 @@ def read_party(block: Block) -> Party | None:
         name, name_box = _value_text(name_line), name_line.bbox
     else:
         return None
-    if end is None:
-        return Party(role, block.page, block, name, name_box, name_line, [], None, tuple(lines), False) if role else None
+    if end is None:   # no address: a labelled party, or a letterhead name over its tax id or contacts
+        letterhead = bool(LEGAL_FORMS.search(name)) and any(_line_kind(ln) == "contact" for ln in lines[first:])
+        return Party(role, block.page, block, name, name_box, name_line, [], None, tuple(lines),
+                     False) if role or letterhead else None
     parts: list[str] = []
     boxes: list[BBox] = []
     for ln in head[first:end + 1]:

@@ -6,7 +6,8 @@ Parties are read as blocks (`party_blocks`); which block is whose follows from s
   label the supplier's;
 - the block in the address window, just under the small one-line sender address, is the buyer's;
 - the letterhead, the first address block at the top of the page that is not the buyer's, is the
-  supplier's;
+  supplier's; so is a letterhead name with a legal form over its tax id or contacts above every address
+  block (its address printed in a footer);
 - with a supplier and no labelled buyer, the next address block in the page's upper part is the buyer's.
 
 Where no block gives a party, the label zones, legal-form lines and sender line of `names` are used.
@@ -70,6 +71,9 @@ def assign_roles(parties: list[Party], page: Page) -> tuple[Party | None, Party 
         buyer = next((p for p in unlabelled if _under(p.block.box, sender[0].bbox)), None)
     buyer = buyer or (buyers[0] if buyers else None)   # else a delivery address
     top = [p for p in unlabelled if p is not buyer and p.block.box.y0 < 0.4 * page.height]
+    heads = [p for p in parties if p.role is None and not p.postcode and p.block.box.y0 < 0.25 * page.height]
+    if seller is None and heads and (not top or heads[0].block.box.y1 <= top[0].block.box.y0):
+        seller = heads[0]   # a letterhead name over its tax id, its address printed elsewhere (a footer)
     if seller is None and top:
         seller = top[0]
     if buyer is None:   # the supplier's name printed again (a sender line, a footer) is no buyer

@@ -588,3 +588,17 @@ def test_till_roll_rows_of_count_unit_price_and_amount_under_a_vat_line() -> Non
     assert _values(out.lines, "quantity") == [Decimal("1"), Decimal("4"), Decimal("3")]
     assert _values(out.lines, "unit") == ["kg", None, "kg"]
     assert _field(out, "total_amount") == Decimal("186.40")
+
+
+def test_letterhead_name_over_its_tax_id_with_the_address_in_the_footer() -> None:
+    layout = _layout(
+        _line(40, (102, "Kestrel Components Ltd"), size=16.0), _line(40, (376, "Dispatch Note"), size=16.0),
+        _line(60, (152.4, "Tax ID: 49-5398284")),   # centred under the name
+        _line(80, (56, "Delivery Note No."), (183, "Delivery Note Date")),
+        _line(92, (56, "DN24041907"), (184, "04/07/2024")),
+        _line(92, (323, "Ashford Office Supplies LLP")), _line(102, (322, "172 Logistics Blvd")),
+        _line(112, (323, "Atlanta, GA 30343")),
+        _line(800, (150, "Kestrel Components Ltd · 74 Commerce Drive · Fremont, CA 94548")))
+    out = extract_from_layout(layout)
+    assert _field(out, "supplier_name") == "Kestrel Components Ltd"
+    assert _field(out, "buyer_name") == "Ashford Office Supplies LLP"
