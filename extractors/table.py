@@ -190,11 +190,17 @@ def find_header(rows: list[Row], start: int = 0) -> tuple[Header, int] | None:
         if has_numbers(rows[i]) or sum(1 for w in rows[i].words if _is_cue(w.text)) < 2:
             continue
         cells = segment_row(rows[i], i)
-        if not header_candidate(cells):
+        titled = header_candidate(cells)
+        if not titled and len(cells) < 3:
             continue
-        band = _grow_band(rows, i, cells)
-        all_cells = [c for j in band for c in (cells if j == i else segment_row(rows[j], j))]
+        band = _grow_band(rows, i, cells) if titled else _title_rows_under(rows, i)
+        others = [c for j in band if j != i for c in segment_row(rows[j], j)]
+        cells = _split_under(cells, others, rows[i], i)
+        all_cells = [*cells, *others]
         columns = _stack_columns(all_cells, cells)
+        if not titled and not (len(band) > 1 and header_candidate(
+                [Cell(None if c.role == "other" else c.role, c.title, BBox(c.x0, 0, c.x1, 1), i) for c in columns])):
+            continue   # a title row read only with the row under it ('Gel.' over 'Menge': the quantity)
         bbox = merge_bboxes(rows[j].bbox for j in band)
         titles = tuple(w for j in band for w in rows[j].words)
         return Header(tuple(columns), bbox, median_height(rows[i].words), titles), max(band)
@@ -228,6 +234,37 @@ def _grow_band(rows: list[Row], i: int, cells: list[Cell]) -> list[int]:
                 break
             band.append(j) if step > 0 else band.insert(0, j)
             j += step
+    return band
+
+
+def _split_under(cells: list[Cell], others: list[Cell], row: Row, i: int) -> list[Cell]:
+    """A title phrase cut in two where a title of the row above or below sits under its first words only:
+    'Qty Delivered' over 'Ordered' under 'Qty' is two columns, 'Qty Ordered' and 'Delivered'."""
+    out: list[Cell] = []
+    for cell in cells:
+        words = [w for w in row.words if cell.bbox.x0 - 0.5 <= w.bbox.cx <= cell.bbox.x1 + 0.5]
+        cut = next((k for o in others for k in range(1, len(words)) if _covers(o, words[:k])
+                    and not any(o.bbox.x_overlap(w.bbox) > 0.3 for w in words[k:])), None)
+        if cell.role is None or len(words) < 2 or cut is None:
+            out.append(cell)
+            continue
+        out += segment_row(Row(tuple(words[:cut])), i) + segment_row(Row(tuple(words[cut:])), i)
+    return out
+
+
+def _covers(cell: Cell, words: list[Word]) -> bool:
+    return all(cell.bbox.x_overlap(w.bbox) > 0.3 for w in words)
+
+
+def _title_rows_under(rows: list[Row], i: int) -> list[int]:
+    """Row i and the rows close under it that hold title words only (a title row that names its columns
+    only together with the row under it)."""
+    h = median_height(rows[i].words)
+    band = [i]
+    for j in range(i + 1, min(i + 3, len(rows))):
+        if row_gap(rows[band[-1]].bbox, rows[j].bbox) > 0.6 * h or not all(_is_cue(w.text) for w in rows[j].words):
+            break
+        band.append(j)
     return band
 
 

@@ -602,3 +602,23 @@ def test_letterhead_name_over_its_tax_id_with_the_address_in_the_footer() -> Non
     out = extract_from_layout(layout)
     assert _field(out, "supplier_name") == "Kestrel Components Ltd"
     assert _field(out, "buyer_name") == "Ashford Office Supplies LLP"
+
+
+def test_title_rows_that_name_their_columns_only_together() -> None:
+    # 'Qty Delivered' read as one phrase over 'Ordered' under 'Qty': ordered and delivered are two columns;
+    # 'Gel.' over 'Menge' names the quantity only with the row under it
+    en = _layout(
+        _line(100, (60, "Goods"), (286, "Qty"), (306, "Delivered"), (352, "U/M")),
+        _line(110, (269, "Ordered")),
+        _line(125, (60, "Lever arch file"), (295, "8"), (339, "7"), (352, "pcs")),
+        _line(140, (60, "Gel pen black"), (289, "10"), (334, "10"), (352, "ctn")))
+    items = extract_lines(en, EN, language="en")
+    assert _values(items, "quantity") == [Decimal("7"), Decimal("10")]
+    de = _layout(
+        _line(100, (37, "Beschreibung"), (456, "Gel."), (483, "ME"), (510, "Bemerkung")),
+        _line(110, (446, "Menge")),
+        _line(125, (38, "USB-C-Kabel"), (463, "50"), (486, "St.")),
+        _line(140, (37, "Leiterplatte"), (462, "12"), (484, "Stk")))
+    items = extract_lines(de, DE, language="de")
+    assert _values(items, "quantity") == [Decimal("50"), Decimal("12")]
+    assert _values(items, "description") == ["USB-C-Kabel", "Leiterplatte"]
