@@ -230,8 +230,8 @@ def _grow_band(rows: list[Row], i: int, cells: list[Cell]) -> list[int]:
             near = rows[band[-1] if step > 0 else band[0]]
             if row_gap(near.bbox, rows[j].bbox) > 0.6 * h or has_numbers(rows[j]):
                 break
-            if not _title_like(rows[j], cells):
-                break
+            if not _title_like(rows[j], cells) or step < 0 and not any(_is_cue(w.text) for w in rows[j].words):
+                break   # a row above the titles names a column itself (the address over a table does not)
             band.append(j) if step > 0 else band.insert(0, j)
             j += step
     return band
@@ -390,7 +390,7 @@ _THOUSAND = re.compile(r"^\d{3}(?:[.,]\d{1,4})?(?:[€$£]|EUR)?$")
 def _thousands_split(prev: Token, tok: Token, height: float) -> bool:
     """'1' and '298,00' a narrow space apart are one number with a space for thousands."""
     return (prev.kind == "num" and bool(_GROUP.match(prev.text)) and bool(_THOUSAND.match(tok.text))
-            and 0 <= tok.bbox.x0 - prev.bbox.x1 < 0.45 * max(height, 1.0))
+            and 0 <= tok.bbox.x0 - prev.bbox.x1 < 0.6 * max(height, 1.0))
 
 
 def _glue_numbers_to_text(tokens: list[Token]) -> list[Token]:
