@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from extractors.layout import BBox
 from extractors.line_fields import RowInfo
+from extractors.pdf_rules import vertical
 from extractors.table import Column, Header
 
 _CODE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9\-_/.]{1,24}$")
@@ -71,7 +72,7 @@ def snap_to_rules(header: Header, rules: tuple[BBox, ...]) -> Header:
     that cross the title band left and right of it, where no other column's title shares that cell."""
     band = header.bbox
     xs: list[float] = []
-    for r in sorted((r for r in rules if r.height > r.width and r.y0 <= band.cy <= r.y1), key=lambda r: r.cx):
+    for r in sorted((r for r in vertical(rules) if r.y0 <= band.cy <= r.y1), key=lambda r: r.cx):
         if not xs or r.cx - xs[-1] > 1.5:
             xs.append(r.cx)
     if len(xs) < 2:

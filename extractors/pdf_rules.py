@@ -3,7 +3,7 @@
 A ruled table prints its grid as vector paths: thin filled or stroked rectangles, single line segments,
 or cell rectangles.  `page_rules` returns the page's horizontal and vertical rules as thin boxes in the
 page's display space (points, origin top-left, the reader's turn applied: the same frame as the words).
-Readers use them where a page has them: `table.snap_to_rules` widens a column to the ruled cell its title
+Readers use them where a page has them: `columns.snap_to_rules` widens a column to the ruled cell its title
 sits in.  Shapes that are not rules (curves, logos, filled areas, text) are skipped; a page with very
 many path objects (a vector drawing) is read up to a cap so that such a page stays fast.
 """

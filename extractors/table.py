@@ -176,10 +176,15 @@ def _compound_role(word: str) -> str | None:
 def header_candidate(cells: list[Cell]) -> bool:
     """A title row: desc/sku named, mostly cue words (three at least), and two of qty/price/amount named
     or the quantity with one more role (a delivery note or packing list prints no prices)."""
-    roles = {c.role for c in cells if c.role}
+    return _names_a_table([c.role for c in cells])
+
+
+def _names_a_table(titles: list[str | None]) -> bool:
+    """`header_candidate` on the role each title names (None: names none)."""
+    roles = {r for r in titles if r}
     numeric = roles & {"qty", "price", "amount"} | ({"amount"} if "gross" in roles else set())
-    named = sum(1 for c in cells if c.role)
-    if not roles & {"desc", "sku"} or named < 0.5 * len(cells) or named < 3:
+    named = sum(1 for r in titles if r)
+    if not roles & {"desc", "sku"} or named < 0.5 * len(titles) or named < 3:
         return False
     return len(numeric) >= 2 or ("qty" in numeric and len(roles) >= 3)
 
@@ -198,8 +203,8 @@ def find_header(rows: list[Row], start: int = 0) -> tuple[Header, int] | None:
         cells = _split_under(cells, others, rows[i], i)
         all_cells = [*cells, *others]
         columns = _stack_columns(all_cells, cells)
-        if not titled and not (len(band) > 1 and header_candidate(
-                [Cell(None if c.role == "other" else c.role, c.title, BBox(c.x0, 0, c.x1, 1), i) for c in columns])):
+        if not titled and not (len(band) > 1 and _names_a_table([None if c.role == "other" else c.role
+                                                                   for c in columns])):
             continue   # a title row read only with the row under it ('Gel.' over 'Menge': the quantity)
         bbox = merge_bboxes(rows[j].bbox for j in band)
         titles = tuple(w for j in band for w in rows[j].words)
