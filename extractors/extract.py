@@ -77,7 +77,13 @@ def extract_from_read(read: ReadResult, options: ReadOptions, *, doc_type: Docum
             reader = f"{read.layout.source}+xml" if read.layout.pages else "xml"
             return boxes_on_received_page(replace(located, pages=max(1, len(read.layout.pages)), reader=reader),
                                           read.layout)
-    return boxes_on_received_page(extract_from_layout(read.layout, doc_type=doc_type), read.layout)
+    extraction = extract_from_layout(read.layout, doc_type=doc_type)
+    if options.model is not None:
+        from extractors.layout_model import combine, model_or_none
+        model = model_or_none(options.model)
+        if model is not None:
+            extraction = combine(extraction, read.layout, model)
+    return boxes_on_received_page(extraction, read.layout)
 
 
 _CN_LABELLED = (DocumentType.DELIVERY_NOTE, DocumentType.RECEIPT, DocumentType.PURCHASE_ORDER, DocumentType.OTHER)

@@ -14,3 +14,4 @@ class ReadOptions:
     max_unpacked_bytes: int = 256 * 1024 * 1024  # zip containers such as OFD
     ocr_dpi: int = 200                 # rasterising PDF pages without a usable text layer
     timeout_s: float = 300.0           # whole document, enforced by the caller's runner
+    model: str | None = None           # a layout model folder voting with the rules (extractors.layout_model); None: rules alone

@@ -114,6 +114,7 @@ class Field:
     confidence: float
     page: int = 0
     bbox: BBox | None = None
+    method: str | None = None     # which source gave the value: xml, qr, rules, model, rules+model, ...
 
     def to_json(self) -> dict:
         out: dict = {"value": format_value(self.value), "raw": self.raw,
@@ -122,6 +123,8 @@ class Field:
             out["page"] = self.page
         if self.bbox is not None:
             out["bbox"] = self.bbox.rounded()
+        if self.method:
+            out["method"] = self.method
         return out
 
     def with_confidence(self, confidence: float) -> Field:
@@ -133,9 +136,10 @@ class Field:
         confidence 1.0), with its value typed by `field_kind(name)`."""
         if not isinstance(data, Mapping):
             return cls(parse_value(name, data), "", 1.0)
+        method = data.get("method")
         return cls(parse_value(name, data.get("value")), str(data.get("raw") or ""),
                    _number(data.get("confidence", 1.0), float, 0.0), _number(data.get("page"), int, 0),
-                   _bbox(data.get("bbox")))
+                   _bbox(data.get("bbox")), method if isinstance(method, str) and method else None)
 
     def text(self) -> str:
         """The value as text: a text value as it is, a typed one in its contract form; "" when none was parsed."""

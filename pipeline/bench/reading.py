@@ -7,7 +7,9 @@
 (c) a Chinese VAT invoice printed on A4 and scanned at 200 dpi (synthetic, seeded: `fixtures.synth_cn`):
     our whole path per page vs a bare default `RapidOCR()` call on the same image, and how many of the
     ground-truth header fields our path got right;
-(d) peak memory: the process's peak resident set after each part (ru_maxrss; the OCR models dominate).
+(d) the layout model (extractors.layout_model, the shipped model): milliseconds per page it adds to the text-layer
+    path (with it vs the rules alone, same pages, same run), and the model file's size;
+(e) peak memory: the process's peak resident set after each part (ru_maxrss; the OCR models dominate).
 
 Medians over rounds, warm (the first round of each path is discarded).  Progress goes to stderr.
 """
@@ -102,6 +104,35 @@ def bench_text_layer(realdocs: Path, *, rounds: int, progress: Progress) -> dict
             "peak_rss_mb": _peak_rss_mb()}
 
 
+def bench_model(realdocs: Path, *, rounds: int, progress: Progress, model_dir: Path | None = None) -> dict | None:
+    """Added milliseconds per page of reading with the layout model, on the text-layer documents."""
+    from extractors.layout_model import DEFAULT_MODEL_DIR, load_model
+    folder = model_dir or DEFAULT_MODEL_DIR
+    if not (folder / "model.onnx").exists():
+        return None
+    load_model(folder)
+    files = [p for f in _TEXT_FOLDERS for p in sorted((realdocs / f).glob("*.pdf"))]
+    rules, with_model = ReadOptions(use_embedded=False), ReadOptions(use_embedded=False, model=str(folder))
+    added, plain, words = [], [], []
+    task = progress.add_task("layout model", total=len(files))
+    for path in files:
+        data = path.read_bytes()
+        pages = _pages(data)
+        a = median_ms(lambda: extract_document(data, options=rules), rounds)
+        b = median_ms(lambda: extract_document(data, options=with_model), rounds)
+        plain.append(a / pages)
+        added.append((b - a) / pages)
+        progress.advance(task)
+    return {"documents": len(files), "model": str(folder), "rules_ms_per_page": statistics.median(plain),
+            "added_ms_per_page": statistics.median(added), "added_ms_per_page_p90": _p90(added),
+            "model_mb": round((folder / "model.onnx").stat().st_size / 1e6, 1), "peak_rss_mb": _peak_rss_mb()}
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))] if ordered else 0.0
+
+
 def bench_ocr(realdocs: Path, *, limit: int | None, progress: Progress) -> dict:
     from pipeline.bench.ocr import bare_rapidocr_text, cer, page_text_for_cer, sroie_truth_text
     images = sorted((realdocs / "sroie").glob("*.jpg"))[:limit]
@@ -181,6 +212,9 @@ def run_bench(*, realdocs: Path | None, quick: bool) -> dict:
     with Progress(console=Console(stderr=True), transient=True) as progress:
         if any((realdocs / f).is_dir() for f in _TEXT_FOLDERS):
             figures["text_layer"] = bench_text_layer(realdocs, rounds=3 if quick else 7, progress=progress)
+            model = bench_model(realdocs, rounds=3 if quick else 7, progress=progress)
+            if model is not None:
+                figures["layout_model"] = model
         if (realdocs / "sroie").is_dir():
             figures["ocr"] = bench_ocr(realdocs, limit=8 if quick else None, progress=progress)
         figures["cn_scan"] = bench_cn_scan(count=2 if quick else 6, rounds=1 if quick else 3, progress=progress)
@@ -209,6 +243,11 @@ def _print(figures: dict) -> None:
         console.print(f"Chinese A4 scan: {c['ours_s_per_page']:.2f} s per page (median) end to end vs "
                       f"{c['bare_s_per_page']:.2f} s bare rapidocr = {c['ratio']:.2f}x; "
                       f"header fields right {c['fields_right']}/{c['fields_total']}")
+    m = figures.get("layout_model")
+    if m:
+        console.print(f"layout model: +{m['added_ms_per_page']:.2f} ms per page (median; p90 "
+                      f"+{m['added_ms_per_page_p90']:.2f}) over the rules' {m['rules_ms_per_page']:.2f} ms, "
+                      f"{m['documents']} text-layer documents; model file {m['model_mb']} MB")
     if t:
         folders = ", ".join(f"{k} {v:.2f}" for k, v in t["ours_ms_per_document_by_folder"].items())
         console.print(f"text layer: {t['ours_ms_per_document']:.2f} ms per document (median), end to end; "

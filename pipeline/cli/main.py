@@ -4,6 +4,7 @@
     inbound eval DIR [--no-embedded] [--json REPORT] score a folder against NAME.json ground truth
         [--by-family] [--holdout FAMILIES [--only-holdout|--skip-holdout]] [--calibration [--threshold T]]
     inbound bench [reading|ledger|matching|service|review] [--quick]   medians, ratios, peak memory
+    inbound train [--data DIR]... [--minutes N]      train the layout model (pipeline/training) into $INBOUND_HOME/models
     inbound demo                                     extract the demo documents in fixtures/
     inbound db upgrade|downgrade|current             the database schema (pipeline/cli/store.py)
     inbound master import FILE|DIR / export KIND     master data CSV/XLSX
@@ -41,8 +42,28 @@ EXIT_BAD_INPUT = 2
 EXIT_TIMEOUT = 3
 
 
-def _options(no_embedded: bool, max_pages: int, timeout_s: float) -> ReadOptions:
-    return ReadOptions(use_embedded=not no_embedded, max_pages=max_pages, timeout_s=timeout_s)
+MODEL_HELP = "layout model folder voting with the rules, or 'none' for the rules alone (default: the shipped model)"
+
+
+def _options(no_embedded: bool, max_pages: int, timeout_s: float, model: str = "auto") -> ReadOptions:
+    return ReadOptions(use_embedded=not no_embedded, max_pages=max_pages, timeout_s=timeout_s,
+                       model=model_folder(model))
+
+
+def model_folder(model: str) -> str | None:
+    """--model: 'none' -> None (rules alone), 'auto' -> the model shipped in the package (when it is there),
+    else the folder given; a folder that cannot be loaded is an error here, where the user asked for it."""
+    from extractors.layout_model import DEFAULT_MODEL_DIR, ModelError, load_model
+    if model.lower() == "none":
+        return None
+    if model.lower() == "auto":
+        return str(DEFAULT_MODEL_DIR) if (DEFAULT_MODEL_DIR / "model.onnx").exists() else None
+    try:
+        load_model(model)
+    except ModelError as exc:
+        typer.echo(f"error: --model: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
+    return model
 
 
 @app.command()
@@ -52,13 +73,14 @@ def extract(
     no_embedded: Annotated[bool, typer.Option("--no-embedded", help="ignore embedded e-invoice XML")] = False,
     max_pages: Annotated[int, typer.Option(help="page limit")] = _DEFAULTS.max_pages,
     timeout_s: Annotated[float, typer.Option(help="time limit per document, seconds")] = _DEFAULTS.timeout_s,
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "auto",
 ) -> None:
     """Extract header fields and line items from one document."""
     from pipeline.bench.runner import extract_file
     if not file.is_file():
         typer.echo(f"error: {file}: no such file", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
-    extraction = extract_file(file, _options(no_embedded, max_pages, timeout_s))
+    extraction = extract_file(file, _options(no_embedded, max_pages, timeout_s, model))
     failed = [i for i in extraction.issues if i.severity == "error" and extraction.reader == "none"]
     if as_json:
         typer.echo(json.dumps(extraction.to_json(), ensure_ascii=False, indent=2))
@@ -85,6 +107,7 @@ def eval_cmd(
         "--calibration", help="confidence bucket -> share right, and the most confident wrong values")] = False,
     threshold: Annotated[float, typer.Option(
         help="review threshold: values below it are marked for review")] = REVIEW_THRESHOLD,
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "auto",
 ) -> None:
     """Score extraction on a folder: per-field precision/recall/F1 and the final F1 line. Families
     (pipeline/bench/families.py): --by-family, --holdout with --only-holdout / --skip-holdout; --calibration."""
@@ -106,7 +129,7 @@ def eval_cmd(
         typer.echo("error: --only-holdout and --skip-holdout exclude each other", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     only = True if only_holdout else False if skip_holdout else None
-    result = evaluate_folder(folder, _options(no_embedded, _DEFAULTS.max_pages, timeout_s), held, only)
+    result = evaluate_folder(folder, _options(no_embedded, _DEFAULTS.max_pages, timeout_s, model), held, only)
     show.print_report(result)
     if by_family:
         show.print_families(result)
@@ -123,6 +146,42 @@ def eval_cmd(
     if by_family or held or calibration:
         typer.echo(f"straight-through: {show.straight_through_text(result)}")
     typer.echo(result.summary_line())
+
+
+@app.command()
+def train(
+    data: Annotated[Optional[list[Path]], typer.Option(
+        "--data", help="a folder of NAME.<ext> + NAME.json (generated, weakly labelled or confirmed documents); "
+                       "repeatable; default: the generated default set")] = None,
+    minutes: Annotated[float, typer.Option(help="training time budget")] = 25.0,
+    seed: Annotated[int, typer.Option(help="random seed (data order, initial weights)")] = 0,
+    out: Annotated[Optional[Path], typer.Option(help="the model folder (default $INBOUND_HOME/models/<time>)")] = None,
+    base: Annotated[Optional[Path], typer.Option("--from", help="continue from this model's weights")] = None,
+    count: Annotated[int, typer.Option(help="documents in the generated default set")] = 1200,
+) -> None:
+    """Train the layout model on a versioned dataset; prints the model folder and its validation figures."""
+    try:
+        from pipeline.training.dataset import default_docs, folder_docs
+        from pipeline.training.train import train_model
+    except ImportError as exc:
+        typer.echo(f"error: training needs torch and transformers ({exc.name} is not installed): "
+                   "pip install -c constraints.txt -e '.[train]'", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
+    from pipeline.config import get_settings
+    home = Path(get_settings().home)
+    for folder in data or []:
+        if not folder.is_dir():
+            typer.echo(f"error: --data {folder}: not a folder", err=True)
+            raise typer.Exit(EXIT_BAD_INPUT)
+    docs = [d for folder in data for d in folder_docs(folder)] if data else default_docs(home, count)
+    if base is not None:
+        model_folder(str(base))
+    result = train_model(docs, home=home, out_dir=out, minutes=minutes, seed=seed, init_from=base)
+    typer.echo(f"model: {result.model_dir}")
+    typer.echo(f"data version: {result.data_version}  code version: {result.code_version}")
+    if result.skipped:
+        typer.echo("skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())))
+    typer.echo(json.dumps(result.metrics, indent=1))
 
 
 BENCH_SUITES = ("reading", "ledger", "matching", "service", "review")

@@ -1,0 +1,125 @@
+"""The rules' reading and the model's, combined field by field and cell by cell with calibrated confidence.
+
+Structured XML and the QR code are exact and are never overruled (their readings do not come here).  For each
+header field, with r the rules' value and m the model's best candidate (probability calibrated on documents the
+model was not trained on, `meta.json` calibration):
+
+- r and m agree: r's value, confidence raised to the better of the two, method `rules+model`;
+- only m: m's value where its calibrated probability reaches FILL_P, method `model`;
+- they disagree: m's value where m is near certain and r is weak (TAKE_P, WEAK_RULE), else r's value; either
+  way the confidence is held below the review threshold so that the reviewer looks;
+- only r: r as it is, method `rules`.
+Line items: each cell the rules read is checked against the tags of the words inside its box; a cell the model
+reads as another column with DISAGREE_P lowers that cell's confidence below the review threshold.  Where the
+rules read no line at all, the model's line items are taken (method `model`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+
+from extractors.layout import BBox, Layout
+from extractors.layout_model.decode import Candidate, header_candidates, line_items
+from extractors.layout_model.runtime import LayoutModel, PagePrediction
+from extractors.layout_model.tags import split_tag
+from extractors.parsing import document_conventions
+from extractors.result import Extraction, Field, LineItem
+
+FILL_P = 0.90           # calibrated probability to add a value the rules did not find
+TAKE_P = 0.97           # ... to replace a value of the rules
+WEAK_RULE = 0.6         # rules' confidence below which a near-certain model value replaces theirs
+DISAGREE_P = 0.85       # model probability of another reading that sends a value to review
+EXACT = 0.99            # values read exactly (QR code, check digits): never overruled
+REVIEW_CAP = 0.79       # just below the review threshold (pipeline.bench.calibration.REVIEW_THRESHOLD = 0.8)
+
+
+def _norm(value) -> str:
+    if isinstance(value, Decimal):
+        return format(abs(value).normalize(), "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return re.sub(r"[\s:：,.;，。]+", "", unicodedata.normalize("NFKC", str(value))).casefold()
+
+
+def same(a, b) -> bool:
+    return _norm(a) == _norm(b)
+
+
+def calibrated(model: LayoutModel, name: str, prob: float) -> float:
+    """The share of the model's values at this probability that were right on its calibration documents."""
+    table = model.meta.get("calibration") or []
+    for lo, hi, right, _n in table:
+        if lo <= prob < hi or (hi >= 1.0 and prob >= lo):
+            return float(right)
+    return prob
+
+
+def combine(extraction: Extraction, layout: Layout, model: LayoutModel,
+            pages: list[PagePrediction] | None = None) -> Extraction:
+    pages = model.predict(layout) if pages is None else pages
+    if not pages:
+        return extraction
+    conv = document_conventions(layout.text(), language=extraction.language or "")
+    fields = dict(extraction.fields)
+    for name, cand in header_candidates(pages, model.tags, conv).items():
+        voted = _vote(fields.get(name), cand, calibrated(model, name, cand.prob))
+        if voted is not None:
+            fields[name] = voted
+    for name, f in fields.items():
+        if f.method is None:
+            fields[name] = replace(f, method="rules")
+    lines = [_checked(li, pages, model) for li in extraction.lines]
+    if not lines:
+        lines = [LineItem(i, {n: c.to_field(min(REVIEW_CAP, calibrated(model, n, c.prob)), "model")
+                              for n, c in item.items()})
+                 for i, item in enumerate(line_items(pages, model.tags, conv), start=1)]
+    return replace(extraction, fields=fields, lines=tuple(lines))
+
+
+def _vote(rule: Field | None, cand: Candidate, p: float) -> Field | None:
+    if rule is not None and rule.confidence >= EXACT:
+        return rule                      # a QR code's or a checked value: exact
+    if rule is None or rule.value in (None, ""):
+        return cand.to_field(p, "model") if p >= FILL_P else rule
+    if same(rule.value, cand.value):
+        return replace(rule, confidence=max(rule.confidence, p), method="rules+model")
+    if p >= TAKE_P and rule.confidence < WEAK_RULE:
+        return cand.to_field(min(p, REVIEW_CAP), "model")
+    if p >= DISAGREE_P:
+        return replace(rule, confidence=min(rule.confidence, REVIEW_CAP), method="rules")
+    return rule
+
+
+def _inside(box: BBox, w) -> bool:
+    cx, cy = (w.bbox.x0 + w.bbox.x1) / 2, (w.bbox.y0 + w.bbox.y1) / 2
+    return box.x0 - 1 <= cx <= box.x1 + 1 and box.y0 - 1 <= cy <= box.y1 + 1
+
+
+def _checked(item: LineItem, pages: list[PagePrediction], model: LayoutModel) -> LineItem:
+    by_page = {p.page: p for p in pages}
+    out = {}
+    for name, f in item.fields.items():
+        pred = by_page.get(f.page)
+        if f.bbox is None or pred is None or f.confidence >= EXACT:
+            out[name] = f
+            continue
+        inside = [i for i, w in enumerate(pred.words) if _inside(f.bbox, w)]
+        if not inside:
+            out[name] = f
+            continue
+        probs = pred.tag_probs[inside].mean(axis=0)
+        best = int(np.argmax(probs))
+        kind, tagged = split_tag(model.tags[best])
+        if kind == "l" and tagged == name:
+            out[name] = replace(f, confidence=max(f.confidence, min(0.99, float(probs[best]))), method="rules+model")
+        elif kind and float(probs[best]) >= DISAGREE_P:
+            out[name] = replace(f, confidence=min(f.confidence, REVIEW_CAP), method="rules")
+        else:
+            out[name] = replace(f, method=f.method or "rules")
+    return replace(item, fields=out)

@@ -1,0 +1,144 @@
+"""The model's word tags -> candidate values: one per header field, and line items where the rules found none.
+
+A header candidate is the best group of words tagged with one field: words next to each other in reading order,
+or a word on a following line under the group (a name or an address over several lines).  Its value is parsed in
+the field's kind with the document's conventions (decimal comma, day first); a candidate that does not parse is
+dropped.  Its probability is the mean of its words' tag probabilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+
+from extractors.layout import BBox, Word
+from extractors.layout_model.runtime import PagePrediction
+from extractors.layout_model.tags import split_tag
+from extractors.parsing import Conventions, parse_amount, parse_date, parse_percent
+from extractors.result import Field, field_kind
+
+MIN_WORD_P = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    name: str
+    value: str | Decimal | date
+    raw: str
+    prob: float
+    page: int
+    bbox: BBox
+    words: tuple[Word, ...]
+
+    def to_field(self, confidence: float, method: str) -> Field:
+        return Field(self.value, self.raw, confidence, self.page, self.bbox, method=method)
+
+
+def _cjk(ch: str) -> bool:
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
+def joined(words: list[Word] | tuple[Word, ...]) -> str:
+    out = ""
+    for w in words:
+        if out and not (_cjk(out[-1]) and _cjk(w.text[0])):
+            out += " "
+        out += w.text
+    return out
+
+
+def _box(words) -> BBox:
+    return BBox(min(w.bbox.x0 for w in words), min(w.bbox.y0 for w in words),
+                max(w.bbox.x1 for w in words), max(w.bbox.y1 for w in words))
+
+
+def typed(name: str, raw: str, conv: Conventions):
+    kind = field_kind(name)
+    if kind == "decimal":
+        if name.endswith("_rate"):
+            return parse_percent(raw)
+        return parse_amount(raw, decimal_comma=conv.decimal_comma)
+    if kind == "date":
+        return parse_date(raw, dayfirst=conv.dayfirst)
+    if name == "currency":
+        text = raw.strip().upper()
+        return text if len(text) == 3 and text.isalpha() else None
+    text = raw.strip().strip(":：,;").strip()
+    return text or None
+
+
+def _groups(words: list[Word], members: list[int]) -> list[list[int]]:
+    """Word indices (reading order) grouped: contiguous runs, or a word on a lower line under the group."""
+    groups: list[list[int]] = []
+    for i in members:
+        w = words[i]
+        for g in groups:
+            last = words[g[-1]]
+            if i == g[-1] + 1 and w.bbox.y0 < last.bbox.y1 + 0.5 * last.bbox.height:
+                g.append(i)
+                break
+            box = _box([words[j] for j in g])
+            below = 0 <= w.bbox.y0 - last.bbox.y1 <= 1.6 * max(last.bbox.height, 1.0)
+            if below and box.x0 - 30 <= w.bbox.x0 <= box.x1:
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
+
+
+def header_candidates(pages: list[PagePrediction], tags: tuple[str, ...], conv: Conventions) -> dict[str, Candidate]:
+    """The best candidate of every header field the model tagged."""
+    out: dict[str, Candidate] = {}
+    for pred in pages:
+        best = pred.tag_probs.argmax(axis=1)
+        top = pred.tag_probs.max(axis=1)
+        for t in np.unique(best):
+            kind, name = split_tag(tags[int(t)])
+            if kind != "h":
+                continue
+            members = [int(i) for i in np.nonzero((best == t) & (top >= MIN_WORD_P))[0]]
+            for g in _groups(pred.words, members):
+                words = tuple(pred.words[i] for i in g)
+                raw = joined(words)
+                value = typed(name, raw, conv)
+                if value is None:
+                    continue
+                prob = float(np.mean(top[g]))
+                score = prob * (1 + 0.1 * min(len(g), 5))
+                old = out.get(name)
+                if old is None or score > old.prob * (1 + 0.1 * min(len(old.words), 5)):
+                    out[name] = Candidate(name, value, raw, prob, pred.page, _box(words), words)
+    return out
+
+
+def line_items(pages: list[PagePrediction], tags: tuple[str, ...], conv: Conventions) -> list[dict[str, Candidate]]:
+    """Line items from the words tagged as line cells: a new item where the start head says one begins."""
+    items: list[dict[str, list[tuple[Word, float]]]] = []
+    pages_of: list[int] = []
+    for pred in pages:
+        best = pred.tag_probs.argmax(axis=1)
+        top = pred.tag_probs.max(axis=1)
+        for i, w in enumerate(pred.words):
+            kind, name = split_tag(tags[int(best[i])])
+            if kind != "l" or top[i] < MIN_WORD_P:
+                continue
+            if not items or pred.start_probs[i] >= 0.5 or (name in items[-1] and name != "description"):
+                items.append({})
+                pages_of.append(pred.page)
+            items[-1].setdefault(name, []).append((w, float(top[i])))
+    out = []
+    for item, page in zip(items, pages_of):
+        cells = {}
+        for name, got in item.items():
+            words = tuple(w for w, _ in got)
+            raw = joined(words)
+            value = typed(name, raw, conv)
+            if value is not None:
+                cells[name] = Candidate(name, value, raw, float(np.mean([p for _, p in got])), page, _box(words), words)
+        if len(cells) >= 2:
+            out.append(cells)
+    return out

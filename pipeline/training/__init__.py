@@ -1,0 +1,14 @@
+"""Training the learned layout model (needs torch + transformers; the reading runtime never imports this).
+
+    TrainingDoc      one document to learn from: its bytes and its truth (contract JSON: generated ground truth,
+                     a weak label, or a clerk's confirmed reading)
+    train_model      `inbound train`: a versioned dataset -> a model folder (model.onnx, tokenizer.json,
+                     meta.json with metrics, data version, code version; weights.pt to continue from)
+    retrain          learning from use: confirmed documents (+ a share of generated pages) on top of a base model,
+                     scored against the base model on a held-back part of the confirmed documents and on
+                     generated held-back families, so that the caller can promote it or not
+"""
+
+from pipeline.training.api import RetrainResult, TrainingDoc, TrainResult, retrain, train_model
+
+__all__ = ["RetrainResult", "TrainResult", "TrainingDoc", "retrain", "train_model"]
