@@ -1,8 +1,8 @@
 """The FastAPI application: `create_app(settings)` (started by `inbound serve`, by tests with TestClient).
 
 Start-up (lifespan) runs pipeline.service.start_service: schema upgrade, bootstrap key, dispatcher, webhook
-sender, and the demo when asked.  Routers: documents, master data and stock, access and webhooks, operations;
-the review screen (issue 8) mounts itself if `review_ui.router` exists.
+sender, and the demo when asked.  Routers: documents, master data and stock, access and webhooks, the layout
+model's versions, operations; the review screen (issue 8) mounts itself if `review_ui.router` exists.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from api import problems
-from api.routes import admin, documents, master, ops
+from api.routes import admin, documents, layout_models, master, ops
 from pipeline.config import Settings
 from pipeline.runtime import Services
 
@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, services: Services | None = None, demo: bo
     app = FastAPI(title="Inbound", version=API_VERSION, lifespan=lifespan,
                   description="Supplier documents in, draft goods receipts out; see DESIGN.md, Contracts.")
     problems.install(app)
-    for module in (documents, master, admin, ops):
+    for module in (documents, master, admin, layout_models, ops):
         app.include_router(module.router)
     _mount_review_ui(app)
     return app

@@ -1,4 +1,5 @@
-"""Request bodies (pydantic at the edge); answers are the plain JSON shapes of DESIGN.md built by to_json()."""
+"""Request bodies (pydantic at the edge); answers are the plain JSON shapes of DESIGN.md built by to_json(), a few
+also described here for the OpenAPI document (the layout model's versions)."""
 
 from __future__ import annotations
 
@@ -100,3 +101,68 @@ class UserIn(BaseModel):
 class Login(BaseModel):
     username: str
     password: str
+
+
+class ModelPromote(BaseModel):
+    """POST /api/v1/models/{version}/promote; version 0 goes back to the model shipped in the package."""
+    reason: str | None = None          # kept in the model's history
+
+
+class LayoutModelState(BaseModel):
+    """The model the pipeline reads with now (also in /healthz)."""
+    status: str                        # ok | rules_only | unavailable
+    version: int | None                # the promoted version; 0: the shipped model; null: INBOUND_MODEL names it
+    path: str | None
+    reason: str | None                 # why the rules read alone
+    source: str                        # promoted | shipped | setting | none
+
+
+class ModelVersionOut(BaseModel):
+    version: int
+    status: str                        # candidate | promoted | rejected | retired
+    current: bool
+    path: str
+    created_at: str
+    promoted_at: str | None
+    promoted_by: str | None
+    data_version: str
+    code_version: str
+    trained_on: int                    # confirmed documents when it was trained
+    metrics: dict[str, Any]
+    scores: dict[str, Any]             # held-back set -> {"candidate", "base"} fields F1
+    reason: str | None
+
+
+class ModelEventOut(BaseModel):
+    version: int
+    action: str                        # trained | promoted | rejected | retired
+    at: str
+    who: str
+    reason: str | None
+
+
+class RetrainProgress(BaseModel):
+    every: int                         # INBOUND_RETRAIN_EVERY (0: never by itself)
+    minutes: float
+    confirmed: int
+    since_last: int                    # confirmed since the newest version was trained
+    running: bool | None               # null where this process cannot tell (Celery)
+
+
+class ModelsOut(BaseModel):
+    items: list[ModelVersionOut]       # newest first
+    total: int
+    current: int | None                # the promoted version; null: none (the shipped model or a set folder)
+    shipped_default_in_use: bool
+    layout_model: LayoutModelState
+    retrain: RetrainProgress
+    events: list[ModelEventOut]        # newest first
+
+
+class PromoteOut(BaseModel):
+    promoted: ModelVersionOut | None   # null: back to the shipped model
+    layout_model: LayoutModelState
+
+
+class RetrainOut(BaseModel):
+    status: str                        # started | queued | running

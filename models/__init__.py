@@ -9,10 +9,12 @@ The door other packages use (api, pipeline); each name's module says more:
     master_io   import_master, ImportReport;  master_export: export_master
     exports     export_receipts (Kingdee, Yonyou, JSON)
     learned     learn, current_facts, forget
+    layout_models  the learned layout model's versions: record_candidate, promote, reject, current_version
     invariants  check_ledger
 """
 
-from models import auth, runs, webhooks  # noqa: F401  (the service's tables: users, keys, runs, webhooks)
+from models import auth, layout_models, runs, webhooks  # noqa: F401  (the service's tables: users, keys, runs,
+#                                                        webhooks, the layout model's versions)
 from models.db import downgrade, make_engine, session_factory, transaction, upgrade
 from models.documents import Status, correct, create_document, history, record_status, set_reading
 from models.errors import (IdempotencyConflict, LedgerError, MasterImportError, NeedsApproval, NegativeStock,

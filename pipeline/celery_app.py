@@ -3,6 +3,8 @@ behind a broker.
 
     inbound.process_document(run_id)   pipeline.processing.run_document: claim the run, read, match, store
     inbound.deliver_webhooks()         pipeline.webhooks.deliver_due: send what is due (beat: every 10 s too)
+    inbound.retrain_layout_model()     pipeline.retrain.maybe_retrain: learn from confirmed documents when due
+                                       (beat: every 5 min while INBOUND_RETRAIN_EVERY > 0; an admin's "retrain now")
 
 Tasks pass ids and re-fetch; `run_document` is idempotent by run (and so by document id and content hash), so
 `acks_late` is safe: a task redelivered after a worker died finds its run taken, finished, or stale and takes it.
@@ -11,6 +13,8 @@ Limits per document: a soft time limit (the document fails with `timeout`), a ha
 killed, the message goes back to the queue: task_reject_on_worker_lost), and a child that grows past the memory
 limit is replaced after its task.  Each worker child builds its own Services right after the fork, before it
 takes a task.  `CeleryDispatcher` is the service's `Dispatcher` when INBOUND_BROKER_URL is set.
+A retrain occupies one worker child for its minutes (its own, longer time limit; acknowledged early, so a worker
+lost mid-training does not start it again): with --concurrency 2 or more the other children keep reading.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from pipeline.blobs import StoreUnavailable
 from pipeline.config import Settings
 from pipeline.processing import run_document, stale_after_s
+from pipeline.retrain import BEAT_S, maybe_retrain, retrain_time_limit_s
 from pipeline.runtime import Services, build_services
 from pipeline.webhooks import deliver_due
 
@@ -44,10 +49,17 @@ def make_celery(settings: Settings) -> Celery:
         # Redis: an unacknowledged task comes back after this long; beyond the hard time limit, so only tasks
         # whose worker died come back (RabbitMQ gives them back as soon as the worker's connection drops)
         broker_transport_options={"visibility_timeout": int(settings.task_time_limit_s) + 120},
-        beat_schedule={"webhooks": {"task": "inbound.deliver_webhooks", "schedule": 10.0}},
+        beat_schedule=_beat_schedule(settings),
     )
     _register(app, settings)
     return app
+
+
+def _beat_schedule(settings: Settings) -> dict:
+    schedule = {"webhooks": {"task": "inbound.deliver_webhooks", "schedule": 10.0}}
+    if settings.retrain_every > 0:
+        schedule["layout_model"] = {"task": "inbound.retrain_layout_model", "schedule": BEAT_S}
+    return schedule
 
 
 def _register(app: Celery, settings: Settings) -> None:
@@ -74,6 +86,13 @@ def _register(app: Celery, settings: Settings) -> None:
     def deliver_webhooks() -> int:
         s = services()
         return deliver_due(s.factory, attempts=s.settings.webhook_attempts, backoff_s=s.settings.webhook_backoff_s)
+
+    limit_s = retrain_time_limit_s(settings)
+
+    @app.task(name="inbound.retrain_layout_model", acks_late=False, ignore_result=True, soft_time_limit=limit_s,
+              time_limit=limit_s + 60)
+    def retrain_layout_model(force: bool = False, who: str = "beat") -> str:
+        return maybe_retrain(services(), force=force, who=who).status     # busy when another retrain runs
 
 
 def services() -> Services:
@@ -106,6 +125,10 @@ class CeleryDispatcher:
 
     def wake_webhooks(self) -> None:
         self.app.send_task("inbound.deliver_webhooks")
+
+    def send_retrain(self, *, who: str) -> None:
+        """An admin's "retrain now", run by a worker (pipeline.retrain.start_retrain)."""
+        self.app.send_task("inbound.retrain_layout_model", kwargs={"force": True, "who": who})
 
     def depth(self) -> int:
         return queue_depth(self.app)

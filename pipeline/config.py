@@ -19,6 +19,12 @@
     INBOUND_MAX_UPLOAD_MB         the largest file accepted (default 50)
     INBOUND_WORKERS               in-process pipeline threads (default 1); INBOUND_TASK_TIME_LIMIT_S (300),
                                   INBOUND_TASK_MEMORY_MB (1500, per Celery worker child)
+    INBOUND_MODEL                 the learned layout model the pipeline reads with: auto (default: the promoted
+                                  version, else the model shipped in the package), none (the rules alone), or a
+                                  model folder; a folder that cannot be loaded means the rules alone (/healthz)
+    INBOUND_RETRAIN_EVERY         retrain the model after every N newly confirmed documents (default 50; 0 never);
+                                  a candidate is promoted only if it scores at least as well as the current one
+    INBOUND_RETRAIN_MINUTES       training time of one retrain (default 5)
 
 Callers get the object from `get_settings()` once (at the edge: CLI command, app start-up) and pass it or
 its values down; nothing below reads the environment itself.
@@ -66,6 +72,9 @@ class Settings(BaseSettings):
     task_memory_mb: int = 1500
     webhook_attempts: int = 8
     webhook_backoff_s: float = 2.0
+    model: str = "auto"
+    retrain_every: int = 50
+    retrain_minutes: float = 5.0
 
     @property
     def max_upload_bytes(self) -> int:

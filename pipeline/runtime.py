@@ -8,6 +8,8 @@ Two dispatchers with one interface (`Dispatcher`):
   `inbound.process_document`.
 Both are called only after the transaction that created the run has committed (the task must find it).
 Webhook deliveries are sent by `pipeline.webhooks.WebhookSender`, woken by `wake_webhooks()`.
+`layout` resolves the learned layout model the readers use (pipeline/layout_models.py); `retrainer` is the
+embedded default's background retrain (pipeline/retrain.py), None with Celery (a beat task retrains there).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from extractors import ReadOptions
 from pipeline.blobs import BlobStore, store_from_settings
 from pipeline.config import Settings
+from pipeline.layout_models import Background, ModelResolver
 from pipeline.master_snapshot import MasterCache
 
 log = logging.getLogger("inbound.runtime")
@@ -48,10 +51,14 @@ class Services:
     dispatcher: Dispatcher | None = None
     sender: object | None = None              # the in-process WebhookSender, when there is one
     intakes: list = field(default_factory=list)  # SMTP drop box, watched folder: stopped with the service
+    layout: ModelResolver | None = None       # the layout model read with; None: the rules alone
+    retrainer: Background | None = None       # the embedded default's retrain thread
 
     @property
     def options(self) -> ReadOptions:
-        return ReadOptions(max_bytes=self.settings.max_upload_bytes, timeout_s=self.settings.task_time_limit_s)
+        """The read options of one document, with the layout model as resolved now (None: the rules alone)."""
+        return ReadOptions(max_bytes=self.settings.max_upload_bytes, timeout_s=self.settings.task_time_limit_s,
+                           model=self.layout.reading_path() if self.layout is not None else None)
 
     def submit(self, run_id: int) -> None:
         if self.dispatcher is not None:
@@ -65,7 +72,8 @@ class Services:
 def build_services(settings: Settings) -> Services:
     from models.db import make_engine, session_factory
     engine = make_engine(settings.db_url, pool_size=max(10, settings.workers + 8))   # API threads + pipeline
-    return Services(settings, engine, session_factory(engine), store_from_settings(settings))
+    factory = session_factory(engine)
+    return Services(settings, engine, factory, store_from_settings(settings), layout=ModelResolver(settings, factory))
 
 
 class InProcessDispatcher:

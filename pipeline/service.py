@@ -6,6 +6,7 @@ dispatcher and the webhook sender.  The order of start-up, as code:
     ensure the INBOUND_BOOTSTRAP_API_KEY admin key
     dispatcher: in-process threads, or Celery when INBOUND_BROKER_URL is set
     resume runs left queued or running by a previous process (in-process only; Celery redelivers its own)
+    the layout model's retrain thread (in-process only; with Celery the beat sends the retrain task)
     demo (INBOUND_DEMO=1 and an empty database): master data, a login, a key, the demo documents
 """
 
@@ -24,6 +25,7 @@ from models.runs import unfinished_runs
 from models.tables import Document, Product
 from pipeline.config import Settings
 from pipeline.processing import run_document
+from pipeline.retrain import Retrainer
 from pipeline.runtime import InProcessDispatcher, Services, build_services
 from pipeline.webhooks import WebhookSender
 
@@ -61,6 +63,8 @@ def start_service(settings: Settings, *, threads: int | None = None) -> Services
         services.dispatcher = InProcessDispatcher(lambda run_id: run_document(services, run_id),
                                                   threads=threads or settings.workers, webhooks=sender.wake)
         _resume(services)
+        services.retrainer = Retrainer(services)
+        services.retrainer.start()
     services.intakes = _start_intakes(services)
     return services
 
@@ -94,6 +98,8 @@ def stop_service(services: Services) -> None:
         dispatcher.close()
     if getattr(services, "sender", None) is not None:
         services.sender.close()
+    if services.retrainer is not None:
+        services.retrainer.stop()
     services.engine.dispose()
 
 

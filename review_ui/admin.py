@@ -1,4 +1,5 @@
-"""The review screen's admin pages (issue 8): users, API keys, webhooks and learned facts, under /review/admin.
+"""The review screen's admin pages (issue 8): users, API keys, webhooks, learned facts and the layout model's
+versions (issue 15), under /review/admin.
 
 Only an admin may open them: the session's role must be admin, and so must the user's row now (a session
 cookie keeps the role it was made with until it expires, so a demoted or disabled admin is caught here).
@@ -6,9 +7,10 @@ Anyone else gets a small 403 page; nobody signed in goes to the login page.  Eve
 CSRF token (routes._signed_in_form).
 
 Writes call the model functions the REST API calls (api/routes/admin.py): create_user, create_api_key,
-revoke_api_key, check_url for webhook targets, models.learned.forget; a webhook row names its creator as the
-REST route does.  Each admin action is also logged (logger inbound.review.admin) with who did it.  A new key's
-secret (and a new webhook's signing secret) is shown once, on the page that answers the POST, never stored.
+revoke_api_key, check_url for webhook targets, models.learned.forget, pipeline.layout_models.promote_version and
+pipeline.retrain.start_retrain; a webhook row names its creator as the REST route does.  Each admin action is also
+logged (logger inbound.review.admin) with who did it.  A new key's secret (and a new webhook's signing secret) is
+shown once, on the page that answers the POST, never stored.
 """
 
 from __future__ import annotations
@@ -26,13 +28,16 @@ from sqlalchemy.orm import Session
 
 from models.auth import ROLES, ApiKey, User, create_api_key, create_user, revoke_api_key, set_password
 from models.db import transaction
-from models.errors import NotFound
+from models.errors import NotFound, StateError
+from models.layout_models import SHIPPED
 from models.learned import KINDS, current_facts, forget
 from models.tables import Product, Supplier
 from models.types import utcnow
 from models.webhooks import EVENTS, WebhookDelivery, WebhookSubscription
+from pipeline.layout_models import ModelUnusable, models_overview, promote_version
+from pipeline.retrain import start_retrain
 from pipeline.webhooks import UrlRefused, check_url
-from review_ui.admin_i18n import KIND_NAMES, admin_texts
+from review_ui.admin_i18n import KIND_NAMES, MODEL_ACTIONS, MODEL_STATES, admin_texts
 from review_ui.routes import render_page, signed_in_form, to_login, templates
 from review_ui.session import UI_ROLES, UiUser, read_session
 
@@ -381,3 +386,68 @@ async def fact_forget(request: Request, fact_id: int):
         return _back("/review/admin/learned", admin_texts(user.lang)["no_fact"], **back)
     log.info("%s forgot learned fact %s", user.name, fact_id)
     return _back("/review/admin/learned", admin_texts(user.lang)["forgotten"], **back)
+
+
+# -- the layout model -------------------------------------------------------------------------------------
+
+@router.get("/review/admin/models")
+def models_page(request: Request):
+    user, refused = _admin(request)
+    if refused is not None:
+        return refused
+    overview = models_overview(request.app.state.services)
+    current = overview["current"]
+    rows = [{**v, "created": _when_iso(v["created_at"]), "promoted": _when_iso(v["promoted_at"]),
+             "scores_text": _scores_text(v["scores"]), "validation": _validation_text(v["metrics"]),
+             "action": None if v["current"] else "roll_back" if current is not None and v["version"] < current
+             else "promote"} for v in overview["items"]]
+    events = [{**e, "when": _when_iso(e["at"])} for e in overview["events"][:20]]
+    return _page(request, "admin_models.html", user, "models", overview=overview, versions=rows, events=events,
+                 state=overview["layout_model"], retrain=overview["retrain"], shipped=SHIPPED,
+                 state_names=MODEL_STATES[user.lang], action_names=MODEL_ACTIONS[user.lang])
+
+
+@router.post("/review/admin/models/{version}/promote")
+async def model_promote(request: Request, version: int):
+    """As POST /api/v1/models/{version}/promote (0: the shipped model); a folder that does not load is refused."""
+    user, _, refused = await _admin_form(request)
+    if refused is not None:
+        return refused
+    a = admin_texts(user.lang)
+    try:
+        await run_in_threadpool(promote_version, request.app.state.services, version, by=user.name,
+                                reason=f"promoted by {user.name} on the admin page")
+    except NotFound:
+        return _back("/review/admin/models", a["no_model"])
+    except ModelUnusable:
+        return _back("/review/admin/models", a["model_not_loadable"])
+    except StateError as exc:
+        return _back("/review/admin/models", str(exc))
+    log.info("%s promoted layout model version %s", user.name, version)
+    return _back("/review/admin/models", a["model_promoted"])
+
+
+@router.post("/review/admin/models/retrain")
+async def model_retrain(request: Request):
+    user, _, refused = await _admin_form(request)
+    if refused is not None:
+        return refused
+    outcome = await run_in_threadpool(start_retrain, request.app.state.services, who=user.name)
+    log.info("%s asked for a layout model retrain: %s", user.name, outcome)
+    return _back("/review/admin/models", admin_texts(user.lang)[f"retrain_{outcome}"])
+
+
+def _when_iso(moment: str | None) -> str:
+    return moment[:16].replace("T", " ") if moment else ""
+
+
+def _scores_text(scores: dict) -> list[str]:
+    return [f"{name}: {s.get('candidate', 0):.3f} / {s.get('base', 0):.3f}" for name, s in sorted(scores.items())
+            if isinstance(s, dict)]
+
+
+def _validation_text(metrics: dict) -> str:
+    validation = metrics.get("validation") if isinstance(metrics, dict) else None
+    if not isinstance(validation, dict):
+        return ""
+    return " · ".join(f"{k} {v:.3f}" for k, v in sorted(validation.items()) if isinstance(v, (int, float)))

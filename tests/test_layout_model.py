@@ -139,7 +139,9 @@ def test_training_writes_a_complete_versioned_model(tiny_model: Path):
     assert meta["documents"] == 16 and meta["origins"] == {"generated": 16}
     assert {"rules", "rules+model"} <= meta["metrics"]["validation"].keys()
     assert meta["run"]["steps"] >= 1
-    assert [row[0] for row in meta["calibration"]] == sorted(row[0] for row in meta["calibration"])
+    table = meta["calibration"]["*"]
+    assert [row[0] for row in table] == sorted(row[0] for row in table)
+    assert [row[2] for row in table] == sorted(row[2] for row in table)      # monotone
 
 
 def test_the_same_documents_give_the_same_data_version():
@@ -157,7 +159,7 @@ def test_onnx_inference_matches_torch(tiny_model: Path):
     from pipeline.training.net import LayoutTagger
     saved = torch.load(tiny_model / "weights.pt", weights_only=True)
     net = LayoutTagger(saved["vocab_size"], len(load_model(tiny_model).tags), **saved["size"])
-    net.load_state_dict(saved["state"])
+    net.load_state_dict({k: v.float() for k, v in saved["state"].items()})
     net.eval()
     model = load_model(tiny_model)
     made = _made(1, held_back=True)[0]
@@ -168,7 +170,7 @@ def test_onnx_inference_matches_torch(tiny_model: Path):
                         torch.ones(1, len(inp.words), dtype=torch.long))
     pred = model.predict(layout)[0]
     want = torch.softmax(logits[0], -1).numpy()
-    assert np.abs(pred.tag_probs - want).max() < 1e-4
+    assert np.abs(pred.tag_probs - want).max() < 5e-3          # weights.pt is kept in half precision
 
 
 def test_extraction_with_a_model_says_which_source_won(tiny_model: Path):

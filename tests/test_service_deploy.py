@@ -48,4 +48,4 @@ def test_the_beat_module_loads():
                              "from pipeline.celery_beat import app; print(sorted(app.conf.beat_schedule))"],
                             capture_output=True, text=True, timeout=60, cwd=ROOT,
                             env={**os.environ, "INBOUND_BROKER_URL": "redis://127.0.0.1:6379/5"})
-    assert result.stdout.strip() == "['webhooks']", result.stderr
+    assert result.stdout.strip() == "['layout_model', 'webhooks']", result.stderr   # retrain check: issue 15

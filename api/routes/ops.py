@@ -1,5 +1,9 @@
 """/healthz and /metrics (Prometheus text): documents by status, stage latencies, queue depth, webhooks.
 
+/healthz also says which layout model the pipeline reads with: `layout_model.status` ok, rules_only (INBOUND_MODEL
+=none) or unavailable (the folder does not load: `reason` says why, and the documents are read with the rules
+alone); the service's own status stays ok then, as it keeps reading.
+
 The figures are read from the database at each scrape, so they hold for every process (API, Celery workers)
 writing to it, not only this one.
 """
@@ -16,6 +20,7 @@ from api.deps import ServicesDep
 from models.runs import ProcessingRun
 from models.tables import Document
 from models.webhooks import WebhookDelivery
+from pipeline.layout_models import ModelResolver
 from pipeline.stages import STAGES
 
 router = APIRouter(tags=["operations"])
@@ -27,8 +32,11 @@ RECENT_RUNS = 1000
 def healthz(services: ServicesDep):
     with services.factory() as session:
         session.execute(text("select 1"))
+    layout = services.layout or ModelResolver(services.settings, services.factory)
+    state = layout.state().to_json()
     return {"status": "ok", "database": services.engine.dialect.name,
-            "broker": "celery" if services.settings.broker_url else "in-process"}
+            "broker": "celery" if services.settings.broker_url else "in-process",
+            "layout_model": {key: state[key] for key in ("status", "version", "path", "reason")}}
 
 
 @router.get("/metrics")

@@ -10,8 +10,9 @@ model was not trained on, `meta.json` calibration):
   way the confidence is held below the review threshold so that the reviewer looks;
 - only r: r as it is, method `rules`.
 Line items: each cell the rules read is checked against the tags of the words inside its box; a cell the model
-reads as another column with DISAGREE_P lowers that cell's confidence below the review threshold.  Where the
-rules read no line at all, the model's line items are taken (method `model`).
+reads as another column with DISAGREE_P lowers that cell's confidence below the review threshold; a cell the rules
+left empty is taken from the words the model tags as that column in the line's row (ROW_FILL_P, held below the
+review threshold).  Where the rules read no line at all, the model's line items are taken (method `model`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from decimal import Decimal
 import numpy as np
 
 from extractors.layout import BBox, Layout
-from extractors.layout_model.decode import Candidate, header_candidates, line_items
+from extractors.layout_model.decode import Candidate, header_candidates, joined, line_items, typed
 from extractors.layout_model.runtime import LayoutModel, PagePrediction
 from extractors.layout_model.tags import split_tag
 from extractors.parsing import document_conventions
@@ -35,6 +36,7 @@ FILL_P = 0.90           # calibrated probability to add a value the rules did no
 TAKE_P = 0.97           # ... to replace a value of the rules
 WEAK_RULE = 0.6         # rules' confidence below which a near-certain model value replaces theirs
 DISAGREE_P = 0.85       # model probability of another reading that sends a value to review
+ROW_FILL_P = 0.9        # model probability to add a cell the rules left empty in a line they read
 EXACT = 0.99            # values read exactly (QR code, check digits): never overruled
 REVIEW_CAP = 0.79       # just below the review threshold (pipeline.bench.calibration.REVIEW_THRESHOLD = 0.8)
 
@@ -52,11 +54,16 @@ def same(a, b) -> bool:
 
 
 def calibrated(model: LayoutModel, name: str, prob: float) -> float:
-    """The share of the model's values at this probability that were right on its calibration documents."""
-    table = model.meta.get("calibration") or []
-    for lo, hi, right, _n in table:
-        if lo <= prob < hi or (hi >= 1.0 and prob >= lo):
-            return float(right)
+    """The share of the model's values of this field at this probability that were right on its calibration
+    documents (meta.json `calibration`: field -> [lo, hi, share right, n] buckets, '*' for all fields together;
+    a field's own table where it has one)."""
+    tables = model.meta.get("calibration") or {}
+    if isinstance(tables, list):
+        tables = {"*": tables}
+    for table in (tables.get(name), tables.get("*")):
+        for lo, hi, right, _n in table or []:
+            if lo <= prob < hi or (hi >= 1.0 and prob >= lo):
+                return float(right)
     return prob
 
 
@@ -74,7 +81,7 @@ def combine(extraction: Extraction, layout: Layout, model: LayoutModel,
     for name, f in fields.items():
         if f.method is None:
             fields[name] = replace(f, method="rules")
-    lines = [_checked(li, pages, model) for li in extraction.lines]
+    lines = [_checked(li, pages, model, conv) for li in extraction.lines]
     if not lines:
         lines = [LineItem(i, {n: c.to_field(min(REVIEW_CAP, calibrated(model, n, c.prob)), "model")
                               for n, c in item.items()})
@@ -101,7 +108,34 @@ def _inside(box: BBox, w) -> bool:
     return box.x0 - 1 <= cx <= box.x1 + 1 and box.y0 - 1 <= cy <= box.y1 + 1
 
 
-def _checked(item: LineItem, pages: list[PagePrediction], model: LayoutModel) -> LineItem:
+def _row_cells(item: LineItem, pred: PagePrediction, model: LayoutModel, conv) -> dict[str, Field]:
+    """Cells the model reads in this line's row (the band of the rules' cells) that the rules left empty."""
+    boxes = [f.bbox for f in item.fields.values() if f.bbox is not None and f.page == pred.page]
+    if not boxes:
+        return {}
+    y0, y1 = min(b.y0 for b in boxes), max(b.y1 for b in boxes)
+    best = pred.tag_probs.argmax(axis=1)
+    top = pred.tag_probs.max(axis=1)
+    found: dict[str, list[int]] = {}
+    for i, w in enumerate(pred.words):
+        cy = (w.bbox.y0 + w.bbox.y1) / 2
+        kind, name = split_tag(model.tags[int(best[i])])
+        if kind == "l" and y0 <= cy <= y1 and name not in item.fields and name != "description" \
+                and top[i] >= ROW_FILL_P:
+            found.setdefault(name, []).append(i)
+    out = {}
+    for name, idx in found.items():
+        words = tuple(pred.words[i] for i in idx)
+        raw = joined(words)
+        value = typed(name, raw, conv)
+        if value is not None:
+            out[name] = Field(value, raw, min(REVIEW_CAP, float(np.mean(top[idx]))), pred.page,
+                              BBox(min(w.bbox.x0 for w in words), min(w.bbox.y0 for w in words),
+                                   max(w.bbox.x1 for w in words), max(w.bbox.y1 for w in words)), method="model")
+    return out
+
+
+def _checked(item: LineItem, pages: list[PagePrediction], model: LayoutModel, conv=None) -> LineItem:
     by_page = {p.page: p for p in pages}
     out = {}
     for name, f in item.fields.items():
@@ -122,4 +156,8 @@ def _checked(item: LineItem, pages: list[PagePrediction], model: LayoutModel) ->
             out[name] = replace(f, confidence=min(f.confidence, REVIEW_CAP), method="rules")
         else:
             out[name] = replace(f, method=f.method or "rules")
+    pages_of = {f.page for f in item.fields.values() if f.bbox is not None}
+    if conv is not None and len(pages_of) == 1 and next(iter(pages_of)) in by_page:
+        for name, f in _row_cells(item, by_page[next(iter(pages_of))], model, conv).items():
+            out.setdefault(name, f)
     return replace(item, fields=out)

@@ -66,8 +66,17 @@ def typed(name: str, raw: str, conv: Conventions):
     if name == "currency":
         text = raw.strip().upper()
         return text if len(text) == 3 and text.isalpha() else None
-    text = raw.strip().strip(":：,;").strip()
+    text = _after_label(raw).strip().strip(":：,;").strip()
     return text or None
+
+
+def _after_label(raw: str) -> str:
+    """The value of a word printed with its label ('订单号:CG-53', 'Tel: 0711 ...'): what follows a colon after a
+    short leading phrase; the text as it is when there is none."""
+    for i, ch in enumerate(raw[:16]):
+        if ch in ":：" and 0 < i and raw[i + 1:].strip():
+            return raw[i + 1:]
+    return raw
 
 
 def _groups(words: list[Word], members: list[int]) -> list[list[int]]:

@@ -123,6 +123,56 @@ class _Labeller:
                             return [(p, j) for j in line[a:b]]
         return []
 
+    def by_prefix(self, f: Field) -> list[tuple[_Page, int]]:
+        """A description printed over several lines: the first line's run that starts it (at least half of it)."""
+        want = _norm(str(f.value or ""))
+        if len(want) < 4:
+            return []
+        for p in self.pages:
+            for line in p.lines:
+                for a in range(len(line)):
+                    if p.tags[line[a]] != OUTSIDE:
+                        continue
+                    text = ""
+                    for b in range(a, min(len(line), a + MAX_RUN)):
+                        if p.tags[line[b]] != OUTSIDE:
+                            break
+                        text += _norm(p.words[line[b]].text)
+                        if not want.startswith(text):
+                            break
+                        if len(text) >= 0.5 * len(want):
+                            return [(p, j) for j in line[a:b + 1]]
+        return []
+
+    def by_tokens(self, f: Field) -> list[tuple[_Page, int]]:
+        """A value written in another form than printed (an address as 'street, postcode, city, country'): the
+        words of one block, from the line of its first token down to three lines, that are its tokens, where they
+        cover most of it."""
+        tokens = [t for t in (_norm(x) for x in re.split(r"[\s,;]+", str(f.value or ""))) if t]
+        if len(tokens) < 2:
+            return []
+        wanted = set(tokens)
+        for p in self.pages:
+            for k, line in enumerate(p.lines):
+                starts = [i for i in line if p.tags[i] == OUTSIDE and _norm(p.words[i].text).strip(",") == tokens[0]]
+                for first in starts:
+                    x0 = p.words[first].bbox.x0
+                    got = [i for ln in p.lines[k:k + 4] for i in ln
+                           if p.tags[i] == OUTSIDE and x0 - 5 <= p.words[i].bbox.x0 <= x0 + 260
+                           and _norm(p.words[i].text).strip(",") in wanted]
+                    covered = {_norm(p.words[i].text).strip(",") for i in got}
+                    if len(covered) >= max(2, 0.7 * len(wanted)):
+                        return [(p, i) for i in got]
+        return []
+
+    def band_of(self, spots: list[tuple[_Page, int]]) -> tuple[int, float, float] | None:
+        if not spots:
+            return None
+        p = spots[0][0]
+        boxes = [p.words[i].bbox for _, i in spots]
+        h = max(b.height for b in boxes)
+        return p.number, min(b.y0 for b in boxes) - 0.3 * h, max(b.y1 for b in boxes) + 0.3 * h
+
     def mark(self, spots: list[tuple[_Page, int]], tag: str, line_id: int = -1) -> bool:
         for p, i in spots:
             p.tags[i] = tag
@@ -142,18 +192,26 @@ def label_words(layout: Layout, truth: dict | Extraction) -> Labelled:
         if f is None or f.value in (None, ""):
             continue
         wanted += 1
-        found += lab.mark(lab.by_box(f) or lab.by_text(f), header_tag(name))
+        spots = lab.by_box(f) or lab.by_text(f) or (lab.by_tokens(f) if _kind(f) == "text" else [])
+        found += lab.mark(spots, header_tag(name))
     for n, item in enumerate(expected.lines):
         boxed = [f for f in item.fields.values() if f.bbox is not None]
         band = None
         if boxed:
             band = (boxed[0].page or 1, min(f.bbox.y0 for f in boxed) - 2, max(f.bbox.y1 for f in boxed) + 2)
+        description = item.fields.get("description")
+        if band is None and description is not None and description.value not in (None, ""):
+            # no box on this line: its description (searched in print) gives the row the other cells are in
+            spots = lab.by_text(description) or lab.by_prefix(description)
+            band = lab.band_of(spots)
         for name in LINE_CELLS:
             f = item.fields.get(name)
             if f is None or f.value in (None, ""):
                 continue
             wanted += 1
-            spots = lab.by_box(f) or (lab.by_text(f, band) if band is not None or name == "description" else [])
+            spots = lab.by_box(f)
+            if not spots and band is not None:
+                spots = lab.by_text(f, band) or (lab.by_prefix(f) if name == "description" else [])
             found += lab.mark(spots, line_tag(name), n)
     if wanted == 0:
         return Labelled(reason="no_values")

@@ -153,11 +153,13 @@ def train(
     data: Annotated[Optional[list[Path]], typer.Option(
         "--data", help="a folder of NAME.<ext> + NAME.json (generated, weakly labelled or confirmed documents); "
                        "repeatable; default: the generated default set")] = None,
-    minutes: Annotated[float, typer.Option(help="training time budget")] = 25.0,
+    minutes: Annotated[float, typer.Option(help="training time budget")] = 15.0,
     seed: Annotated[int, typer.Option(help="random seed (data order, initial weights)")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="the model folder (default $INBOUND_HOME/models/<time>)")] = None,
     base: Annotated[Optional[Path], typer.Option("--from", help="continue from this model's weights")] = None,
-    count: Annotated[int, typer.Option(help="documents in the generated default set")] = 1200,
+    count: Annotated[int, typer.Option(help="documents in the generated default set")] = 1500,
+    confirmed: Annotated[bool, typer.Option(
+        help="also the documents confirmed in this service's database ($INBOUND_HOME / INBOUND_DATABASE_URL)")] = True,
 ) -> None:
     """Train the layout model on a versioned dataset; prints the model folder and its validation figures."""
     try:
@@ -174,6 +176,11 @@ def train(
             typer.echo(f"error: --data {folder}: not a folder", err=True)
             raise typer.Exit(EXIT_BAD_INPUT)
     docs = [d for folder in data for d in folder_docs(folder)] if data else default_docs(home, count)
+    if confirmed:
+        found, left_out = _confirmed_docs()
+        if found or left_out:
+            typer.echo(f"confirmed documents: {len(found)}" + "".join(f", {k} {v}" for k, v in left_out.items()))
+        docs += found
     if base is not None:
         model_folder(str(base))
     result = train_model(docs, home=home, out_dir=out, minutes=minutes, seed=seed, init_from=base)
@@ -182,6 +189,27 @@ def train(
     if result.skipped:
         typer.echo("skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())))
     typer.echo(json.dumps(result.metrics, indent=1))
+
+
+def _confirmed_docs() -> tuple[list, dict]:
+    """The service's confirmed documents (pipeline.retrain), where a database is there to ask; none otherwise."""
+    from pipeline.config import get_settings
+    settings = get_settings()
+    if not settings.database_url and not (Path(settings.home) / "inbound.db").exists():
+        return [], {}
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pipeline.retrain import confirmed_training_docs
+    from pipeline.runtime import build_services
+    services = build_services(settings)
+    try:
+        with services.factory() as session:
+            return confirmed_training_docs(session, services.blobs)
+    except SQLAlchemyError as exc:
+        typer.echo(f"note: no confirmed documents read from the database ({type(exc).__name__})", err=True)
+        return [], {}
+    finally:
+        services.engine.dispose()
 
 
 BENCH_SUITES = ("reading", "ledger", "matching", "service", "review")

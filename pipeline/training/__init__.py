@@ -9,6 +9,18 @@
                      generated held-back families, so that the caller can promote it or not
 """
 
-from pipeline.training.api import RetrainResult, TrainingDoc, TrainResult, retrain, train_model
+from pipeline.training.types import RetrainResult, TrainingDoc, TrainResult
+
+
+def train_model(*args, **kwargs) -> TrainResult:
+    """See pipeline.training.train.train_model (imported here only when called: it needs torch)."""
+    from pipeline.training.train import train_model as run
+    return run(*args, **kwargs)
+
+
+def retrain(*args, **kwargs) -> RetrainResult:
+    """See pipeline.training.train.retrain."""
+    from pipeline.training.train import retrain as run
+    return run(*args, **kwargs)
 
 __all__ = ["RetrainResult", "TrainResult", "TrainingDoc", "retrain", "train_model"]

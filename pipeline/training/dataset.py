@@ -27,7 +27,7 @@ from extractors.layout_model.tags import TAGS
 from extractors.options import ReadOptions
 from extractors.reader import read_document
 from pipeline.bench.evaluate import documents_in
-from pipeline.training.api import TrainingDoc
+from pipeline.training.types import TrainingDoc
 
 log = logging.getLogger("inbound.training")
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from extractors.layout_model.features import MAX_WORDS, SPECIALS, SUBWORDS, fold_digits, shape
 from extractors.layout_model.tags import TAGS, split_tag
-from pipeline.training.api import RetrainResult, TrainingDoc, TrainResult
+from pipeline.training.types import RetrainResult, TrainingDoc, TrainResult
 from pipeline.training.dataset import Dataset, PageSample, build, default_docs, held_back_docs
 
 log = logging.getLogger("inbound.training")
@@ -196,15 +196,22 @@ def export(model, tokenizer, folder: Path, meta: dict) -> None:
                       dynamic_axes={"tokens": {1: "n"}, "boxes": {1: "n"}, "mask": {1: "n"},
                                     "tags": {1: "n"}, "starts": {1: "n"}})
     tokenizer.save(str(tmp / "tokenizer.json"))
-    torch.save({"state": model.state_dict(), "size": model.size, "vocab_size": model.vocab_size}, tmp / "weights.pt")
+    # half precision on disk (half the size, to continue training from; the ONNX file keeps full precision)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    torch.save({"state": state, "size": model.size, "vocab_size": model.vocab_size}, tmp / "weights.pt")
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
     if folder.exists():
         shutil.rmtree(folder)
     tmp.rename(folder)
 
 
-def calibration_table(folder: Path, docs: list[TrainingDoc]) -> list[list[float]]:
-    """[lo, hi, share right, n] per probability bucket of the model's own header values on `docs`."""
+CALIBRATION_EDGES = (0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.01)
+
+
+def calibration_table(folder: Path, docs: list[TrainingDoc]) -> dict[str, list[list[float]]]:
+    """Per field ('*': all together): [lo, hi, share right, n] per probability bucket of the model's own header
+    values on `docs`.  A field's shares are smoothed towards the all-fields share of the bucket (a bucket with few
+    values says little), and made monotone (a surer value is never rated lower)."""
     from extractors.layout_model import load_model
     from extractors.layout_model.decode import header_candidates
     from extractors.options import ReadOptions
@@ -213,30 +220,50 @@ def calibration_table(folder: Path, docs: list[TrainingDoc]) -> list[list[float]
     from extractors.result import Extraction
     from pipeline.bench.evaluate import values_equal
     model = load_model(folder)
-    edges = [0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.01]
-    right = np.zeros(len(edges) - 1)
-    seen = np.zeros(len(edges) - 1)
+    edges = CALIBRATION_EDGES
+    counts: dict[str, np.ndarray] = {}           # field -> [buckets, 2] (seen, right)
     for doc in docs:
         try:
             layout = read_document(doc.data, ReadOptions(use_embedded=False)).layout
-        except Exception:
+        except Exception:   # noqa: BLE001 - a document that cannot be read does not calibrate
             continue
         truth = Extraction.from_json(doc.truth)
         conv = document_conventions(layout.text(), language=str(doc.truth.get("language") or ""))
         for name, cand in header_candidates(model.predict(layout), model.tags, conv).items():
             if name not in truth.fields:
                 continue
-            k = int(np.searchsorted(edges, cand.prob, side="right")) - 1
-            k = min(max(k, 0), len(seen) - 1)
-            seen[k] += 1
-            right[k] += values_equal(name, truth.fields[name].text(), _text(cand.value))
-    table, prior = [], 0.5
-    for k in range(len(seen)):
-        share = (right[k] + prior * 2) / (seen[k] + 2)          # smoothed, so an empty bucket says little
-        table.append([edges[k], min(edges[k + 1], 1.0), round(float(share), 4), int(seen[k])])
-    for k in range(1, len(table)):                              # monotone: a surer value is never rated lower
-        table[k][2] = max(table[k][2], table[k - 1][2])
-    return table
+            k = min(max(int(np.searchsorted(edges, cand.prob, side="right")) - 1, 0), len(edges) - 2)
+            for key in (name, "*"):
+                c = counts.setdefault(key, np.zeros((len(edges) - 1, 2)))
+                c[k, 0] += 1
+                c[k, 1] += values_equal(name, truth.fields[name].text(), _text(cand.value))
+    overall = counts.get("*", np.zeros((len(edges) - 1, 2)))
+    prior = [(overall[k, 1] + 1) / (overall[k, 0] + 2) for k in range(len(edges) - 1)]
+    out = {}
+    for key, c in counts.items():
+        weight = 2.0 if key == "*" else 5.0
+        table = []
+        for k in range(len(edges) - 1):
+            share = (c[k, 1] + weight * prior[k]) / (c[k, 0] + weight)
+            table.append([edges[k], min(edges[k + 1], 1.0), round(float(share), 4), int(c[k, 0])])
+        for row, share in zip(table, _isotonic([r[2] for r in table], [r[3] + weight for r in table])):
+            row[2] = round(share, 4)
+        out[key] = table
+    return out
+
+
+def _isotonic(values: list[float], weights: list[float]) -> list[float]:
+    """The closest non-decreasing sequence (pool adjacent violators, weighted)."""
+    blocks: list[list[float]] = []                 # [mean, weight, length]
+    for v, w in zip(values, weights):
+        blocks.append([v, w, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            b = blocks.pop()
+            a = blocks[-1]
+            a[0] = (a[0] * a[1] + b[0] * b[1]) / (a[1] + b[1])
+            a[1] += b[1]
+            a[2] += b[2]
+    return [float(m) for m, _, n in blocks for _ in range(int(n))]
 
 
 def _text(value) -> str:
@@ -262,14 +289,21 @@ def _docs_named(docs: list[TrainingDoc], names: set[str]) -> list[TrainingDoc]:
 
 def train_model(docs: list[TrainingDoc] | None = None, *, home: Path, out_dir: Path | None = None,
                 minutes: float = 25.0, seed: int = 0, init_from: Path | None = None, progress: bool = True,
-                validation_share: float = 0.1, size: dict | None = None) -> TrainResult:
+                validation_share: float = 0.1, size: dict | None = None,
+                calibrate_on: list[TrainingDoc] | None = None) -> TrainResult:
     """Train a model on `docs` (default: the generated default set under HOME/data) into `out_dir`
-    (default HOME/models/<timestamp>)."""
+    (default HOME/models/<timestamp>).  Validation, calibration and the validation figures use a share of the
+    documents held out of training, or `calibrate_on` (documents not trained on) where given: then every
+    document of `docs` is trained on (a customer's few confirmed documents are not spent on validation)."""
     docs = default_docs(home, progress=progress) if docs is None else docs
     data = build(docs, cache_dir=home / "data" / "cache", progress=progress)
     if not data.pages:
         raise ValueError(f"no document could be labelled ({data.skipped})")
-    train_pages, val_pages = data.split(validation_share, seed)
+    if calibrate_on is not None:
+        train_pages = data.pages
+        val_pages = build(calibrate_on, cache_dir=home / "data" / "cache", progress=False).pages
+    else:
+        train_pages, val_pages = data.split(validation_share, seed)
     if init_from is not None:
         from tokenizers import Tokenizer
         tokenizer = Tokenizer.from_file(str(init_from / "tokenizer.json"))
@@ -279,18 +313,19 @@ def train_model(docs: list[TrainingDoc] | None = None, *, home: Path, out_dir: P
     if init_from is not None:
         import torch
         saved = torch.load(init_from / "weights.pt", map_location="cpu", weights_only=True)
-        init_state, size = saved["state"], saved["size"]
+        init_state = {k: v.float() if v.is_floating_point() else v for k, v in saved["state"].items()}
+        size = saved["size"]
     vocab = tokenizer.get_vocab_size()
     model, run = fit(_encode(train_pages, tokenizer), vocab, minutes=minutes, seed=seed, init_state=init_state,
                      size=size, progress=progress, lr=3e-4 if init_state is not None else 1e-3)
-    val_docs = _docs_named(docs, {p.doc for p in val_pages})
+    val_docs = calibrate_on if calibrate_on is not None else _docs_named(docs, {p.doc for p in val_pages})
     stamp = datetime.now(UTC)
     folder = out_dir or home / "models" / stamp.strftime("m%Y%m%dT%H%M%S")
     meta = {"tags": list(TAGS), "version": folder.name, "created_at": stamp.isoformat(), "data_version": data.version,
             "code_version": code_version(), "seed": seed, "size": model.size, "vocab_size": vocab,
             "documents": len(data.docs), "pages": len(data.pages), "skipped": data.skipped,
             "origins": _origins(docs, set(data.docs)), "run": run, "base": str(init_from) if init_from else None,
-            "threads": 2, "calibration": []}
+            "threads": 2, "calibration": {}}
     meta["metrics"] = {"validation_words": word_metrics(model, _encode(val_pages, tokenizer))}
     export(model, tokenizer, folder, meta)
     if val_docs:
@@ -319,13 +354,15 @@ def retrain(confirmed: list[TrainingDoc], models_home: Path, *, base_model: Path
     held = set(rng.sample(names, k=max(1, len(names) // 4))) if len(names) >= 4 else set()
     train_conf = [d for d in confirmed if d.name not in held]
     held_conf = [d for d in confirmed if d.name in held]
-    generated = default_docs(home, progress=False)
-    generated = rng.sample(generated, k=min(generated_share, len(generated)))
+    pool = default_docs(home, progress=False)
+    rng.shuffle(pool)
+    generated, calibration = pool[:generated_share], pool[generated_share:generated_share + 60]
     init = base_model if base_model is not None and (base_model / "weights.pt").exists() else None
     # the confirmed documents weigh in three times: they are the customer's own layouts
     result = train_model(train_conf * 3 + generated if train_conf else generated, home=home,
                          out_dir=models_home / datetime.now(UTC).strftime("m%Y%m%dT%H%M%S"), minutes=minutes,
-                         seed=seed, init_from=init, progress=False, validation_share=0.05)
+                         seed=seed, init_from=init, progress=False, calibrate_on=calibration or None,
+                         validation_share=0.05)
     scores = {}
     for label, docs in (("confirmed_held_back", held_conf), ("generated_held_back", held_back_docs(home))):
         if docs:

@@ -1,4 +1,4 @@
-"""The entry points of training (see the package docstring)."""
+"""What training takes and gives (the entry points are in the package's __init__)."""
 
 from __future__ import annotations
 
@@ -34,13 +34,3 @@ class RetrainResult:
     def better_or_equal(self) -> bool:
         """The candidate scores at least as well as the base model on every held-back set."""
         return all(s["candidate"] >= s["base"] for s in self.scores.values())
-
-
-def train_model(*args, **kwargs) -> TrainResult:
-    from pipeline.training.train import train_model as run
-    return run(*args, **kwargs)
-
-
-def retrain(*args, **kwargs) -> RetrainResult:
-    from pipeline.training.train import retrain as run
-    return run(*args, **kwargs)
