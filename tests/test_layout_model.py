@@ -108,15 +108,23 @@ def test_vote_agreement_fill_and_disagreement():
     agreed = _vote(rule, _cand("A-1"), 0.95)
     assert agreed.method == "rules+model" and agreed.confidence == 0.95
     filled = _vote(None, _cand("B-2"), 0.95)
-    assert filled.value == "B-2" and filled.method == "model"
+    assert filled.value == "B-2" and filled.method == "model" and filled.confidence == 0.95
     assert _vote(None, _cand("B-2"), 0.5) is None                      # too unsure to add
     disputed = _vote(Field("A-1", "A-1", 0.9), _cand("C-3"), 0.9)
     assert disputed.value == "A-1" and disputed.confidence <= REVIEW_CAP   # the reviewer looks
-    taken = _vote(Field("A-1", "A-1", 0.5), _cand("C-3"), 0.99)
-    assert taken.value == "C-3" and taken.method == "model" and taken.confidence <= REVIEW_CAP
+    weak = _vote(Field("A-1", "A-1", 0.5), _cand("C-3"), 0.99)
+    assert weak.value == "A-1" and weak.method == "rules"               # the model never overrules the rules
     exact = Field("A-1", "A-1", 1.0)
     assert _vote(exact, _cand("C-3"), 0.99) is exact                    # a QR code's value stays
     assert same(Decimal("12.50"), Decimal("12.5")) and same("Foo  GmbH", "foo gmbh")
+
+
+def test_model_values_must_have_their_fields_shape():
+    from extractors.layout_model.decode import plausible
+    assert plausible("buyer_tax_id", "DE123456789") and not plausible("buyer_tax_id", "~2000ml")
+    assert plausible("supplier_phone", "+49 711 123456") and not plausible("supplier_phone", "Tel")
+    assert plausible("document_number", "RE-2024-17") and not plausible("document_number", "Invoice")
+    assert plausible("supplier_name", "ACME GmbH") and not plausible("supplier_name", "12")
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +235,7 @@ def test_train_command(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("INBOUND_HOME", str(tmp_path / "home"))
     from pipeline.config import get_settings
     get_settings.cache_clear() if hasattr(get_settings, "cache_clear") else None
-    result = CliRunner().invoke(app, ["train", "--data", str(data), "--minutes", "0.05", "--out",
+    result = CliRunner().invoke(app, ["train", "--data", str(data), "--count", "0", "--minutes", "0.05", "--out",
                                       str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
     assert "data version:" in result.output and (tmp_path / "m" / "model.onnx").is_file()

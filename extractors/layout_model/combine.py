@@ -5,9 +5,11 @@ header field, with r the rules' value and m the model's best candidate (probabil
 model was not trained on, `meta.json` calibration):
 
 - r and m agree: r's value, confidence raised to the better of the two, method `rules+model`;
-- only m: m's value where its calibrated probability reaches FILL_P, method `model`;
-- they disagree: m's value where m is near certain and r is weak (TAKE_P, WEAK_RULE), else r's value; either
-  way the confidence is held below the review threshold so that the reviewer looks;
+- only m: m's value where its calibrated probability reaches FILL_P and the value has its field's shape
+  (`decode.plausible`), method `model`, confidence that probability;
+- they disagree: r's value, its confidence held below the review threshold so that the reviewer looks (the model
+  never overrules the rules: on layouts from other producers its calibration, made on our own documents, was
+  too sure of itself; measured on ../shared/realdocs);
 - only r: r as it is, method `rules`.
 Line items: each cell the rules read is checked against the tags of the words inside its box; a cell the model
 reads as another column with DISAGREE_P lowers that cell's confidence below the review threshold; a cell the rules
@@ -32,9 +34,7 @@ from extractors.layout_model.tags import split_tag
 from extractors.parsing import document_conventions
 from extractors.result import Extraction, Field, LineItem
 
-FILL_P = 0.90           # calibrated probability to add a value the rules did not find
-TAKE_P = 0.97           # ... to replace a value of the rules
-WEAK_RULE = 0.6         # rules' confidence below which a near-certain model value replaces theirs
+FILL_P = 0.8            # calibrated probability to add a value the rules did not find
 DISAGREE_P = 0.85       # model probability of another reading that sends a value to review
 ROW_FILL_P = 0.9        # model probability to add a cell the rules left empty in a line they read
 EXACT = 0.99            # values read exactly (QR code, check digits): never overruled
@@ -83,9 +83,10 @@ def combine(extraction: Extraction, layout: Layout, model: LayoutModel,
             fields[name] = replace(f, method="rules")
     lines = [_checked(li, pages, model, conv) for li in extraction.lines]
     if not lines:
-        lines = [LineItem(i, {n: c.to_field(min(REVIEW_CAP, calibrated(model, n, c.prob)), "model")
-                              for n, c in item.items()})
-                 for i, item in enumerate(line_items(pages, model.tags, conv), start=1)]
+        items = [item for item in line_items(pages, model.tags, conv)
+                 if "description" in item and ("quantity" in item or "amount" in item)]
+        lines = [LineItem(i, {n: c.to_field(min(REVIEW_CAP, c.prob), "model") for n, c in item.items()})
+                 for i, item in enumerate(items, start=1)]
     return replace(extraction, fields=fields, lines=tuple(lines))
 
 
@@ -96,8 +97,6 @@ def _vote(rule: Field | None, cand: Candidate, p: float) -> Field | None:
         return cand.to_field(p, "model") if p >= FILL_P else rule
     if same(rule.value, cand.value):
         return replace(rule, confidence=max(rule.confidence, p), method="rules+model")
-    if p >= TAKE_P and rule.confidence < WEAK_RULE:
-        return cand.to_field(min(p, REVIEW_CAP), "model")
     if p >= DISAGREE_P:
         return replace(rule, confidence=min(rule.confidence, REVIEW_CAP), method="rules")
     return rule

@@ -8,6 +8,7 @@ dropped.  Its probability is the mean of its words' tag probabilities.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,6 +18,7 @@ import numpy as np
 from extractors.layout import BBox, Word
 from extractors.layout_model.runtime import PagePrediction
 from extractors.layout_model.tags import split_tag
+from extractors.parties import iban_is_valid
 from extractors.parsing import Conventions, parse_amount, parse_date, parse_percent
 from extractors.result import Field, field_kind
 
@@ -67,7 +69,28 @@ def typed(name: str, raw: str, conv: Conventions):
         text = raw.strip().upper()
         return text if len(text) == 3 and text.isalpha() else None
     text = _after_label(raw).strip().strip(":：,;").strip()
-    return text or None
+    return text if text and plausible(name, text) else None
+
+
+_ID_CHARS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-./ ]*$")
+_PHONE_CHARS = re.compile(r"^[+\d\s()\-./]+$")
+
+
+def plausible(name: str, text: str) -> bool:
+    """Whether a text can be a value of this field at all (its kind's shape: a tax id has digits and no prose, a
+    phone number is digits and separators, a name has letters); what the tags say is not trusted beyond that."""
+    digits = sum(c.isdigit() for c in text)
+    letters = sum(c.isalpha() for c in text)
+    if name.endswith("_tax_id"):
+        compact = text.replace(" ", "")
+        return bool(_ID_CHARS.match(text)) and digits >= 5 and 8 <= len(compact) <= 20 and not iban_is_valid(compact)
+    if name.endswith("_phone"):
+        return bool(_PHONE_CHARS.match(text)) and digits >= 6
+    if name.endswith("_bank_account"):
+        return digits >= 8
+    if name.endswith(("_number", "_code")) or name == "po_number":
+        return digits >= 1 and len(text) <= 40 and text.count(" ") <= 2
+    return letters >= 2
 
 
 def _after_label(raw: str) -> str:
@@ -99,6 +122,19 @@ def _groups(words: list[Word], members: list[int]) -> list[list[int]]:
     return groups
 
 
+def _cut(words: list[Word], group: list[int], best: np.ndarray, tag: int) -> bool:
+    """A text value cut out of a phrase: the word printed right after the group's last word (or right before its
+    first), on the same line and closer than a space and a half, is untagged.  Such a group is half a name."""
+    def close(a: Word, b: Word) -> bool:
+        return abs(a.bbox.cy - b.bbox.cy) < 0.3 * a.bbox.height and \
+            0 <= b.bbox.x0 - a.bbox.x1 < 0.45 * max(a.bbox.height, 1.0)
+    last, first = group[-1], group[0]
+    after = last + 1 < len(words) and int(best[last + 1]) != tag and close(words[last], words[last + 1])
+    before = first > 0 and int(best[first - 1]) != tag and close(words[first - 1], words[first]) and \
+        not words[first - 1].text.endswith((":", "："))
+    return after or before
+
+
 def header_candidates(pages: list[PagePrediction], tags: tuple[str, ...], conv: Conventions) -> dict[str, Candidate]:
     """The best candidate of every header field the model tagged."""
     out: dict[str, Candidate] = {}
@@ -111,6 +147,8 @@ def header_candidates(pages: list[PagePrediction], tags: tuple[str, ...], conv: 
                 continue
             members = [int(i) for i in np.nonzero((best == t) & (top >= MIN_WORD_P))[0]]
             for g in _groups(pred.words, members):
+                if field_kind(name) == "text" and _cut(pred.words, g, best, t):
+                    continue
                 words = tuple(pred.words[i] for i in g)
                 raw = joined(words)
                 value = typed(name, raw, conv)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -181,8 +181,12 @@ class _Labeller:
 
 
 def label_words(layout: Layout, truth: dict | Extraction) -> Labelled:
-    """Every word of `layout` tagged by the values of `truth` (a contract JSON object or an Extraction)."""
+    """Every word of `layout` tagged by the values of `truth` (a contract JSON object or an Extraction).  A truth
+    whose boxes are not on this image (`gt_meta.bbox_exact: false`: a scan's truth in the source PDF's points) is
+    searched for by its values alone."""
     expected = truth if isinstance(truth, Extraction) else Extraction.from_json(truth)
+    if isinstance(truth, dict) and (truth.get("gt_meta") or {}).get("bbox_exact") is False:
+        expected = _unboxed(expected)
     lab = _Labeller(layout)
     if not any(p.words for p in lab.pages):
         return Labelled(reason="no_words")
@@ -219,6 +223,13 @@ def label_words(layout: Layout, truth: dict | Extraction) -> Labelled:
     if found < MIN_FOUND * wanted:
         out.reason = "values_not_in_print"
     return out
+
+
+def _unboxed(extraction: Extraction) -> Extraction:
+    def strip(fields):
+        return {k: replace(f, bbox=None, page=0) for k, f in fields.items()}
+    return replace(extraction, fields=strip(extraction.fields),
+                   lines=tuple(replace(li, fields=strip(li.fields)) for li in extraction.lines))
 
 
 def line_starts(line_ids: list[int]) -> list[int]:

@@ -151,13 +151,13 @@ def eval_cmd(
 @app.command()
 def train(
     data: Annotated[Optional[list[Path]], typer.Option(
-        "--data", help="a folder of NAME.<ext> + NAME.json (generated, weakly labelled or confirmed documents); "
-                       "repeatable; default: the generated default set")] = None,
+        "--data", help="a folder of NAME.<ext> + NAME.json (generated, weakly labelled or confirmed documents, scans); "
+                       "repeatable; added to the generated default set")] = None,
     minutes: Annotated[float, typer.Option(help="training time budget")] = 15.0,
     seed: Annotated[int, typer.Option(help="random seed (data order, initial weights)")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="the model folder (default $INBOUND_HOME/models/<time>)")] = None,
     base: Annotated[Optional[Path], typer.Option("--from", help="continue from this model's weights")] = None,
-    count: Annotated[int, typer.Option(help="documents in the generated default set")] = 1500,
+    count: Annotated[int, typer.Option(help="documents in the generated default set (0: leave it out)")] = 1500,
     confirmed: Annotated[bool, typer.Option(
         help="also the documents confirmed in this service's database ($INBOUND_HOME / INBOUND_DATABASE_URL)")] = True,
 ) -> None:
@@ -175,12 +175,16 @@ def train(
         if not folder.is_dir():
             typer.echo(f"error: --data {folder}: not a folder", err=True)
             raise typer.Exit(EXIT_BAD_INPUT)
-    docs = [d for folder in data for d in folder_docs(folder)] if data else default_docs(home, count)
+    docs = default_docs(home, count) if count > 0 else []
+    docs += [d for folder in data or [] for d in folder_docs(folder)]
     if confirmed:
         found, left_out = _confirmed_docs()
         if found or left_out:
             typer.echo(f"confirmed documents: {len(found)}" + "".join(f", {k} {v}" for k, v in left_out.items()))
         docs += found
+    if not docs:
+        typer.echo("error: nothing to train on (--count 0 and no --data)", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
     if base is not None:
         model_folder(str(base))
     result = train_model(docs, home=home, out_dir=out, minutes=minutes, seed=seed, init_from=base)

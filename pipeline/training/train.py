@@ -221,7 +221,7 @@ def calibration_table(folder: Path, docs: list[TrainingDoc]) -> dict[str, list[l
     from pipeline.bench.evaluate import values_equal
     model = load_model(folder)
     edges = CALIBRATION_EDGES
-    counts: dict[str, np.ndarray] = {}           # field -> [buckets, 2] (seen, right)
+    counts: dict[str, np.ndarray] = {"*": np.zeros((len(edges) - 1, 2))}   # field -> [buckets, 2] (seen, right)
     for doc in docs:
         try:
             layout = read_document(doc.data, ReadOptions(use_embedded=False)).layout
