@@ -36,6 +36,8 @@ from extractors.result import Extraction, Field, LineItem
 
 FILL_P = 0.8            # calibrated probability to add a value the rules did not find
 DISAGREE_P = 0.85       # model probability of another reading that sends a value to review
+UNKNOWN_LAYOUT = 0.25   # share of the model's tagged groups that cannot be their field's value at all, above which
+                        # the page is a layout it does not know: it adds no value there
 ROW_FILL_P = 0.9        # model probability to add a cell the rules left empty in a line they read
 EXACT = 0.99            # values read exactly (QR code, check digits): never overruled
 REVIEW_CAP = 0.79       # just below the review threshold (pipeline.bench.calibration.REVIEW_THRESHOLD = 0.8)
@@ -74,7 +76,12 @@ def combine(extraction: Extraction, layout: Layout, model: LayoutModel,
         return extraction
     conv = document_conventions(layout.text(), language=extraction.language or "")
     fields = dict(extraction.fields)
-    for name, cand in header_candidates(pages, model.tags, conv).items():
+    tally = [0, 0]
+    candidates = header_candidates(pages, model.tags, conv, tally)
+    known = tally[1] <= UNKNOWN_LAYOUT * max(tally[0], 1)
+    for name, cand in candidates.items():
+        if not known and name not in fields:
+            continue                     # an unknown layout: the model may confirm or doubt, not add
         voted = _vote(fields.get(name), cand, calibrated(model, name, cand.prob))
         if voted is not None:
             fields[name] = voted

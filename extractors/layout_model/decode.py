@@ -135,8 +135,11 @@ def _cut(words: list[Word], group: list[int], best: np.ndarray, tag: int) -> boo
     return after or before
 
 
-def header_candidates(pages: list[PagePrediction], tags: tuple[str, ...], conv: Conventions) -> dict[str, Candidate]:
-    """The best candidate of every header field the model tagged."""
+def header_candidates(pages: list[PagePrediction], tags: tuple[str, ...], conv: Conventions,
+                      tally: list[int] | None = None) -> dict[str, Candidate]:
+    """The best candidate of every header field the model tagged.  `tally` (when given) counts the groups of
+    tagged words looked at and those that could not be a value of their field at all ([looked at, refused]): a
+    model that tags many words as something they cannot be is reading a layout it does not know."""
     out: dict[str, Candidate] = {}
     for pred in pages:
         best = pred.tag_probs.argmax(axis=1)
@@ -152,6 +155,9 @@ def header_candidates(pages: list[PagePrediction], tags: tuple[str, ...], conv: 
                 words = tuple(pred.words[i] for i in g)
                 raw = joined(words)
                 value = typed(name, raw, conv)
+                if tally is not None:
+                    tally[0] += 1
+                    tally[1] += value is None
                 if value is None:
                     continue
                 prob = float(np.mean(top[g]))
