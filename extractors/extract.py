@@ -82,7 +82,10 @@ def extract_from_read(read: ReadResult, options: ReadOptions, *, doc_type: Docum
         from extractors.layout_model import combine, model_or_none
         model = model_or_none(options.model)
         if model is not None:
-            extraction = combine(extraction, read.layout, model)
+            try:
+                extraction = combine(extraction, read.layout, model)
+            except Exception:  # a fault of the model's path never costs the document: the rules' reading stands
+                log.exception("layout model failed on this document; the rules' reading is kept")
     return boxes_on_received_page(extraction, read.layout)
 
 

@@ -83,7 +83,8 @@ def plausible(name: str, text: str) -> bool:
     letters = sum(c.isalpha() for c in text)
     if name.endswith("_tax_id"):
         compact = text.replace(" ", "")
-        return bool(_ID_CHARS.match(text)) and digits >= 5 and 8 <= len(compact) <= 20 and not iban_is_valid(compact)
+        return bool(_ID_CHARS.match(text)) and digits >= 5 and 8 <= len(compact) <= 20 \
+            and not (compact.isalnum() and iban_is_valid(compact))
     if name.endswith("_phone"):
         return bool(_PHONE_CHARS.match(text)) and digits >= 6
     if name.endswith("_bank_account"):
@@ -122,6 +123,13 @@ def _groups(words: list[Word], members: list[int]) -> list[list[int]]:
     return groups
 
 
+def _prose(name: str) -> bool:
+    """Names, addresses, terms, remarks: values of several words that a phrase cut in two would spoil (ids, numbers
+    and codes are one token, printed right after their label)."""
+    return field_kind(name) == "text" and not name.endswith(
+        ("_tax_id", "_number", "_code", "_phone", "_bank_account", "currency"))
+
+
 def _cut(words: list[Word], group: list[int], best: np.ndarray, tag: int) -> bool:
     """A text value cut out of a phrase: the word printed right after the group's last word (or right before its
     first), on the same line and closer than a space and a half, is untagged.  Such a group is half a name."""
@@ -150,7 +158,7 @@ def header_candidates(pages: list[PagePrediction], tags: tuple[str, ...], conv: 
                 continue
             members = [int(i) for i in np.nonzero((best == t) & (top >= MIN_WORD_P))[0]]
             for g in _groups(pred.words, members):
-                if field_kind(name) == "text" and _cut(pred.words, g, best, t):
+                if _prose(name) and _cut(pred.words, g, best, t):
                     continue
                 words = tuple(pred.words[i] for i in g)
                 raw = joined(words)
