@@ -109,9 +109,24 @@ def _vote(rule: Field | None, cand: Candidate, p: float) -> Field | None:
     return rule
 
 
-def _inside(box: BBox, w) -> bool:
-    cx, cy = (w.bbox.x0 + w.bbox.x1) / 2, (w.bbox.y0 + w.bbox.y1) / 2
-    return box.x0 - 1 <= cx <= box.x1 + 1 and box.y0 - 1 <= cy <= box.y1 + 1
+def _centres(pred: PagePrediction) -> np.ndarray:
+    """[n, 2] word centres of a page (cached on the prediction's words list identity)."""
+    key = id(pred.words)
+    got = _CENTRES.get(key)
+    if got is None or got[0] is not pred.words:
+        boxes = np.array([(w.bbox.x0, w.bbox.y0, w.bbox.x1, w.bbox.y1) for w in pred.words], dtype=np.float64)
+        got = (pred.words, np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1))
+        _CENTRES.clear()
+        _CENTRES[key] = got
+    return got[1]
+
+
+_CENTRES: dict[int, tuple] = {}
+
+
+def _inside(box: BBox, centres: np.ndarray) -> np.ndarray:
+    return np.nonzero((centres[:, 0] >= box.x0 - 1) & (centres[:, 0] <= box.x1 + 1)
+                      & (centres[:, 1] >= box.y0 - 1) & (centres[:, 1] <= box.y1 + 1))[0]
 
 
 def _row_cells(item: LineItem, pred: PagePrediction, model: LayoutModel, conv) -> dict[str, Field]:
@@ -122,13 +137,12 @@ def _row_cells(item: LineItem, pred: PagePrediction, model: LayoutModel, conv) -
     y0, y1 = min(b.y0 for b in boxes), max(b.y1 for b in boxes)
     best = pred.tag_probs.argmax(axis=1)
     top = pred.tag_probs.max(axis=1)
+    cy = _centres(pred)[:, 1]
     found: dict[str, list[int]] = {}
-    for i, w in enumerate(pred.words):
-        cy = (w.bbox.y0 + w.bbox.y1) / 2
+    for i in np.nonzero((cy >= y0) & (cy <= y1) & (top >= ROW_FILL_P))[0]:
         kind, name = split_tag(model.tags[int(best[i])])
-        if kind == "l" and y0 <= cy <= y1 and name not in item.fields and name != "description" \
-                and top[i] >= ROW_FILL_P:
-            found.setdefault(name, []).append(i)
+        if kind == "l" and name not in item.fields and name != "description":
+            found.setdefault(name, []).append(int(i))
     out = {}
     for name, idx in found.items():
         words = tuple(pred.words[i] for i in idx)
@@ -149,8 +163,8 @@ def _checked(item: LineItem, pages: list[PagePrediction], model: LayoutModel, co
         if f.bbox is None or pred is None or f.confidence >= EXACT:
             out[name] = f
             continue
-        inside = [i for i, w in enumerate(pred.words) if _inside(f.bbox, w)]
-        if not inside:
+        inside = _inside(f.bbox, _centres(pred))
+        if not len(inside):
             out[name] = f
             continue
         probs = pred.tag_probs[inside].mean(axis=0)

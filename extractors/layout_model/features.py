@@ -101,20 +101,30 @@ class PageInput:
 class WordEncoder:
     """Words -> sub-word id bags, with a trained `tokenizers.Tokenizer` (tokenizer.json of a model folder)."""
 
+    CACHE = 100_000      # words remembered (labels, units, names repeat from page to page)
+
     def __init__(self, tokenizer) -> None:
         self.tokenizer = tokenizer
         self.shape_ids = {s: tokenizer.token_to_id(s) for s in SHAPES}
         self.unk = tokenizer.token_to_id("[UNK]") or 1
+        self._known: dict[str, tuple[int, ...]] = {}
 
     def encode(self, words: list[Word]) -> np.ndarray:
         out = np.zeros((len(words), SUBWORDS), dtype=np.int64)
         if not words:
             return out
-        encodings = self.tokenizer.encode_batch([fold_digits(w.text) or "_" for w in words], add_special_tokens=False)
-        for i, (w, enc) in enumerate(zip(words, encodings)):
-            ids = enc.ids[:SUBWORDS - 1] or [self.unk]
+        known = self._known
+        new = list(dict.fromkeys(w.text for w in words if w.text not in known))
+        if new:
+            if len(known) + len(new) > self.CACHE:
+                known.clear()
+            encodings = self.tokenizer.encode_batch([fold_digits(t) or "_" for t in new], add_special_tokens=False)
+            for text, enc in zip(new, encodings):
+                ids = enc.ids[:SUBWORDS - 1] or [self.unk]
+                known[text] = (*ids, self.shape_ids.get(shape(text)) or self.unk)
+        for i, w in enumerate(words):
+            ids = known[w.text]
             out[i, :len(ids)] = ids
-            out[i, len(ids)] = self.shape_ids.get(shape(w.text)) or self.unk
         return out
 
     def page_input(self, page: Page) -> PageInput:
