@@ -114,6 +114,9 @@ def test_vote_agreement_fill_and_disagreement():
     assert disputed.value == "A-1" and disputed.confidence <= REVIEW_CAP   # the reviewer looks
     weak = _vote(Field("A-1", "A-1", 0.5), _cand("C-3"), 0.99)
     assert weak.value == "A-1" and weak.method == "rules"               # the model never overrules the rules
+    ocr = _vote(rule, _cand("A-1"), 0.95, exact_text=False)
+    assert ocr.method == "rules+model" and ocr.confidence == 0.7        # agreeing on OCR's words proves no characters
+    assert _vote(None, _cand("B-2"), 0.95, exact_text=False).confidence <= REVIEW_CAP
     exact = Field("A-1", "A-1", 1.0)
     assert _vote(exact, _cand("C-3"), 0.99) is exact                    # a QR code's value stays
     assert same(Decimal("12.50"), Decimal("12.5")) and same("Foo  GmbH", "foo gmbh")

@@ -36,6 +36,7 @@ from extractors.result import Extraction, Field, LineItem
 
 FILL_P = 0.8            # calibrated probability to add a value the rules did not find
 DISAGREE_P = 0.85       # model probability of another reading that sends a value to review
+EXACT_TEXT = ("text-layer", "ofd")   # page sources whose characters are exact (not OCR)
 UNKNOWN_LAYOUT = 0.25   # share of the model's tagged groups that cannot be their field's value at all, above which
                         # the page is a layout it does not know: it adds no value there
 ROW_FILL_P = 0.9        # model probability to add a cell the rules left empty in a line they read
@@ -79,10 +80,11 @@ def combine(extraction: Extraction, layout: Layout, model: LayoutModel,
     tally = [0, 0]
     candidates = header_candidates(pages, model.tags, conv, tally)
     known = tally[1] <= UNKNOWN_LAYOUT * max(tally[0], 1)
+    exact_text = {p.number for p in layout.pages if p.source in EXACT_TEXT}
     for name, cand in candidates.items():
         if not known and name not in fields:
             continue                     # an unknown layout: the model may confirm or doubt, not add
-        voted = _vote(fields.get(name), cand, calibrated(model, name, cand.prob))
+        voted = _vote(fields.get(name), cand, calibrated(model, name, cand.prob), exact_text=cand.page in exact_text)
         if voted is not None:
             fields[name] = voted
     for name, f in fields.items():
@@ -97,13 +99,19 @@ def combine(extraction: Extraction, layout: Layout, model: LayoutModel,
     return replace(extraction, fields=fields, lines=tuple(lines))
 
 
-def _vote(rule: Field | None, cand: Candidate, p: float) -> Field | None:
+def _vote(rule: Field | None, cand: Candidate, p: float, *, exact_text: bool = True) -> Field | None:
+    """One header field's vote.  `exact_text`: the value's page has exact text (a text layer, OFD); on an OCR page
+    the model agreeing says the rules took the right words, not that OCR read their characters right, so it
+    raises no confidence there, and a value only the model found is marked for review."""
     if rule is not None and rule.confidence >= EXACT:
         return rule                      # a QR code's or a checked value: exact
     if rule is None or rule.value in (None, ""):
-        return cand.to_field(p, "model") if p >= FILL_P else rule
+        if p < FILL_P:
+            return rule
+        return cand.to_field(p if exact_text else min(p, REVIEW_CAP), "model")
     if same(rule.value, cand.value):
-        return replace(rule, confidence=max(rule.confidence, p), method="rules+model")
+        return replace(rule, confidence=max(rule.confidence, p) if exact_text else rule.confidence,
+                       method="rules+model")
     if p >= DISAGREE_P:
         return replace(rule, confidence=min(rule.confidence, REVIEW_CAP), method="rules")
     return rule
@@ -171,7 +179,8 @@ def _checked(item: LineItem, pages: list[PagePrediction], model: LayoutModel, co
         best = int(np.argmax(probs))
         kind, tagged = split_tag(model.tags[best])
         if kind == "l" and tagged == name:
-            out[name] = replace(f, confidence=max(f.confidence, min(0.99, float(probs[best]))), method="rules+model")
+            raised = max(f.confidence, min(0.99, float(probs[best]))) if pred.exact_text else f.confidence
+            out[name] = replace(f, confidence=raised, method="rules+model")
         elif kind and float(probs[best]) >= DISAGREE_P:
             out[name] = replace(f, confidence=min(f.confidence, REVIEW_CAP), method="rules")
         else:

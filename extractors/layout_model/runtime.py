@@ -35,6 +35,7 @@ class PagePrediction:
     words: list[Word]
     tag_probs: np.ndarray        # [n, tags]
     start_probs: np.ndarray      # [n]: the word starts a line item
+    exact_text: bool = True      # the page's text is exact (text layer, OFD), not OCR
 
 
 class LayoutModel:
@@ -58,7 +59,7 @@ class LayoutModel:
                     "mask": np.ones((1, b - a), dtype=np.int64)})
                 probs[a:b] = _softmax(logits[0])
                 starts[a:b] = _softmax(start_logits[0])[:, 1]
-            out.append(PagePrediction(page.number, inp.words, probs, starts))
+            out.append(PagePrediction(page.number, inp.words, probs, starts, page.source in ("text-layer", "ofd")))
         return out
 
 
