@@ -260,6 +260,21 @@ def _cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
+def _wide(ch: str) -> bool:
+    """CJK characters, CJK punctuation and full-width forms: printed with no space between them."""
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
+def join_printed(texts) -> str:
+    """Words as one value, the way it reads in print: a space between words, none between two CJK ones."""
+    out = ""
+    for text in texts:
+        if out and text and not (_wide(out[-1]) and _wide(text[0])):
+            out += " "
+        out += text
+    return out
+
+
 def chinese_punctuation(text: str) -> str:
     """Punctuation next to Chinese characters in its full-width form, as Chinese print sets it:
     '华为技术(深圳)有限公司' -> '华为技术（深圳）有限公司', '订单号:PO1' -> '订单号：PO1'. Brackets change in pairs

@@ -117,21 +117,6 @@ def _vote(rule: Field | None, cand: Candidate, p: float, *, exact_text: bool = T
     return rule
 
 
-def _centres(pred: PagePrediction) -> np.ndarray:
-    """[n, 2] word centres of a page (cached on the prediction's words list identity)."""
-    key = id(pred.words)
-    got = _CENTRES.get(key)
-    if got is None or got[0] is not pred.words:
-        boxes = np.array([(w.bbox.x0, w.bbox.y0, w.bbox.x1, w.bbox.y1) for w in pred.words], dtype=np.float64)
-        got = (pred.words, np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1))
-        _CENTRES.clear()
-        _CENTRES[key] = got
-    return got[1]
-
-
-_CENTRES: dict[int, tuple] = {}
-
-
 def _inside(box: BBox, centres: np.ndarray) -> np.ndarray:
     return np.nonzero((centres[:, 0] >= box.x0 - 1) & (centres[:, 0] <= box.x1 + 1)
                       & (centres[:, 1] >= box.y0 - 1) & (centres[:, 1] <= box.y1 + 1))[0]
@@ -145,7 +130,7 @@ def _row_cells(item: LineItem, pred: PagePrediction, model: LayoutModel, conv) -
     y0, y1 = min(b.y0 for b in boxes), max(b.y1 for b in boxes)
     best = pred.tag_probs.argmax(axis=1)
     top = pred.tag_probs.max(axis=1)
-    cy = _centres(pred)[:, 1]
+    cy = pred.centres[:, 1]
     found: dict[str, list[int]] = {}
     for i in np.nonzero((cy >= y0) & (cy <= y1) & (top >= ROW_FILL_P))[0]:
         kind, name = split_tag(model.tags[int(best[i])])
@@ -171,7 +156,7 @@ def _checked(item: LineItem, pages: list[PagePrediction], model: LayoutModel, co
         if f.bbox is None or pred is None or f.confidence >= EXACT:
             out[name] = f
             continue
-        inside = _inside(f.bbox, _centres(pred))
+        inside = _inside(f.bbox, pred.centres)
         if not len(inside):
             out[name] = f
             continue

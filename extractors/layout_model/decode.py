@@ -19,7 +19,7 @@ from extractors.layout import BBox, Word
 from extractors.layout_model.runtime import PagePrediction
 from extractors.layout_model.tags import split_tag
 from extractors.parties import iban_is_valid
-from extractors.parsing import Conventions, parse_amount, parse_date, parse_percent
+from extractors.parsing import Conventions, join_printed, parse_amount, parse_date, parse_percent
 from extractors.result import Field, field_kind
 
 MIN_WORD_P = 0.35
@@ -39,17 +39,8 @@ class Candidate:
         return Field(self.value, self.raw, confidence, self.page, self.bbox, method=method)
 
 
-def _cjk(ch: str) -> bool:
-    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
-
-
 def joined(words: list[Word] | tuple[Word, ...]) -> str:
-    out = ""
-    for w in words:
-        if out and not (_cjk(out[-1]) and _cjk(w.text[0])):
-            out += " "
-        out += w.text
-    return out
+    return join_printed(w.text for w in words)
 
 
 def _box(words) -> BBox:

@@ -36,6 +36,7 @@ class PagePrediction:
     tag_probs: np.ndarray        # [n, tags]
     start_probs: np.ndarray      # [n]: the word starts a line item
     exact_text: bool = True      # the page's text is exact (text layer, OFD), not OCR
+    centres: np.ndarray | None = None   # [n, 2] word centres, points
 
 
 class LayoutModel:
@@ -59,7 +60,10 @@ class LayoutModel:
                     "mask": np.ones((1, b - a), dtype=np.int64)})
                 probs[a:b] = _softmax(logits[0])
                 starts[a:b] = _softmax(start_logits[0])[:, 1]
-            out.append(PagePrediction(page.number, inp.words, probs, starts, page.source in ("text-layer", "ofd")))
+            boxes = np.array([(w.bbox.x0, w.bbox.y0, w.bbox.x1, w.bbox.y1) for w in inp.words], dtype=np.float64)
+            centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1)
+            out.append(PagePrediction(page.number, inp.words, probs, starts, page.source in ("text-layer", "ofd"),
+                                      centres))
         return out
 
 
