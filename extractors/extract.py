@@ -74,6 +74,7 @@ def extract_from_read(read: ReadResult, options: ReadOptions, *, doc_type: Docum
         structured = parse_invoice_xml(read.embedded_xml)
         if structured is not None:
             located = locate_in_layout(structured, read.layout) if read.layout.pages else structured
+            located = _method(located, "xml")
             reader = f"{read.layout.source}+xml" if read.layout.pages else "xml"
             return boxes_on_received_page(replace(located, pages=max(1, len(read.layout.pages)), reader=reader),
                                           read.layout)
@@ -87,6 +88,14 @@ def extract_from_read(read: ReadResult, options: ReadOptions, *, doc_type: Docum
             except Exception:  # a fault of the model's path never costs the document: the rules' reading stands
                 log.exception("layout model failed on this document; the rules' reading is kept")
     return boxes_on_received_page(extraction, read.layout)
+
+
+def _method(extraction: Extraction, method: str) -> Extraction:
+    """Every value without a source named given `method` (which source won: xml, qr, rules, model, ...)."""
+    def named(fields: Mapping[str, Field]) -> dict[str, Field]:
+        return {k: f if f.method else replace(f, method=method) for k, f in fields.items()}
+    return replace(extraction, fields=named(extraction.fields),
+                   lines=tuple(replace(li, fields=named(li.fields)) for li in extraction.lines))
 
 
 _CN_LABELLED = (DocumentType.DELIVERY_NOTE, DocumentType.RECEIPT, DocumentType.PURCHASE_ORDER, DocumentType.OTHER)

@@ -246,3 +246,9 @@ def test_train_command(tmp_path: Path, monkeypatch):
     assert bad.exit_code == 2 and "--model" in bad.output
     rules = CliRunner().invoke(app, ["extract", str(next(data.glob("*.pdf"))), "--json", "--model", "none"])
     assert rules.exit_code == 0 and '"method"' not in rules.output
+
+
+def test_values_from_embedded_xml_say_so():
+    xml = next(Path(__file__).resolve().parents[1].joinpath("fixtures", "ubl").glob("*.xml"))
+    got = extract_document(xml.read_bytes(), options=ReadOptions(model=str(DEFAULT_MODEL_DIR)))
+    assert got.fields and {f.method for f in got.fields.values()} == {"xml"}

@@ -297,7 +297,7 @@ def qr_fields(qr: VatQr, *, page: int, bbox: BBox | None) -> dict[str, Field]:
         "check_code": qr.check_code if qr.check_code and len(qr.check_code) == 20 else None,
         qr.amount_field: qr.amount,
     }
-    return {name: Field(value=value, raw=qr.raw, confidence=1.0, page=page, bbox=bbox)
+    return {name: Field(value=value, raw=qr.raw, confidence=1.0, page=page, bbox=bbox, method="qr")
             for name, value in values.items() if value is not None}
 
 
