@@ -15,10 +15,20 @@ class LineCorrection(BaseModel):
     uom_factor: str | float | int | None = None
 
 
+class PickedSource(BaseModel):
+    """Where a reviewer picked a value on the page: page number and box in page points of the page as received
+    (origin top-left), as GET /api/v1/documents/{id}/words gives the words."""
+    page: int = Field(ge=1)
+    bbox: list[float] = Field(min_length=4, max_length=4)
+
+
 class DocumentPatch(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
     lines: list[LineCorrection] = Field(default_factory=list)
     supplier_id: int | None = None
+    sources: dict[str, PickedSource] = Field(
+        default_factory=dict, description='where a value was picked on the page: "fields.NAME" or "lines.N.FIELD" '
+                                          '-> {"page", "bbox"}; teaches where this supplier prints it')
 
 
 class Reject(BaseModel):

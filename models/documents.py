@@ -112,6 +112,12 @@ def record_status(session: Session, document: Document, status: str, *, who: str
         document.failure_reason = reason or why
 
 
+def reviewable(extraction: dict) -> dict:
+    """A copy of a machine reading for `current`, the reviewed side: without the stored layout (the words and
+    their boxes stay once, on the machine reading)."""
+    return copy.deepcopy({key: value for key, value in extraction.items() if key != "layout"})
+
+
 def set_reading(session: Session, document_id: int, *, extraction: dict, matches: dict | None, who: str,
                 status: str) -> Document:
     """Store the machine's reading once (extraction + matches); `current` starts as its copy."""
@@ -120,7 +126,7 @@ def set_reading(session: Session, document_id: int, *, extraction: dict, matches
         raise StateError(f"Document {document_id} was read already; corrections go through `correct`.")
     document.extraction = extraction
     document.matches = matches
-    document.current = {"extraction": copy.deepcopy(extraction), "matches": copy.deepcopy(matches)}
+    document.current = {"extraction": reviewable(extraction), "matches": copy.deepcopy(matches)}
     document.document_type = extraction.get("document_type")
     store_reading_keys(document, extraction)
     _log(session, document.id, who=who, path="extraction", before=None, after="machine reading", why=None)

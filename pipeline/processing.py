@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from extractors.errors import InboundError, InputError
 from models.db import transaction
-from models.documents import StoredDocuments, record_status, set_reading, store_reading_keys
+from models.documents import StoredDocuments, record_status, reviewable, set_reading, store_reading_keys
 from models.errors import StateError
 from models.runs import ProcessingRun, claim_run, finish_run, queue_run, run_state
 from models.tables import Document, DocumentHistory
@@ -142,7 +142,7 @@ def _store(services: Services, run_id: int, draft: Draft) -> None:
         elif document.supplier_id is not None:    # the door's hint (an email's sender) where matching found none
             _hinted_supplier(session, document)
         finish_run(session, run, status="done", timings_ms=draft.timings_ms,
-                   reading={"extraction": extraction, "matches": matches})
+                   reading={"extraction": reviewable(extraction), "matches": matches})
         record_event(session, "document.extracted", {"id": document.id, "sha256": document.sha256,
                                                      "status": document.status,
                                                      "document_type": document.document_type,
@@ -171,7 +171,7 @@ def _replace_reading(session, document: Document, extraction: dict, matches: dic
     """A reprocess: the document takes the new reading; the old one stays in its run; history says so."""
     import copy
     document.extraction, document.matches = extraction, matches
-    document.current = {"extraction": copy.deepcopy(extraction), "matches": copy.deepcopy(matches)}
+    document.current = {"extraction": reviewable(extraction), "matches": copy.deepcopy(matches)}
     document.document_type = extraction.get("document_type")
     store_reading_keys(document, extraction)       # the duplicate check's keys follow the new machine reading
     session.add(DocumentHistory(document_id=document.id, at=utcnow(), who=WHO, path="extraction",

@@ -16,6 +16,7 @@ Each runs in the caller's transaction (the API's session) except where it says o
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from extractors import Extraction, Field, LineItem
+from extractors.layout import Layout
 from matching import (LearnedFact, MasterData, convert_unit, facts_from_line, layout_hints_from, printed_line,
                       supplier_alias_fact, unit_key)
 from models.documents import correct, get_document, history, record_status
@@ -41,10 +43,13 @@ LINE_KEYS_NOT_FIELDS = ("line_no", "product_id", "uom_factor")
 
 @dataclass(frozen=True, slots=True)
 class Corrections:
-    """A PATCH body: header field values by name, line changes by line_no, the chosen supplier."""
+    """A PATCH body: header field values by name, line changes by line_no, the chosen supplier, and where on the
+    page a reviewer picked a value (`sources`: "fields.NAME" or "lines.N.FIELD" -> {"page", "bbox"}, the page as
+    received, as GET .../words gives it)."""
     fields: dict[str, Any]
     lines: tuple[dict[str, Any], ...]
     supplier_id: int | None = None
+    sources: dict[str, dict] = dataclasses.field(default_factory=dict)
 
 
 def merged_extraction(document: Document) -> dict | None:
@@ -98,6 +103,24 @@ def document_issues(document: Document) -> list[dict]:
             seen.add(key)
             out.append(issue)
     return out
+
+
+def document_words(document: Document) -> dict:
+    """The words as read, page by page, with their boxes on the page as received (page points, origin top-left;
+    what the review screen draws and a reviewer picks from): {"pages": [{"number", "width", "height",
+    "words": [{"text", "bbox"}]}]}; no pages when the reading kept no layout."""
+    stored = (document.extraction or {}).get("layout")
+    if not stored:
+        return {"pages": []}
+    layout = Layout.from_json(stored)
+    pages = []
+    for page in layout.pages:
+        to_received = page.frame.box_to_received if page.frame is not None else (lambda box: box)
+        width, height = ((v * page.frame.points_per_pixel for v in page.frame.received_px) if page.frame is not None
+                         else (page.width, page.height))
+        pages.append({"number": page.number, "width": round(width, 2), "height": round(height, 2),
+                      "words": [{"text": w.text, "bbox": to_received(w.bbox).rounded()} for w in page.words()]})
+    return {"pages": pages}
 
 
 def document_summary(document: Document) -> dict:

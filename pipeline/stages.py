@@ -21,6 +21,7 @@ from typing import Sequence
 from extractors import Extraction, Issue, ReadOptions, Severity
 from extractors.classify import classify
 from extractors.extract import extract_from_read
+from extractors.layout import Layout
 from extractors.reader import read_document
 from extractors.timing import stage_timer
 from extractors.validate import validate
@@ -38,6 +39,7 @@ class Draft:
     status: str
     timings_ms: dict[str, float]
     page_text: tuple[str, ...] = ()   # printed lines, for learning layout hints from corrections
+    layout: Layout | None = None      # the words as read, for learning where a corrected value is printed
 
     @property
     def issues(self) -> tuple[Issue, ...]:
@@ -63,7 +65,7 @@ def process(data: bytes, *, source: str, sha256: str, master: MasterData, option
             match = match_document(extraction, master, known_documents=known_documents, document_id=document_id)
     with stage_timer(timings, "draft"):
         result = draft(extraction, match, timings)
-    return replace(result, page_text=page_text(read.layout))
+    return replace(result, page_text=page_text(read.layout), layout=read.layout)
 
 
 def _with_supplier_hints(extraction: Extraction, layout, match: DocumentMatch, master: MasterData) -> Extraction:
@@ -96,4 +98,23 @@ def reading_json(draft_: Draft) -> tuple[dict, dict]:
     extraction = draft_.extraction.to_json()
     extraction["timings_ms"] = dict(draft_.timings_ms)
     extraction["page_text"] = list(draft_.page_text)
+    if draft_.layout is not None:
+        extraction["layout"] = stored_layout(draft_.layout)
     return extraction, draft_.match.to_json()
+
+
+_STORED_WORDS = 20_000
+
+
+def stored_layout(layout: Layout) -> dict:
+    """The layout as kept with the reading (Layout.to_json, pages cut once 20,000 words are kept): where the
+    words are, so that a correction can find where its value is printed and a reviewer can pick words."""
+    data = layout.to_json()
+    kept, count = [], 0
+    for page in data["pages"]:
+        count += sum(len(line) for line in page["lines"])
+        if count > _STORED_WORDS and kept:
+            break
+        kept.append(page)
+    data["pages"] = kept
+    return data

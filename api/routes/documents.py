@@ -18,7 +18,7 @@ from models.tables import Document
 from pipeline.intake import receive
 from pipeline.processing import reprocess
 from pipeline.review import (Corrections, confirm_document, correct_document, document_summary, document_view,
-                             reject_document)
+                             document_words, reject_document)
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 CHUNK = 1 << 20
@@ -84,10 +84,18 @@ def read_original(document_id: int, session: SessionDep, services: ServicesDep, 
                              "X-Content-SHA256": document.sha256})
 
 
+@router.get("/{document_id}/words")
+def read_words(document_id: int, session: SessionDep, user: Reader):
+    """The words as read, page by page, each with its box on the page as received (page points, origin top-left):
+    what a reviewer picks a value from (PATCH `sources`)."""
+    return JSONResponse(document_words(get_document(session, document_id)))
+
+
 @router.patch("/{document_id}")
 def correct(document_id: int, body: DocumentPatch, services: ServicesDep, user: Corrector):
     corrections = Corrections(fields=body.fields, supplier_id=body.supplier_id,
-                              lines=tuple(line.model_dump(exclude_unset=True) for line in body.lines))
+                              lines=tuple(line.model_dump(exclude_unset=True) for line in body.lines),
+                              sources={path: source.model_dump() for path, source in body.sources.items()})
     with transaction(services.factory) as session:
         document = correct_document(session, document_id, corrections, who=user.name,
                                     master=services.master.get(session))
