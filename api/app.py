@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from api import problems
-from api.routes import admin, documents, layout_models, master, ops
+from api.routes import admin, documents, layout_models, learned, master, ops
 from pipeline.config import Settings
 from pipeline.runtime import Services
 
@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, services: Services | None = None, demo: bo
     app = FastAPI(title="Inbound", version=API_VERSION, lifespan=lifespan,
                   description="Supplier documents in, draft goods receipts out; see DESIGN.md, Contracts.")
     problems.install(app)
-    for module in (documents, master, admin, layout_models, ops):
+    for module in (documents, master, admin, layout_models, learned, ops):
         app.include_router(module.router)
     _mount_review_ui(app)
     return app

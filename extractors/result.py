@@ -114,7 +114,8 @@ class Field:
     confidence: float
     page: int = 0
     bbox: BBox | None = None
-    method: str | None = None     # which source gave the value: xml, qr, rules, model, rules+model, ...
+    method: str | None = None     # which source gave the value: xml, qr, rules, model, rules+model, learned_layout
+    fact_id: str | None = None    # method learned_layout: the learned fact (layout rule) that found it
 
     def to_json(self) -> dict:
         out: dict = {"value": format_value(self.value), "raw": self.raw,
@@ -125,6 +126,8 @@ class Field:
             out["bbox"] = self.bbox.rounded()
         if self.method:
             out["method"] = self.method
+        if self.fact_id:
+            out["fact_id"] = self.fact_id
         return out
 
     def with_confidence(self, confidence: float) -> Field:
@@ -136,10 +139,11 @@ class Field:
         confidence 1.0), with its value typed by `field_kind(name)`."""
         if not isinstance(data, Mapping):
             return cls(parse_value(name, data), "", 1.0)
-        method = data.get("method")
+        method, fact = data.get("method"), data.get("fact_id")
         return cls(parse_value(name, data.get("value")), str(data.get("raw") or ""),
                    _number(data.get("confidence", 1.0), float, 0.0), _number(data.get("page"), int, 0),
-                   _bbox(data.get("bbox")), method if isinstance(method, str) and method else None)
+                   _bbox(data.get("bbox")), method if isinstance(method, str) and method else None,
+                   str(fact) if isinstance(fact, (str, int)) and not isinstance(fact, bool) and fact != "" else None)
 
     def text(self) -> str:
         """The value as text: a text value as it is, a typed one in its contract form; "" when none was parsed."""

@@ -88,13 +88,17 @@ def _with_po(extraction: Extraction, supplier_id: str, lines: list[LineMatch], m
 
 def match_document(extraction: Extraction, master: MasterData, *, options: MatchOptions = MatchOptions(),
                    known_documents: Sequence[DocumentKey] | DocumentLookup = (),
-                   document_id: str = "") -> DocumentMatch:
+                   document_id: str = "", supplier: Match | None = None) -> DocumentMatch:
     """Supplier, every line (product, unit, PO line) and the issues, for one extracted document.
 
     known_documents: keys of documents already received, oldest first, for the duplicate check, or a
     `DocumentLookup` that gives the candidates for this document's key (asked once, after the supplier is known);
-    document_id: this document's id (skipped among the known ones)."""
-    supplier, proposal = match_supplier(printed_supplier(extraction), master, options)
+    document_id: this document's id (skipped among the known ones); supplier: the supplier when it is known
+    otherwise (recognised by its learned layout), else matched from the printed party."""
+    if supplier is None:
+        supplier, proposal = match_supplier(printed_supplier(extraction), master, options)
+    else:
+        proposal = None
     supplier_id = supplier.id or ""
     lines, issues = [], []
     for printed in printed_lines(extraction):

@@ -13,6 +13,7 @@ document: `po_label` (the printed label before the PO number), `date_order` (ymd
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +21,8 @@ from decimal import Decimal
 from typing import Sequence
 
 from extractors import Extraction
+from extractors.layout import Layout
+from extractors.learned_layout import CONSTANT_FIELDS, AppliedRule, Rule, find
 from matching.master import LearnedFact, LearnedKind, MasterData
 from matching.normalize import normalize_company
 from matching.products import PrintedLine, alias_keys
@@ -28,8 +31,10 @@ from matching.units import unit_key
 
 __all__ = [
     "LayoutHints", "LineCorrection", "Review", "facts_from_line", "facts_from_review", "layout_hints",
-    "layout_hints_from", "supplier_alias_fact",
+    "layout_hints_from", "layout_rule_fact", "layout_rules", "recognise_supplier", "supplier_alias_fact",
 ]
+
+log = logging.getLogger("inbound.learning")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,3 +158,57 @@ def layout_hints(master: MasterData, supplier_id: str) -> LayoutHints:
     found = master.learned.hints(supplier_id)
     columns = tuple(c for c in found.get("columns", "").split(",") if c)
     return LayoutHints(found.get("po_label", ""), found.get("date_order", ""), columns)
+
+
+# -- layout rules: where a supplier prints each value (extractors.learned_layout) ----------------------------
+
+def layout_rule_fact(*, supplier_id: str, document_kind: str, rule: Rule, value: str, document_id: str,
+                     at: datetime) -> LearnedFact:
+    """The fact that keeps `rule` for this supplier and kind of document (key "<kind>|<field>"; a newer one for the
+    same key supersedes it, so the later teaching wins and both stay in the history)."""
+    return LearnedFact(LearnedKind.LAYOUT_RULE, supplier_id, f"{document_kind}|{rule.field}",
+                       payload={"rule": rule.to_json(), "field": rule.field, "value": value,
+                                "document_id": document_id, "anchor": rule.anchor, "side": rule.side},
+                       created_at=at)
+
+
+def layout_rules(master: MasterData, supplier_id: str, document_kind: str) -> list[AppliedRule]:
+    """The layout rules in force for a supplier and kind of document; a rule of a supplier no longer in the master,
+    or one that does not parse, is left out and logged."""
+    if not supplier_id:
+        return []
+    out = []
+    for (kind, supplier, key), fact in master.learned.latest.items():
+        if kind != LearnedKind.LAYOUT_RULE or supplier != supplier_id or not key.startswith(f"{document_kind}|"):
+            continue
+        if master.supplier(supplier_id) is None:
+            log.warning("layout rule %s is for supplier %s, which is not in the master; ignored", fact.id, supplier_id)
+            continue
+        try:
+            out.append(AppliedRule(fact.id, Rule.from_json(fact.payload.get("rule", ""))))
+        except (ValueError, TypeError, KeyError):
+            log.warning("layout rule %s does not parse; ignored", fact.id)
+    return sorted(out, key=lambda a: a.rule.field)
+
+
+def recognise_supplier(master: MasterData, layout: Layout, document_kind: str) -> str:
+    """The supplier whose own particulars, as a reviewer taught them (its name, tax id, bank account, ...), are
+    printed where they were taught on this document: the learned fingerprint of its form, for a document whose
+    supplier the matcher did not find.  "" when none, or when more than one supplier fits."""
+    found: dict[str, int] = {}
+    for (kind, supplier, key), fact in master.learned.latest.items():
+        if kind != LearnedKind.LAYOUT_RULE or not supplier or master.supplier(supplier) is None:
+            continue
+        kind_of, _, name = key.partition("|")
+        if kind_of != document_kind or name not in CONSTANT_FIELDS:
+            continue
+        try:
+            rule = Rule.from_json(fact.payload.get("rule", ""))
+        except (ValueError, TypeError, KeyError):
+            continue
+        if len(rule.constant) >= 6 and find(layout, rule) is not None:
+            found[supplier] = found.get(supplier, 0) + 1
+    if not found:
+        return ""
+    ranked = sorted(found.items(), key=lambda kv: -kv[1])
+    return ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else ""

@@ -109,8 +109,6 @@ class LearnedKind(StrEnum):
     LAYOUT_HINT = "layout_hint"          # key: po_label | date_order | columns; payload["value"]
     LAYOUT_RULE = "layout_rule"          # key: "<document kind>|<field>" (or "...|line.<cell>"): where the supplier
                                          # prints it; payload["rule"] (JSON, extractors.learned_layout.Rule)
-    LAYOUT_PRINT = "layout_print"        # key: "<document kind>": the fingerprint of the supplier's form;
-                                         # payload["print"] (JSON), finds the supplier when its name is misread
 
 
 @dataclass(frozen=True, slots=True)

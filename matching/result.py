@@ -28,6 +28,7 @@ class MatchMethod(StrEnum):
     BARCODE = "barcode"
     CODE = "code"                  # our SKU printed on the line
     ALIAS = "alias"                # a learned fact
+    LAYOUT = "layout"              # supplier: its particulars printed where a reviewer taught them (learned layout)
     FUZZY = "fuzzy"
     NONE = "none"
 

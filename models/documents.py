@@ -281,6 +281,11 @@ def _line(lines: list, part: str, path: str) -> dict:
     return line
 
 
+def note(session: Session, document_id: int, *, who: str, path: str, why: str, after: Any = None) -> None:
+    """A history row that changes no value: what a correction taught, or why it taught nothing."""
+    _log(session, document_id, who=who, path=path, before=None, after=after, why=why)
+
+
 def _log(session: Session, document_id: int, *, who: str, path: str, before: Any, after: Any,
          why: str | None) -> None:
     session.add(DocumentHistory(document_id=document_id, at=utcnow(), who=who, path=path, before=before,

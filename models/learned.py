@@ -18,7 +18,7 @@ from models.errors import NotFound
 from models.tables import LearnedFact
 from models.types import utcnow
 
-KINDS = ("supplier_alias", "product_alias", "unit_factor", "layout_hint", "layout_rule", "layout_print")
+KINDS = ("supplier_alias", "product_alias", "unit_factor", "layout_hint", "layout_rule")
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from extractors import Extraction, Field, LineItem
-from extractors.layout import Layout
-from matching import (LearnedFact, MasterData, convert_unit, facts_from_line, layout_hints_from, printed_line,
-                      supplier_alias_fact, unit_key)
-from models.documents import correct, get_document, history, record_status
+from extractors.layout import BBox, Layout
+from extractors.learned_layout import Picked, teach, teach_line_cell
+from extractors.result import LINE_FIELDS, parse_value
+from matching import (LearnedFact, MasterData, convert_unit, facts_from_line, layout_hints_from, match_supplier,
+                      printed_line, printed_supplier, supplier_alias_fact, unit_key)
+from matching.learning import layout_rule_fact
+from models.documents import correct, get_document, history, note, record_status
 from models.errors import NotPostable
 from models.learned import learn
 from models.ledger import PostingResult, ReceiptLine, post_receipt
@@ -173,7 +176,7 @@ def correct_document(session: Session, document_id: int, corrections: Correction
     correct(session, document_id, changes, who=who)
     if corrections.supplier_id is not None:
         document.supplier_id = corrections.supplier_id
-    _learn(session, document, corrections, who=who)
+    _learn(session, document, corrections, who=who, master=master)
     return document
 
 
@@ -203,7 +206,8 @@ def _require(session: Session, table, record_id: int):
     return row
 
 
-def _learn(session: Session, document: Document, corrections: Corrections, *, who: str) -> None:
+def _learn(session: Session, document: Document, corrections: Corrections, *, who: str,
+           master: MasterData | None = None) -> None:
     """Store what the corrections teach.  The keys come from the machine's reading (what the next document of
     this supplier will print), the targets from the person's choice."""
     now = utcnow()
@@ -229,10 +233,78 @@ def _learn(session: Session, document: Document, corrections: Corrections, *, wh
     facts += _layout_hint_facts(reading, machine.get("page_text") or [], corrections,
                                 supplier=str(corrections.supplier_id or supplier), at=now)
     for fact in facts:
-        learn(session, kind=str(fact.kind), key=fact.key, created_by=who,
-              supplier_id=int(fact.supplier_id) if fact.supplier_id else None,
-              target_id=int(fact.target_id) if fact.target_id else None, factor=fact.factor,
-              payload=dict(fact.payload))
+        _store_fact(session, fact, who=who)
+    _learn_layout(session, document, reading, corrections, who=who, master=master, at=now)
+
+
+def _store_fact(session: Session, fact: LearnedFact, *, who: str) -> int:
+    return learn(session, kind=str(fact.kind), key=fact.key, created_by=who,
+                 supplier_id=int(fact.supplier_id) if fact.supplier_id else None,
+                 target_id=int(fact.target_id) if fact.target_id else None, factor=fact.factor,
+                 payload=dict(fact.payload)).id
+
+
+def _picked(corrections: Corrections, path: str) -> Picked | None:
+    source = corrections.sources.get(path)
+    if not source:
+        return None
+    try:
+        return Picked(int(source["page"]), BBox(*(float(v) for v in source["bbox"])))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _learn_layout(session: Session, document: Document, reading: Extraction, corrections: Corrections, *, who: str,
+                  master: MasterData | None, at: datetime) -> None:
+    """Where this supplier prints each corrected value (extractors.learned_layout): a layout rule per header field
+    and line cell, learned from the words of the machine's reading; each correction's outcome is noted in the
+    document's history (the rule's fact id, or why none was learned)."""
+    stored = (document.extraction or {}).get("layout")
+    cells = [(int(fix["line_no"]), key, value) for fix in corrections.lines for key, value in fix.items()
+             if key in LINE_FIELDS and value not in (None, "")]
+    wanted = [(name, value) for name, value in corrections.fields.items() if value not in (None, "")]
+    if not stored or not (wanted or cells):
+        return
+    supplier = str(corrections.supplier_id or document.supplier_id or _supplier_of(document, master) or "")
+    if not supplier:
+        for path in [f"fields.{n}" for n, _ in wanted] + [f"lines.{no}.{c}" for no, c, _ in cells]:
+            note(session, document.id, who=who, path=f"learned.{path}",
+                 why="the supplier is not known; where it prints this value was not learned")
+        return
+    layout = Layout.from_json(stored)
+    kind = document.document_type or str(reading.document_type)
+    def taken(name: str) -> list[tuple[int, BBox]]:       # where the other fields were read from
+        return [(f.page, f.bbox) for n, f in reading.fields.items() if n != name and f.bbox is not None]
+    taught = [(f"fields.{name}", str(value),
+               teach(layout, name, parse_value(name, value), picked=_picked(corrections, f"fields.{name}"),
+                     taken=taken(name)))
+              for name, value in wanted]
+    taught += [(f"lines.{no}.{cell}", str(value), teach_line_cell(layout, reading.lines, no, cell, parse_value(cell, value)))
+               for no, cell, value in cells]
+    for path, value, outcome in taught:
+        if outcome.rule is None:
+            note(session, document.id, who=who, path=f"learned.{path}", why=outcome.reason)
+            continue
+        fact = layout_rule_fact(supplier_id=supplier, document_kind=kind, rule=outcome.rule, value=value,
+                                document_id=str(document.id), at=at)
+        fact_id = _store_fact(session, fact, who=who)
+        where = f"page {outcome.page}" + (f", after '{outcome.rule.anchor}'" if outcome.rule.anchor else "")
+        note(session, document.id, who=who, path=f"learned.{path}", after=fact_id,
+             why=f"learned where this supplier prints it ({where}; layout rule {fact_id})"
+                 + ("; picked on the page" if path in corrections.sources else ""))
+
+
+def _supplier_of(document: Document, master: MasterData | None) -> str:
+    """The supplier the reviewed values name (a corrected tax id or name), when the matcher would accept it; the
+    document takes it."""
+    if master is None or document.current is None:
+        return ""
+    current = Extraction.from_json(document.current["extraction"])
+    match, _ = match_supplier(printed_supplier(current), master)
+    if not match.id or not match.auto_accepted:
+        return ""
+    document.supplier_id = int(match.id)
+    return match.id
 
 
 def _layout_hint_facts(reading: Extraction, page_text: list[str], corrections: Corrections, *, supplier: str,

@@ -26,7 +26,10 @@ from extractors.reader import read_document
 from extractors.timing import stage_timer
 from extractors.validate import validate
 from extractors.hints import SupplierHints, apply_hints
-from matching import DocumentKey, DocumentLookup, DocumentMatch, MasterData, layout_hints, match_document
+from extractors.learned_layout import apply_rules
+from matching import (Candidate, DocumentKey, DocumentLookup, DocumentMatch, MasterData, Match, MatchMethod,
+                      layout_hints, match_document)
+from matching.learning import layout_rules, recognise_supplier
 
 STAGES = ("read", "classify", "extract", "validate", "match", "draft")
 
@@ -59,18 +62,42 @@ def process(data: bytes, *, source: str, sha256: str, master: MasterData, option
         extraction = replace(extraction, issues=tuple(extraction.issues) + tuple(validate(extraction)))
     with stage_timer(timings, "match"):
         match = match_document(extraction, master, known_documents=known_documents, document_id=document_id)
-        hinted = _with_supplier_hints(extraction, read.layout, match, master)
-        if hinted is not extraction:   # the supplier taught where its PO number or date order is: match again
+        learned, supplier = _with_learned_layout(extraction, read.layout, match, master)
+        hinted = _with_supplier_hints(learned, read.layout, supplier or match.supplier, master)
+        if hinted is not extraction or supplier is not None:   # what the supplier taught was applied: match again
             extraction = hinted
             match = match_document(extraction, master, known_documents=known_documents, document_id=document_id)
+            if supplier is not None and match.supplier.id != supplier.id:
+                match = match_document(extraction, master, known_documents=known_documents, document_id=document_id,
+                                       supplier=supplier)
     with stage_timer(timings, "draft"):
         result = draft(extraction, match, timings)
     return replace(result, page_text=page_text(read.layout), layout=read.layout)
 
 
-def _with_supplier_hints(extraction: Extraction, layout, match: DocumentMatch, master: MasterData) -> Extraction:
+def _with_learned_layout(extraction: Extraction, layout: Layout, match: DocumentMatch,
+                         master: MasterData) -> tuple[Extraction, Match | None]:
+    """The extraction with the layout rules learned for its supplier applied (extractors.learned_layout), and the
+    supplier when the learned layout is what recognised it (the matcher found none, or none it would accept).
+    The supplier is the matched one, else the one whose taught particulars are printed here."""
+    kind = str(extraction.document_type)
+    supplier_id = match.supplier.id if match.supplier.id and match.supplier.auto_accepted else ""
+    recognised = None
+    if not supplier_id:
+        supplier_id = recognise_supplier(master, layout, kind)
+        if supplier_id:
+            found = master.supplier(supplier_id)
+            recognised = Match(supplier_id, found.name if found else "", 0.97, MatchMethod.LAYOUT,
+                               (Candidate(supplier_id, found.name if found else "", 0.97),), auto_accepted=True)
+    rules = layout_rules(master, supplier_id, kind)
+    if not rules:
+        return extraction, recognised
+    return apply_rules(extraction, layout, rules), recognised
+
+
+def _with_supplier_hints(extraction: Extraction, layout, supplier: Match, master: MasterData) -> Extraction:
     """The extraction with the layout hints learned for the matched supplier applied (extractors.hints)."""
-    supplier_id = match.supplier.id
+    supplier_id = supplier.id
     if not supplier_id:
         return extraction
     learned = layout_hints(master, supplier_id)

@@ -129,9 +129,9 @@ MODEL_ACTIONS: dict[str, dict[str, str]] = {
 
 KIND_NAMES: dict[str, dict[str, str]] = {
     "en": {"supplier_alias": "supplier alias", "product_alias": "product alias", "unit_factor": "unit factor",
-           "layout_hint": "layout hint"},
+           "layout_hint": "layout hint", "layout_rule": "layout rule"},
     "zh": {"supplier_alias": "供应商别名", "product_alias": "商品别名", "unit_factor": "换算系数",
-           "layout_hint": "版式提示"},
+           "layout_hint": "版式提示", "layout_rule": "版式规则"},
 }
 
 

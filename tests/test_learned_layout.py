@@ -1,0 +1,132 @@
+"""Layout memory per supplier (issue 16): a correction teaches where the supplier prints the value, and its next
+document comes back with it read there (`method: learned_layout`, the fact's id), through the pure module and
+through the API."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from fpdf import FPDF
+
+from db_support import db_url  # noqa: F401
+from extractors.layout import BBox, Layout, Line, Page, Word
+from extractors.learned_layout import AppliedRule, Picked, Rule, apply_rules, find, shape, teach
+from extractors.result import DocumentType, Extraction, Field
+from service_support import auth, import_master, running_app, upload, wait_read
+
+
+def _page(rows: list[list[tuple[str, float]]], *, top: float = 60.0, step: float = 16.0) -> Layout:
+    """A text page: each row a list of (word, x0) at 9 pt."""
+    lines = []
+    for i, row in enumerate(rows):
+        y = top + i * step
+        lines.append(Line(tuple(Word(t, BBox(x, y, x + 5.5 * len(t), y + 9)) for t, x in row)))
+    return Layout((Page(1, 595, 842, tuple(lines)),), "text-layer")
+
+
+def _doc(number: str, day: str, total: str, *, shift: float = 0.0) -> Layout:
+    return _page([[("Hollis", 50), ("Foods", 90), ("Ltd", 125)],
+                  [("Beleg-Kennung", 50), ("XK-" + number, 140), ("Datum", 330), (day, 370)],
+                  [("Rice", 50), ("2", 300), ("12.00", 400)],
+                  *([[("Oil", 50), ("1", 300), ("9.50", 400)]] if shift else []),
+                  [("Zu", 300), ("zahlen", 315), ("EUR", 360), (total, 400)]])
+
+
+def test_a_taught_value_is_found_again_after_its_label_in_its_format():
+    taught = teach(_doc("2231", "03.02.2026", "24.00"), "document_number", "XK-2231")
+    assert taught.rule is not None and taught.rule.anchor == "belegkennung" and taught.rule.side == "left"
+    assert taught.rule.shape == shape("XK-2231") == "A-9"
+    found = find(_doc("7718", "05.02.2026", "33.50", shift=16), taught.rule)
+    assert found is not None and found[1] == "XK-7718"
+
+
+def test_a_date_keeps_its_order_and_an_amount_follows_its_label_down_the_page():
+    first = _doc("2231", "03.02.2026", "24.00")
+    when = teach(first, "document_date", date(2026, 2, 3)).rule
+    total = teach(first, "total_amount", Decimal("24.00")).rule
+    assert when.date_order == "dmy" and total.anchor == "zuzahlen"
+    later = _doc("7718", "04.11.2026", "33.50", shift=16)         # one more line: the total sits lower
+    assert find(later, when)[1] == date(2026, 11, 4)
+    assert find(later, total)[1] == Decimal("33.50")
+
+
+def test_a_value_printed_nowhere_teaches_nothing_and_says_why():
+    taught = teach(_doc("2231", "03.02.2026", "24.00"), "po_number", "PO-99812")
+    assert taught.rule is None and "printed nowhere" in taught.reason
+
+
+def test_a_picked_box_teaches_the_words_inside_it():
+    layout = _doc("2231", "03.02.2026", "24.00")
+    taught = teach(layout, "document_number", "XK-2231", picked=Picked(1, BBox(138, 75, 190, 86)))
+    assert taught.rule is not None and taught.rule.anchor == "belegkennung"
+
+
+def test_apply_fills_and_marks_learned_values_and_says_when_a_rule_misses():
+    rule = teach(_doc("2231", "03.02.2026", "24.00"), "document_number", "XK-2231").rule
+    stale = Rule(field="po_number", page=1, zone=(0.1, 0.1, 0.2, 0.12), anchor="bestellung", side="left",
+                 shape="9")
+    outside = Rule(field="due_date", page=1, zone=(1.5, 1.5, 1.7, 1.6))
+    read = Extraction(DocumentType.INVOICE, "de", {"document_number": Field("Beleg-Kennung", "Beleg-Kennung", 0.5)}, ())
+    out = apply_rules(read, _doc("5150", "05.02.2026", "12.00"),
+                      [AppliedRule("41", rule), AppliedRule("42", stale), AppliedRule("43", outside)])
+    number = out.fields["document_number"]
+    assert number.value == "XK-5150" and number.method == "learned_layout" and number.fact_id == "41"
+    assert number.to_json()["fact_id"] == "41"
+    assert [i.code for i in out.issues] == ["learned_layout_missed"]
+    assert "due_date" not in out.fields
+
+
+def test_values_from_embedded_xml_are_never_overruled():
+    rule = teach(_doc("2231", "03.02.2026", "24.00"), "document_number", "XK-2231").rule
+    read = Extraction(DocumentType.INVOICE, "de", {"document_number": Field("R-1", "R-1", 1.0, method="xml")}, ())
+    out = apply_rules(read, _doc("5150", "05.02.2026", "12.00"), [AppliedRule("7", rule)])
+    assert out.fields["document_number"].value == "R-1"
+
+
+# -- through the API ---------------------------------------------------------------------------------------
+
+def _invoice(number: str, ref: str) -> bytes:
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    rows = ["Brightline Components Ltd.", "14 Canal Road, Manchester M1 2AB", "VAT GB123456782", "",
+            f"Invoice {number}", "Invoice date: 2026-03-02", f"Werkauftrag Kennung {ref}", "",
+            "Description                       Qty      Unit price      Amount",
+            "Resistor 10k 0.25W                  2          21.50        43.00",
+            "", "Total GBP 43.00"]
+    for i, row in enumerate(rows):
+        pdf.text(50, 60 + 16 * i, row)
+    return bytes(pdf.output())
+
+
+def test_a_field_corrected_once_is_read_where_it_was_taught_on_the_next_document(db_url, tmp_path):
+    with running_app(db_url, tmp_path) as client:
+        import_master(client, kinds=("suppliers", "products"))
+        first = upload(client, "BL-2001.pdf", _invoice("BL-2001", "WK/7781-3")).json()
+        wait_read(client)
+        words = client.get(f"/api/v1/documents/{first['id']}/words", headers=auth()).json()
+        assert any(w["text"] == "WK/7781-3" for w in words["pages"][0]["words"])
+        fixed = client.patch(f"/api/v1/documents/{first['id']}", headers=auth(),
+                             json={"fields": {"remarks": "WK/7781-3", "payment_terms": "30 Tage netto"}})
+        assert fixed.status_code == 200, fixed.text
+        notes = {h["path"]: h for h in fixed.json()["history"] if h["path"].startswith("learned.")}
+        assert "layout rule" in notes["learned.fields.remarks"]["why"]
+        assert "printed nowhere" in notes["learned.fields.payment_terms"]["why"]
+        fact_id = notes["learned.fields.remarks"]["after"]
+
+        second = upload(client, "BL-2002.pdf", _invoice("BL-2002", "WK/9920-1")).json()
+        wait_read(client)
+        doc = client.get(f"/api/v1/documents/{second['id']}", headers=auth()).json()
+        remarks = doc["extraction"]["fields"]["remarks"]
+        assert remarks["value"] == "WK/9920-1" and remarks["method"] == "learned_layout"
+        assert remarks["fact_id"] == str(fact_id) and remarks["bbox"] is not None
+        assert "layout" not in doc["extraction"]                    # the stored words stay off the document view
+
+        listed = client.get("/api/v1/learned?kind=layout_rule", headers=auth()).json()
+        assert [f["id"] for f in listed["items"]] == [fact_id]
+        assert client.delete(f"/api/v1/learned/{fact_id}", headers=auth()).status_code == 204
+        third = upload(client, "BL-2003.pdf", _invoice("BL-2003", "WK/1111-2")).json()
+        wait_read(client)
+        doc = client.get(f"/api/v1/documents/{third['id']}", headers=auth()).json()
+        assert doc["extraction"]["fields"].get("remarks", {}).get("method") != "learned_layout"
