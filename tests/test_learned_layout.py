@@ -130,3 +130,54 @@ def test_a_field_corrected_once_is_read_where_it_was_taught_on_the_next_document
         wait_read(client)
         doc = client.get(f"/api/v1/documents/{third['id']}", headers=auth()).json()
         assert doc["extraction"]["fields"].get("remarks", {}).get("method") != "learned_layout"
+
+
+# -- the supplier's rules in the master snapshot ------------------------------------------------------------
+
+def _taught_master(*facts):
+    from matching import MasterData, Product, Supplier
+    master = MasterData.build(products=[Product("P1", "FD-1", "Rice", "kg")],
+                              suppliers=[Supplier("S1", "Hollis Foods Ltd"), Supplier("S2", "Other Trading Co")])
+    return master.with_facts(facts)
+
+
+def _rule_fact(supplier: str, rule: Rule, at, fact_id: str):
+    from dataclasses import replace as _replace
+    from matching.learning import layout_rule_fact
+    fact = layout_rule_fact(supplier_id=supplier, document_kind="invoice", rule=rule, value="", document_id="1", at=at)
+    return _replace(fact, id=fact_id)
+
+
+def test_a_supplier_is_recognised_by_its_taught_particulars_and_the_later_teaching_wins():
+    from datetime import datetime
+    from matching.learning import layout_rules, recognise_supplier
+    first = _doc("2231", "03.02.2026", "24.00")
+    name = teach(first, "supplier_name", "Hollis Foods Ltd").rule
+    assert name.constant == "Hollis Foods Ltd"
+    old = teach(first, "document_number", "2231").rule                 # a clerk's slip, corrected later
+    new = teach(first, "document_number", "XK-2231").rule
+    master = _taught_master(_rule_fact("S1", name, datetime(2026, 1, 1), "1"),
+                            _rule_fact("S1", old, datetime(2026, 1, 2), "2"),
+                            _rule_fact("S1", new, datetime(2026, 1, 3), "3"))
+    later = _doc("7718", "05.02.2026", "33.50")
+    assert recognise_supplier(master, later, "invoice") == "S1"
+    assert recognise_supplier(master, _page([[("Nothing", 50), ("here", 120)]]), "invoice") == ""
+    rules = {a.rule.field: a.fact_id for a in layout_rules(master, "S1", "invoice")}
+    assert rules == {"document_number": "3", "supplier_name": "1"}
+    assert layout_rules(master, "S9", "invoice") == []                  # a supplier no longer in the master
+
+
+def test_a_line_cell_is_read_from_the_column_it_was_taught_in():
+    from extractors.learned_layout import teach_line_cell
+    from extractors.result import LineItem
+    layout = _page([[("Item", 50), ("Menge", 300), ("Preis", 400)],
+                    [("Rice", 50), ("7", 300), ("12.00", 400)],
+                    [("Oil", 50), ("3", 300), ("9.50", 400)]])
+    def item(no: int, y: float) -> LineItem:
+        return LineItem(no, {"description": Field("x", "x", 0.9, 1, BBox(50, y, 80, y + 9))})
+    lines = (item(1, 76), item(2, 92))
+    taught = teach_line_cell(layout, lines, 1, "quantity", Decimal("7"))
+    assert taught.rule is not None and taught.rule.column == "menge"
+    out = apply_rules(Extraction(DocumentType.INVOICE, "de", {}, lines), layout, [AppliedRule("9", taught.rule)])
+    assert [li.fields["quantity"].value for li in out.lines] == [Decimal("7"), Decimal("3")]
+    assert out.lines[1].fields["quantity"].fact_id == "9"

@@ -224,7 +224,7 @@ def check() -> None:
 
 @learned_app.command("list")
 def learned_list(
-    kind: Annotated[Optional[str], typer.Option(help="supplier_alias | product_alias | unit_factor | layout_hint")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="supplier_alias | product_alias | unit_factor | layout_hint | layout_rule")] = None,
     supplier_id: Annotated[Optional[int], typer.Option(help="only this supplier's")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
 ) -> None:
