@@ -842,7 +842,13 @@ def _apply_cells(lines: Sequence[LineItem], layout: Layout, cells: Sequence[Appl
             for r, ln in enumerate(page.lines):
                 if ln.bbox.y1 < probe.y0 - 2 or ln.bbox.y0 > probe.y1 + 2:
                     continue
-                inside = [i for i, w in enumerate(ln.words) if x0 <= w.bbox.cx <= x1]
+                if field_kind(cell) == "text":      # a longer text than the taught one runs on to the right
+                    inside = [i for i, w in enumerate(ln.words) if x0 <= w.bbox.x0 <= x1]
+                    while inside and inside[-1] + 1 < len(ln.words) and \
+                            ln.words[inside[-1] + 1].bbox.x0 - ln.words[inside[-1]].bbox.x1 < _height(ln):
+                        inside.append(inside[-1] + 1)
+                else:
+                    inside = [i for i, w in enumerate(ln.words) if x0 <= w.bbox.cx <= x1]
                 if inside:
                     span = _Span(page, r, tuple(ln.words[inside[0]:inside[-1] + 1]))
                     value = _value_of(rule.field, span.text)
