@@ -84,6 +84,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "k_attention": ("Tab / Enter (in a field): the next value that needs attention, then Confirm",
                     "Tab / Enter（在输入框中）：跳到下一个需要检查的值，最后到确认"),
     "k_escape": ("Esc: leave the field (shortcuts work again)", "Esc：离开输入框（快捷键重新可用）"),
+    "k_pick": ("In a field: click a word on the page (or drag over several) to fill it; Shift+click adds a word",
+               "在输入框中：点击页面上的文字（或框选多个）填入；Shift+点击追加文字"),
+    "pick_hint": ("Click or drag over the page to fill the field", "点击或框选页面文字以填入"),
 }
 
 

@@ -2,11 +2,16 @@
 
 Every page needs a session (else: redirect to the login page); every POST checks the CSRF token.  Writes call
 pipeline.review and pipeline.processing exactly as the REST API does, in their own transaction, with the
-person's user name as `who`, so corrections land in the history and teach the matcher.
+person's user name as `who`, so corrections land in the history and teach the matcher.  A value picked on the page
+image (click to pick, app.js) comes with the form as `source.fields.NAME` / `source.lines.N.FIELD` (JSON {"page",
+"bbox"}) and reaches correct_document as Corrections.sources.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import secrets
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,8 +27,8 @@ from models.db import transaction
 from models.documents import get_document
 from models.errors import InboundError, NeedsApproval, NotFound
 from pipeline.processing import reprocess
-from pipeline.review import (Corrections, approval_reason, confirm_document, correct_document, reject_document,
-                             request_approval, send_back)
+from pipeline.review import (Corrections, approval_reason, confirm_document, correct_document, document_words,
+                             reject_document, request_approval, send_back)
 from review_ui import pages, views
 from review_ui.i18n import FIELD_NAMES, STATUS_NAMES, texts
 from review_ui.session import (COOKIE, LANGS, SESSION_MAX_AGE_S, UI_ROLES, BadCsrf, UiUser, browser_lang,
@@ -237,6 +242,21 @@ def page_image(request: Request, document_id: int, page: int):
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
+@router.get("/review/documents/{document_id}/words")
+def words(request: Request, document_id: int):
+    """The words as read with their boxes on the page as received, for click-to-pick (no pages: nothing to pick)."""
+    user = read_session(request)
+    if user is None:
+        return JSONResponse({"pages": []}, status_code=401)
+    with request.app.state.services.factory() as session:
+        try:
+            document = get_document(session, document_id)
+        except NotFound:
+            return JSONResponse({"pages": []}, status_code=404)
+        found = document_words(document)
+    return JSONResponse(found, headers={"Cache-Control": "private, no-store"})
+
+
 @router.get("/review/products")
 def products(request: Request, q: str = ""):
     user = read_session(request)
@@ -364,7 +384,40 @@ def corrections_from(form: dict, screen: dict) -> Corrections:
             change["uom_factor"] = factor.strip()
         if change:
             lines.append({"line_no": number, **change})
-    return Corrections(fields=fields, lines=tuple(lines))
+    return Corrections(fields=fields, lines=tuple(lines), sources=picked_sources(form, fields, lines))
+
+
+SOURCE_PATH = re.compile(r"source\.(fields\.[a-z0-9_]+|lines\.[0-9]+\.[a-z0-9_]+)")
+
+
+def picked_sources(form: dict, fields: dict, lines: list[dict]) -> dict[str, dict]:
+    """Where on the page the person picked a value (`source.fields.NAME` / `source.lines.N.FIELD`: JSON
+    {"page", "bbox"}), kept for the values this form changes; anything malformed is dropped, never an error."""
+    changed = {f"fields.{name}" for name in fields}
+    changed |= {f"lines.{line['line_no']}.{key}" for line in lines for key in line if key != "line_no"}
+    sources = {}
+    for name, posted in form.items():
+        matched = SOURCE_PATH.fullmatch(str(name))
+        if matched is None or matched.group(1) not in changed or not isinstance(posted, str):
+            continue
+        source = _source(posted)
+        if source is not None:
+            sources[matched.group(1)] = source
+    return sources
+
+
+def _source(posted: str) -> dict | None:
+    """{"page": int >= 1, "bbox": [x0, y0, x1, y1]} (page points, x0 <= x1, y0 <= y1) from the posted JSON, or None."""
+    try:
+        value = json.loads(posted)
+        page, bbox = value["page"], [float(v) for v in value["bbox"]]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1 or len(bbox) != 4:
+        return None
+    if not all(math.isfinite(v) for v in bbox) or bbox[0] > bbox[2] or bbox[1] > bbox[3]:
+        return None
+    return {"page": page, "bbox": [round(v, 2) for v in bbox]}
 
 
 def _same_number(a: str, b: str) -> bool:

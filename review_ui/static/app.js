@@ -1,6 +1,6 @@
 // The review screen's behaviour: boxes over the page images, highlight between boxes and fields, page switch
-// and zoom, product search, keyboard shortcuts.  No inline script anywhere (the CSP forbids it); everything
-// the server wants to say is in data- attributes.
+// and zoom, product search, keyboard shortcuts, click to pick (a word on the page fills the focused field).  No
+// inline script anywhere (the CSP forbids it); everything the server wants to say is in data- attributes.
 "use strict";
 
 (function () {
@@ -211,6 +211,194 @@
       attention[0].focus();
     }
   }, true);
+
+  // -- click to pick: with a field focused, a word on the page (or words dragged over) fills it -----------
+  // The words come from /review/documents/{id}/words (page points of the page as received, the boxes' unit),
+  // fetched once; each page gets one layer of word boxes, drawn once, in % of the page so that they follow zoom
+  // and resize as the field boxes do.  mousedown is cancelled on the layer: the field keeps focus, so Tab, Enter
+  // and Esc go on as before.  A pick is sent with the form (source.fields.NAME / source.lines.N.FIELD) only
+  // while the field still holds the picked text.
+  const CJK = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]/;
+  const picks = new Map();                 // input -> {value, page, bbox, words: [index]}
+  const layers = new Map();                // page number -> {page, width, height, words, layer, els}
+  let wordsAsked = null, picking = null;
+
+  function pickable(el) {
+    if (!el || el.tagName !== "INPUT" || el.readOnly || el.disabled || !form.contains(el)) return false;
+    return /^[fl]\./.test(el.name || "") || el.classList.contains("product-search");
+  }
+  function loadWords() {
+    if (!wordsAsked && inner.dataset.words) {
+      wordsAsked = fetch(inner.dataset.words, {credentials: "same-origin"})
+        .then((answer) => (answer.ok ? answer.json() : {pages: []}))
+        .then((found) => { (found.pages || []).forEach(drawWords); if (picking) startPicking(picking); })
+        .catch(() => {});                    // no words: nothing to pick, the screen works as before
+    }
+    return wordsAsked;
+  }
+  function drawWords(found) {
+    const page = pages.find((p) => Number(p.dataset.page) === found.number);
+    if (!page) return;
+    const width = found.width || parseFloat(page.dataset.w), height = found.height || parseFloat(page.dataset.h);
+    if (!found.words || !found.words.length || !(width > 0 && height > 0)) return;
+    const layer = document.createElement("div");
+    layer.className = "words";
+    const fragment = document.createDocumentFragment();
+    const els = found.words.map((word, index) => {
+      const [x0, y0, x1, y1] = word.bbox;
+      const el = document.createElement("div");
+      el.className = "word";
+      el.dataset.i = String(index);
+      el.style.left = `${(x0 / width) * 100}%`;
+      el.style.top = `${(y0 / height) * 100}%`;
+      el.style.width = `${Math.max(0.2, ((x1 - x0) / width) * 100)}%`;
+      el.style.height = `${Math.max(0.2, ((y1 - y0) / height) * 100)}%`;
+      fragment.appendChild(el);
+      return el;
+    });
+    layer.appendChild(fragment);
+    page.appendChild(layer);
+    layers.set(found.number, {page, width, height, words: found.words, layer, els});
+  }
+  function startPicking(input) {
+    picking = input;
+    loadWords();
+    if (!layers.size) return;
+    body.classList.add("picking");
+    mark(pickOf(input));
+  }
+  function stopPicking() {
+    picking = null;
+    body.classList.remove("picking");
+    mark(null);
+  }
+  function pickOf(input) {                   // the pick this field still holds, else none
+    const pick = picks.get(input);
+    return pick && pick.value === input.value ? pick : null;
+  }
+  let marked = [];
+  function mark(pick, cls = "picked") {
+    marked.forEach((el) => el.classList.remove("picked", "inside"));
+    marked = pick ? pick.words.map((i) => layers.get(pick.page).els[i]) : [];
+    marked.forEach((el) => el.classList.add(cls));
+  }
+  // reading order: by line top to bottom (a word's centre within a line's height joins it), then left to right
+  function readingOrder(words) {
+    const rows = [];
+    words.slice().sort((a, b) => (a.bbox[1] + a.bbox[3]) - (b.bbox[1] + b.bbox[3])).forEach((word) => {
+      const middle = (word.bbox[1] + word.bbox[3]) / 2;
+      const row = rows.find((r) => middle >= r.y0 && middle <= r.y1);
+      if (row) { row.words.push(word); } else { rows.push({y0: word.bbox[1], y1: word.bbox[3], words: [word]}); }
+    });
+    rows.sort((a, b) => a.y0 - b.y0);
+    return rows.flatMap((r) => r.words.sort((a, b) => a.bbox[0] - b.bbox[0]));
+  }
+  function joined(words) {                   // a space between words, none between two CJK characters
+    return words.reduce((text, word) => {
+      if (!text) return word.text;
+      return text + (CJK.test(text.slice(-1)) && CJK.test(word.text.charAt(0)) ? "" : " ") + word.text;
+    }, "").trim();
+  }
+  const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+  function isoDate(text) {                   // a date input takes YYYY-MM-DD only; printed day first when unsure
+    const two = (n) => String(n).padStart(2, "0");
+    let m = text.match(/(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})/);
+    if (m) return `${m[1]}-${two(m[2])}-${two(m[3])}`;
+    m = text.match(/(\d{1,2})[-./](\d{1,2})[-./](\d{4})/);
+    if (m) return Number(m[2]) > 12 ? `${m[3]}-${two(m[1])}-${two(m[2])}` : `${m[3]}-${two(m[2])}-${two(m[1])}`;
+    m = text.toLowerCase().match(/(\d{1,2})\.?\s*([a-z]{3})[a-z]*\.?,?\s*(\d{4})/);
+    if (m && MONTHS.includes(m[2])) return `${m[3]}-${two(MONTHS.indexOf(m[2]) + 1)}-${two(m[1])}`;
+    m = text.toLowerCase().match(/([a-z]{3})[a-z]*\.?\s*(\d{1,2}),?\s*(\d{4})/);
+    if (m && MONTHS.includes(m[1])) return `${m[3]}-${two(MONTHS.indexOf(m[1]) + 1)}-${two(m[2])}`;
+    return "";
+  }
+  function fill(input, number, indexes, adding) {
+    const found = layers.get(number);
+    const before = adding ? pickOf(input) : null;
+    if (before && before.page === number) indexes = Array.from(new Set([...before.words, ...indexes]));
+    if (!indexes.length) return false;
+    const words = readingOrder(indexes.map((i) => found.words[i]));
+    let text = joined(words);
+    if (input.type === "date") text = isoDate(text);
+    if (!text) return false;
+    const old = input.value;
+    input.value = text;
+    if (input.value !== text) { input.value = old; return false; }    // the input would not take it
+    const boxes = words.map((w) => w.bbox);
+    const bbox = [0, 1, 2, 3].map((k) => (k < 2 ? Math.min : Math.max)(...boxes.map((b) => b[k])));
+    picks.set(input, {value: input.value, page: number, bbox, words: indexes});
+    input.dispatchEvent(new Event("input", {bubbles: true}));
+    input.dispatchEvent(new Event("change", {bubbles: true}));
+    mark(picks.get(input));
+    return true;
+  }
+  function wordsInside(found, a, b) {        // the words whose centre lies in the rectangle a-b (page points)
+    const [x0, x1] = [Math.min(a.x, b.x), Math.max(a.x, b.x)], [y0, y1] = [Math.min(a.y, b.y), Math.max(a.y, b.y)];
+    const inside = [];
+    found.words.forEach((word, index) => {
+      const cx = (word.bbox[0] + word.bbox[2]) / 2, cy = (word.bbox[1] + word.bbox[3]) / 2;
+      if (cx >= x0 && cx <= x1 && cy >= y0 && cy <= y1) inside.push(index);
+    });
+    return inside;
+  }
+  function pointOn(found, event) {           // the mouse in page points
+    const rect = found.layer.getBoundingClientRect();
+    return {x: ((event.clientX - rect.left) / rect.width) * found.width,
+            y: ((event.clientY - rect.top) / rect.height) * found.height, px: event.clientX, py: event.clientY};
+  }
+  form.addEventListener("focusin", (event) => { if (pickable(event.target)) startPicking(event.target); });
+  form.addEventListener("focusout", (event) => { if (event.target === picking) stopPicking(); });
+  inner.addEventListener("mousedown", (event) => {
+    const on = event.target.closest(".words");
+    if (!on || !picking || event.button !== 0) return;
+    event.preventDefault();                  // the field keeps focus (and the image is not dragged)
+    const number = Number(on.closest(".page").dataset.page), found = layers.get(number), input = picking;
+    const start = pointOn(found, event), word = event.target.closest(".word");
+    const area = document.createElement("div");
+    area.className = "pick-area";
+    let end = start, dragged = false, frame = 0;
+    const move = (e) => {
+      end = pointOn(found, e);
+      dragged = dragged || Math.abs(end.px - start.px) + Math.abs(end.py - start.py) > 4;
+      if (!dragged || frame) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        if (!area.parentNode) found.layer.appendChild(area);
+        const [x0, x1] = [Math.min(start.x, end.x), Math.max(start.x, end.x)];
+        const [y0, y1] = [Math.min(start.y, end.y), Math.max(start.y, end.y)];
+        Object.assign(area.style, {left: `${(x0 / found.width) * 100}%`, top: `${(y0 / found.height) * 100}%`,
+          width: `${((x1 - x0) / found.width) * 100}%`, height: `${((y1 - y0) / found.height) * 100}%`});
+        mark({page: number, words: wordsInside(found, start, end)}, "inside");
+      });
+    };
+    const up = (e) => {
+      document.removeEventListener("mousemove", move);
+      document.removeEventListener("mouseup", up);
+      cancelAnimationFrame(frame);
+      area.remove();
+      mark(null);
+      if (input !== picking) return;                                  // focus went elsewhere meanwhile
+      const chosen = dragged ? wordsInside(found, start, pointOn(found, e)) : word ? [Number(word.dataset.i)] : [];
+      if (!fill(input, number, chosen, e.shiftKey)) mark(pickOf(input));
+    };
+    document.addEventListener("mousemove", move);
+    document.addEventListener("mouseup", up);
+  });
+  // paging and zooming while picking: the buttons work without taking the focus from the field
+  document.querySelector(".viewer-bar").addEventListener("mousedown", (event) => {
+    if (picking && event.target.closest("button")) event.preventDefault();
+  });
+  // saving: where each picked value came from, for the values still as picked
+  form.addEventListener("formdata", (event) => {
+    picks.forEach((pick, input) => {
+      if (!input.name || pick.value !== input.value) return;
+      const path = input.name.replace(/^f\./, "fields.").replace(/^l\./, "lines.");
+      event.formData.append(`source.${path}`, JSON.stringify({page: pick.page, bbox: pick.bbox}));
+    });
+  });
+  if (inner.dataset.words) {
+    if (document.readyState === "complete") loadWords(); else window.addEventListener("load", () => loadWords());
+  }
 
   // -- keyboard ------------------------------------------------------------------------------------------
   const help = document.getElementById("help");
