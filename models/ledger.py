@@ -222,9 +222,19 @@ def _positive(value: Decimal, scale: int, name: str, *, allow_zero: bool = False
     return number
 
 
+def _to_places(value: object, scale: int) -> object:
+    """A finite Decimal rounded (half even) to `scale` places; anything else as it is, for `_positive` to refuse."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return value.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_EVEN)
+    return value
+
+
 def _receipt_move(line: ReceiptLine, products: dict[int, Product], default_location: int) -> Move:
     quantity = _positive(line.quantity, QTY_SCALE, f"line {line.line_no} quantity")
-    price = _positive(line.unit_price, QTY_SCALE, f"line {line.line_no} unit price", allow_zero=True)
+    # a printed price may carry more places than a stored cost (a 增值税发票 prints 8.65137615): it only multiplies
+    # into the value, which keeps 12 places, so it is taken to those 12 places rather than refused
+    price = _positive(_to_places(line.unit_price, VALUE_SCALE), VALUE_SCALE, f"line {line.line_no} unit price",
+                      allow_zero=True)
     factor = _positive(line.factor, QTY_SCALE, f"line {line.line_no} factor")
     base = quantity * factor
     if base != base.quantize(_Q_QTY):

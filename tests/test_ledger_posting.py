@@ -49,6 +49,14 @@ def test_a_receipt_becomes_stock_at_its_cost(factory):
     _consistent(factory)
 
 
+def test_a_vat_invoice_unit_price_with_eight_places_posts_at_its_exact_value(factory):
+    (rice,) = _setup(factory, "RICE", unit="kg")
+    _post(factory, "VAT-1", [ReceiptLine(1, rice, D("109"), D("8.65137615"))])     # 不含税单价, as 增值税发票 print it
+    with transaction(factory) as session:
+        assert stock_value(session, rice) == D("943.00000035")
+    _consistent(factory)
+
+
 def test_moving_average_over_two_receipts(factory):
     (oil,) = _setup(factory, "OIL")
     _post(factory, "A", [ReceiptLine(1, oil, D("10"), D("1.00"))])

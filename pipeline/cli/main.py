@@ -216,19 +216,21 @@ def _confirmed_docs() -> tuple[list, dict]:
         services.engine.dispose()
 
 
-BENCH_SUITES = ("reading", "ledger", "matching", "service", "review")
+BENCH_SUITES = ("reading", "ledger", "matching", "service", "review", "learning")
 
 
 @app.command()
 def bench(
-    suite: Annotated[str, typer.Argument(help="reading (default), ledger, matching, service or review")] = "reading",
+    suite: Annotated[str, typer.Argument(
+        help="reading (default), ledger, matching, service, review or learning")] = "reading",
     quick: Annotated[bool, typer.Option(help="fewer documents and rounds")] = False,
     realdocs: Annotated[Optional[Path], typer.Option(help="the realdocs folder")] = None,
     report: Annotated[Optional[Path], typer.Option("--json", help="write the figures here")] = None,
 ) -> None:
     """Benchmarks. reading: medians per page, text layer vs bare pypdfium2, OCR vs bare rapidocr, CER, memory.
     ledger: posting rate and stock queries. matching: accuracy, learning curve, ms per line. service: throughput
-    and API latency. review: keys and seconds in a browser to confirm or fix a document, 5-page screen load."""
+    and API latency. review: keys and seconds in a browser to confirm or fix a document, 5-page screen load.
+    learning: a reviewer's edits per document along each supplier's sequence, through the REST API."""
     if suite not in BENCH_SUITES:
         typer.echo(f"error: unknown bench suite {suite!r} (one of {', '.join(BENCH_SUITES)})", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
