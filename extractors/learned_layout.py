@@ -246,6 +246,22 @@ def _run_on(page: Page, row: int, start: int, target: str) -> _Span | None:
         rows += 1
 
 
+def _near_spans(layout: Layout, target: str, *, cutoff: float = 85) -> list[_Span]:
+    """The one-line run closest to `target` when it differs only by OCR slips (a scan's '9l320' for '91320'): the
+    supplier's particulars, corrected by a clerk, are still taught where the scan printed them."""
+    best: tuple[float, _Span] | None = None
+    for page in layout.pages:
+        for r, line in enumerate(page.lines):
+            if fuzz.partial_ratio(target, compact(line.text)) < cutoff:
+                continue
+            for i in range(len(line.words)):
+                for span in _candidate_spans(page, r, i):
+                    score = fuzz.ratio(compact(span.text), target)
+                    if score >= cutoff and (best is None or score > best[0]):
+                        best = (score, span)
+    return [best[1]] if best else []
+
+
 def _candidate_spans(page: Page, row: int, start: int, limit: int = _MAX_SPAN) -> Iterable[_Span]:
     ws = page.lines[row].words
     for end in range(start + 1, min(len(ws), start + limit) + 1):
@@ -450,11 +466,13 @@ def teach(layout: Layout, name: str, value: FieldValue, *, picked: Picked | None
         spans = _typed_spans(layout, name, value)
     else:
         spans = _text_spans(layout, compact(str(value)))
+        if not spans and name in CONSTANT_FIELDS:
+            spans = _near_spans(layout, compact(str(value)))
     if not spans:
         return Taught(None, "the value is printed nowhere on the page; no layout rule learned")
     span = _best_taught(spans, taken)
     rule = _rule_for(name, span, value, pages=len(layout.pages))
-    if picked is not None and rule.constant and not _equal_text(rule.constant, str(value)):
+    if rule.constant:                         # what the clerk wrote, whatever the print (or the scan) made of it
         rule = replace(rule, constant=str(value))
     return Taught(rule, page=span.page.number, box=span.box)
 

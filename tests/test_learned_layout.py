@@ -181,3 +181,11 @@ def test_a_line_cell_is_read_from_the_column_it_was_taught_in():
     out = apply_rules(Extraction(DocumentType.INVOICE, "de", {}, lines), layout, [AppliedRule("9", taught.rule)])
     assert [li.fields["quantity"].value for li in out.lines] == [Decimal("7"), Decimal("3")]
     assert out.lines[1].fields["quantity"].fact_id == "9"
+
+
+def test_a_supplier_particular_misread_by_ocr_is_still_taught_and_found():
+    scan = _page([[("Hollis", 50), ("Foods", 90), ("Ltd", 125)], [("VAT", 50), ("GB12345b782", 80)]])
+    taught = teach(scan, "supplier_tax_id", "GB123456782")
+    assert taught.rule is not None and taught.rule.constant == "GB123456782"
+    again = _page([[("Hollis", 50), ("Foods", 90), ("Ltd", 125)], [("VAT", 50), ("GB1234S6782", 80)]])
+    assert find(again, taught.rule)[1] == "GB123456782"
