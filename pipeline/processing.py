@@ -57,6 +57,7 @@ def _run_document(services: Services, run_id: int, take_over: bool) -> str:
             return "skipped"
         record_status(session, document, "processing", who=WHO, why=f"run {run_id}")
         filename, sha = document.filename, document.sha256
+        hinted = str(document.supplier_id or "")     # an e-mail sender's supplier, or an earlier reading's
         bind_document(document.id, sha)
         master = services.master.get(session)
     known = known_documents(services)
@@ -64,7 +65,7 @@ def _run_document(services: Services, run_id: int, take_over: bool) -> str:
     try:
         data = services.blobs.get(sha)
         draft = process(data, source=filename, sha256=sha, master=master, options=services.options,
-                        known_documents=known, document_id=str(run.document_id))
+                        known_documents=known, document_id=str(run.document_id), supplier_hint=hinted)
     except TRANSIENT:
         _release(services, run_id)
         raise

@@ -50,7 +50,10 @@ class Draft:
 
 
 def process(data: bytes, *, source: str, sha256: str, master: MasterData, options: ReadOptions,
-            known_documents: Sequence[DocumentKey] | DocumentLookup = (), document_id: str = "") -> Draft:
+            known_documents: Sequence[DocumentKey] | DocumentLookup = (), document_id: str = "",
+            supplier_hint: str = "") -> Draft:
+    """supplier_hint: the supplier the document's door names (an e-mail sender's), used for its learned layout
+    when the matcher finds no supplier."""
     timings: dict[str, float] = {}
     with stage_timer(timings, "read"):
         read = read_document(data, options)
@@ -62,7 +65,7 @@ def process(data: bytes, *, source: str, sha256: str, master: MasterData, option
         extraction = replace(extraction, issues=tuple(extraction.issues) + tuple(validate(extraction)))
     with stage_timer(timings, "match"):
         match = match_document(extraction, master, known_documents=known_documents, document_id=document_id)
-        learned, supplier = _with_learned_layout(extraction, read.layout, match, master)
+        learned, supplier = _with_learned_layout(extraction, read.layout, match, master, supplier_hint)
         hinted = _with_supplier_hints(learned, read.layout, supplier or match.supplier, master)
         if hinted is not extraction or supplier is not None:   # what the supplier taught was applied: match again
             extraction = hinted
@@ -75,16 +78,20 @@ def process(data: bytes, *, source: str, sha256: str, master: MasterData, option
     return replace(result, page_text=page_text(read.layout), layout=read.layout)
 
 
-def _with_learned_layout(extraction: Extraction, layout: Layout, match: DocumentMatch,
-                         master: MasterData) -> tuple[Extraction, Match | None]:
+def _with_learned_layout(extraction: Extraction, layout: Layout, match: DocumentMatch, master: MasterData,
+                         hint: str = "") -> tuple[Extraction, Match | None]:
     """The extraction with the layout rules learned for its supplier applied (extractors.learned_layout), and the
     supplier when the learned layout is what recognised it (the matcher found none, or none it would accept).
-    The supplier is the matched one, else the one whose taught particulars are printed here."""
+    The supplier is the matched one, else the one whose taught particulars are printed here, else the door's
+    hint (its rules are applied, the supplier is left for the reviewer to accept)."""
     kind = str(extraction.document_type)
     supplier_id = match.supplier.id if match.supplier.id and match.supplier.auto_accepted else ""
     recognised = None
     if not supplier_id:
         supplier_id = recognise_supplier(master, layout, kind)
+        if not supplier_id and hint and master.supplier(hint) is not None:
+            rules = layout_rules(master, hint, kind)
+            return (apply_rules(extraction, layout, rules) if rules else extraction), None
         if supplier_id:
             found = master.supplier(supplier_id)
             recognised = Match(supplier_id, found.name if found else "", 0.97, MatchMethod.LAYOUT,

@@ -104,16 +104,16 @@ def run_bench(*, quick: bool) -> dict:
     return run(suppliers=9, documents=8, scans=True)
 
 
-def run(*, suppliers: int, documents: int, scans: bool = True, distractors: int = 3000, seed: int = 1,
+def run(*, suppliers: int, documents: int, scans: bool | str = True, distractors: int = 3000, seed: int = 1,
         sources: bool = False) -> dict:
-    """The bench (see the module docstring); `scans=False` sends every supplier's text PDFs; `sources=False`
-    leaves out where the reviewer picked each value."""
+    """The bench (see the module docstring); `scans=False` sends every supplier's text PDFs, "all" only scans;
+    `sources=True` also sends where the reviewer picked each value."""
     from fixtures.cjk_font import font_available
     from fixtures.learning import documents as make_documents
     from fixtures.learning import master_files, supplier_plans
     plans = supplier_plans(suppliers, seed=seed)
-    if not scans:
-        plans = [replace(p, scans=False) for p in plans]
+    if not scans or scans == "all":      # "all": every supplier sends scans (phone photos and copier JPEGs)
+        plans = [replace(p, scans=scans == "all") for p in plans]
     if any(p.family.lang == "zh" for p in plans) and not font_available():
         raise BenchUnavailable("the Chinese suppliers' documents need fonts-wqy-microhei (bash scripts/fonts.sh)")
     started = time.perf_counter()
