@@ -206,7 +206,7 @@ def recognise_supplier(master: MasterData, layout: Layout, document_kind: str) -
             rule = Rule.from_json(fact.payload.get("rule", ""))
         except (ValueError, TypeError, KeyError):
             continue
-        if len(rule.constant) >= 6 and find(layout, rule) is not None:
+        if rule.printed and len(rule.constant) >= 6 and find(layout, rule) is not None:
             found[supplier] = found.get(supplier, 0) + 1
     if not found:
         return ""

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from extractors import Extraction, Field, LineItem
 from extractors.layout import BBox, Layout
-from extractors.learned_layout import Picked, teach, teach_line_cell
+from extractors.learned_layout import Picked, teach, teach_absent, teach_line_cell
 from extractors.result import LINE_FIELDS, parse_value
 from matching import (LearnedFact, MasterData, convert_unit, facts_from_line, layout_hints_from, match_supplier,
                       printed_line, printed_supplier, supplier_alias_fact, unit_key)
@@ -263,11 +263,13 @@ def _learn_layout(session: Session, document: Document, reading: Extraction, cor
     cells = [(int(fix["line_no"]), key, value) for fix in corrections.lines for key, value in fix.items()
              if key in LINE_FIELDS and value not in (None, "")]
     wanted = [(name, value) for name, value in corrections.fields.items() if value not in (None, "")]
-    if not stored or not (wanted or cells):
+    removed = [name for name, value in corrections.fields.items() if value in (None, "") and name in reading.fields]
+    if not stored or not (wanted or cells or removed):
         return
     supplier = str(corrections.supplier_id or document.supplier_id or _supplier_of(document, master) or "")
     if not supplier:
-        for path in [f"fields.{n}" for n, _ in wanted] + [f"lines.{no}.{c}" for no, c, _ in cells]:
+        for path in [f"fields.{n}" for n, _ in wanted] + [f"fields.{n}" for n in removed] + \
+                [f"lines.{no}.{c}" for no, c, _ in cells]:
             note(session, document.id, who=who, path=f"learned.{path}",
                  why="the supplier is not known; where it prints this value was not learned")
         return
@@ -279,6 +281,7 @@ def _learn_layout(session: Session, document: Document, reading: Extraction, cor
                teach(layout, name, parse_value(name, value), picked=_picked(corrections, f"fields.{name}"),
                      taken=taken(name)))
               for name, value in wanted]
+    taught += [(f"fields.{name}", "", teach_absent(layout, name, reading.fields[name])) for name in removed]
     taught += [(f"lines.{no}.{cell}", str(value), teach_line_cell(layout, reading.lines, no, cell, parse_value(cell, value)))
                for no, cell, value in cells]
     for path, value, outcome in taught:
@@ -288,10 +291,13 @@ def _learn_layout(session: Session, document: Document, reading: Extraction, cor
         fact = layout_rule_fact(supplier_id=supplier, document_kind=kind, rule=outcome.rule, value=value,
                                 document_id=str(document.id), at=at)
         fact_id = _store_fact(session, fact, who=who)
-        where = f"page {outcome.page}" + (f", after '{outcome.rule.anchor}'" if outcome.rule.anchor else "")
+        if outcome.reason:                     # a particular printed otherwise, a field the supplier lacks
+            why = f"{outcome.reason} (layout rule {fact_id})"
+        else:
+            where = f"page {outcome.page}" + (f", after '{outcome.rule.anchor}'" if outcome.rule.anchor else "")
+            why = f"learned where this supplier prints it ({where}; layout rule {fact_id})"
         note(session, document.id, who=who, path=f"learned.{path}", after=fact_id,
-             why=f"learned where this supplier prints it ({where}; layout rule {fact_id})"
-                 + ("; picked on the page" if path in corrections.sources else ""))
+             why=why + ("; picked on the page" if path in corrections.sources else ""))
 
 
 def _supplier_of(document: Document, master: MasterData | None) -> str:

@@ -189,3 +189,20 @@ def test_a_supplier_particular_misread_by_ocr_is_still_taught_and_found():
     assert taught.rule is not None and taught.rule.constant == "GB123456782"
     again = _page([[("Hollis", 50), ("Foods", 90), ("Ltd", 125)], [("VAT", 50), ("GB1234S6782", 80)]])
     assert find(again, taught.rule)[1] == "GB123456782"
+
+
+def test_a_removed_value_is_dropped_where_it_was_read_and_a_particular_printed_otherwise_is_kept():
+    from extractors.learned_layout import teach_absent
+    layout = _doc("2231", "03.02.2026", "24.00")
+    spurious = Field("Datum", "Datum", 0.6, 1, BBox(330, 76, 357, 85))
+    gone = teach_absent(layout, "po_number", spurious).rule
+    name = teach(layout, "supplier_name", "Hollis Nahrungsmittel GmbH").rule     # printed otherwise
+    assert gone.absent and not name.printed and name.constant == "Hollis Nahrungsmittel GmbH"
+    read = Extraction(DocumentType.INVOICE, "de", {"po_number": spurious,
+                                                   "supplier_name": Field("Hollis", "Hollis", 0.7, 1, None)}, ())
+    out = apply_rules(read, layout, [AppliedRule("1", gone), AppliedRule("2", name)])
+    assert "po_number" not in out.fields
+    assert (out.fields["supplier_name"].value, out.fields["supplier_name"].fact_id) == ("Hollis Nahrungsmittel GmbH", "2")
+    elsewhere = Extraction(DocumentType.INVOICE, "de", {"po_number": Field("PO-1", "PO-1", 0.9, 1,
+                                                                           BBox(50, 700, 90, 709))}, ())
+    assert "po_number" in apply_rules(elsewhere, layout, [AppliedRule("1", gone)]).fields

@@ -25,7 +25,8 @@ from extractors.learned_layout.rules import (
     Taught, compact, shape,
 )
 from extractors.learned_layout.spans import by_rows
-from extractors.learned_layout.teach import teach, teach_line_cell
+from extractors.learned_layout.teach import teach, teach_absent, teach_line_cell
 
 __all__ = ["ANCHORED_CONFIDENCE", "AppliedRule", "CONSTANT_CONFIDENCE", "CONSTANT_FIELDS", "LEARNED", "Picked", "Rule",
-           "Taught", "ZONE_CONFIDENCE", "apply_rules", "by_rows", "compact", "find", "shape", "teach", "teach_line_cell"]
+           "Taught", "ZONE_CONFIDENCE", "apply_rules", "by_rows", "compact", "find", "shape", "teach", "teach_absent",
+           "teach_line_cell"]

@@ -185,6 +185,19 @@ def _field(span: _Span, value: FieldValue, confidence: float) -> Field:
     return Field(value, span.text, confidence, span.page.number, _received(span.page, span.box), method=LEARNED)
 
 
+def _read_near(read: Field, rule: Rule, layout: Layout) -> bool:
+    """Whether a value was read where the rule's removed one stood (its centre within 5 % of the page of it)."""
+    page = next((p for p in layout.pages if p.number == read.page), None)
+    if read.bbox is None or page is None:
+        return False
+    width, height = page.width, page.height
+    if page.frame is not None:
+        width, height = (v * page.frame.points_per_pixel for v in page.frame.received_px)
+    x, y = read.bbox.cx / width, read.bbox.cy / height
+    x0, y0, x1, y1 = rule.zone
+    return x0 - 0.05 <= x <= x1 + 0.05 and y0 - 0.05 <= y <= y1 + 0.05
+
+
 def _missed(rule_id: str, name: str) -> Issue:
     return Issue("learned_layout_missed", Severity.INFO,
                  f"Where this supplier printed {name.replace('_', ' ')} before (learned rule {rule_id}) was not found "
@@ -206,6 +219,14 @@ def apply_rules(extraction: Extraction, layout: Layout, rules: Sequence[AppliedR
             continue
         before = fields.get(name)
         if before is not None and before.method in _EXACT_METHODS:
+            continue
+        if rule.absent:
+            if before is not None and _read_near(before, rule, layout):
+                del fields[name]
+            continue
+        if not rule.printed:
+            fields[name] = Field(rule.constant, "", CONSTANT_CONFIDENCE * 0.92, method=LEARNED,
+                                 fact_id=applied.fact_id)
             continue
         found = find(layout, rule)
         if found is None:

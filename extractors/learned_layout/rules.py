@@ -62,6 +62,10 @@ class Rule:
     constant: str = ""                             # the value as taught, for the supplier's own particulars
     column: str = ""                               # line cells: compact title of the column
     column_span: tuple[float, float] = (0.0, 0.0)  # line cells: the column's x0, x1 as fractions of the width
+    printed: bool = True                           # False: a particular the supplier prints otherwise (or the
+                                                   # scan garbles): `constant` is its value, wherever it stands
+    absent: bool = False                           # the field is not on this supplier's documents: a value read
+                                                   # near `zone` was wrong and is dropped
 
     def to_json(self) -> str:
         data = {k: getattr(self, k) for k in self.__slots__}

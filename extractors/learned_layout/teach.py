@@ -12,7 +12,7 @@ from typing import Sequence
 
 from extractors.layout import BBox, Layout, Page, merge_bboxes
 from extractors.parsing import join_printed
-from extractors.result import FieldValue, LineItem, field_kind
+from extractors.result import Field, FieldValue, LineItem, field_kind
 from extractors.learned_layout.anchors import _anchor_of, _is_label_word
 from extractors.learned_layout.rules import CONSTANT_FIELDS, Picked, Rule, Taught, _MAX_SPAN, compact, shape
 from extractors.learned_layout.spans import (
@@ -74,6 +74,9 @@ def teach(layout: Layout, name: str, value: FieldValue, *, picked: Picked | None
         spans = _text_spans(layout, compact(str(value)))
         if not spans and name in CONSTANT_FIELDS:
             spans = _near_spans(layout, compact(str(value)))
+    if not spans and name in CONSTANT_FIELDS:
+        rule = Rule(field=name, page=1, zone=(0.0, 0.0, 0.0, 0.0), constant=str(value), printed=False)
+        return Taught(rule, "not printed as written; kept as this supplier's value")
     if not spans:
         return Taught(None, "the value is printed nowhere on the page; no layout rule learned")
     span = _best_taught(spans, taken)
@@ -127,6 +130,21 @@ def _page_box(page: Page, box: BBox) -> BBox:
     mapped = page.frame.box_to_received(box)
     dx, dy = mapped.cx - box.cx, mapped.cy - box.cy
     return BBox(box.x0 - dx, box.y0 - dy, box.x1 - dx, box.y1 - dy)
+
+
+def teach_absent(layout: Layout, name: str, read: Field) -> Taught:
+    """A value the reader found and the reviewer removed: the supplier does not print this field, and what stood
+    where it was read is no such value (a rule that drops it there next time)."""
+    page = next((p for p in layout.pages if p.number == read.page), None)
+    if read.bbox is None or page is None:
+        return Taught(None, "the removed value had no place on the page; nothing learned")
+    width, height = page.width, page.height
+    if page.frame is not None:
+        width, height = (v * page.frame.points_per_pixel for v in page.frame.received_px)
+    box = read.bbox
+    rule = Rule(field=name, page=read.page, zone=(box.x0 / width, box.y0 / height, box.x1 / width, box.y1 / height),
+                absent=True)
+    return Taught(rule, "not on this supplier's documents; a value read there is dropped", box=box, page=read.page)
 
 
 def teach_line_cell(layout: Layout, lines: Sequence[LineItem], line_no: int, cell: str, value: FieldValue) -> Taught:
