@@ -10,8 +10,8 @@ from typing import Sequence
 from extractors.layout import BBox, Page, Word, merge_bboxes
 from extractors.parsing import CURRENCY_CODES, join_printed
 from extractors.result import field_kind
-from extractors.learned_layout.rules import Rule, compact
-from extractors.learned_layout.spans import _Span, _height, _raw_prefix, _zone_box
+from extractors.learned_layout.rules import compact, Rule
+from extractors.learned_layout.spans import _height, _raw_prefix, _Span, _zone_box
 
 
 _CURRENCY_WORD = re.compile(r"^[(\[]?(?:" + "|".join(sorted(CURRENCY_CODES)) + r"|[€$£¥￥]|RMB|元)[)\]]?[:：]?$")
@@ -112,9 +112,9 @@ def _anchor_distance(page: Page, rule: Rule, hit: tuple[int, int, int, str], exp
     return abs(x - expected[0]) + abs(ws[first].bbox.y0 - expected[1]) + (1e4 if longer else 0.0)
 
 
-def _anchor_hits(page: Page, anchor: str) -> list[tuple[int, int, int, str]]:
+def _anchor_hits(page: Page, anchor: str, *, glued: bool = False) -> list[tuple[int, int, int, str]]:
     """(row, first word, last word, inline prefix) where `anchor` is printed: as a run of words, or glued in front
-    of a value inside one word."""
+    of a value inside one word (after a colon or before a digit; any value with `glued`, a label taught glued)."""
     hits = []
     for r, line in enumerate(page.lines):
         ws = line.words
@@ -125,7 +125,7 @@ def _anchor_hits(page: Page, anchor: str) -> list[tuple[int, int, int, str]]:
             if text.startswith(anchor) and len(text) > len(anchor):
                 prefix = _raw_prefix(word.text, len(anchor))
                 rest = word.text[len(prefix):].lstrip()
-                if rest[:1] in (":", "：", "#") or rest[:1].isdigit():
+                if glued or rest[:1] in (":", "：", "#") or rest[:1].isdigit():
                     hits.append((r, i, i, prefix))
                 continue
             got, k = "", i

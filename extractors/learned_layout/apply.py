@@ -13,14 +13,14 @@ from extractors.layout import BBox, Layout, Page, merge_bboxes
 from extractors.result import Extraction, Field, FieldValue, Issue, LineItem, Severity, field_kind
 from extractors.learned_layout.anchors import _anchor_distance, _anchor_hits, _expected_anchor
 from extractors.learned_layout.rules import (
-    ANCHORED_CONFIDENCE, AppliedRule, CONSTANT_CONFIDENCE, LEARNED, Rule, ZONE_CONFIDENCE, _EXACT_METHODS,
-    _MAX_SPAN, compact, shape,
+    ANCHORED_CONFIDENCE, AppliedRule, coerce_shape, compact, CONSTANT_CONFIDENCE, _EXACT_METHODS, LEARNED,
+    _MAX_SPAN, Rule, ZONE_CONFIDENCE,
 )
 from extractors.learned_layout.spans import (
-    _Span, _candidate_spans, _distance, _height, _received, _rows_below, _text_spans, _value_of, _zone_box, by_rows,
+    by_rows, _candidate_spans, _distance, _height, _received, _rows_below, _Span, _text_spans, _value_of, _zone_box,
 )
-
 from extractors.learned_layout.teach import _page_box, _row_band
+
 
 log = logging.getLogger("inbound.learned_layout")
 
@@ -38,12 +38,12 @@ def _fits(rule: Rule, span: _Span) -> FieldValue:
     text = span.text
     if not text:
         return None
+    if rule.shape:
+        text = coerce_shape(text, rule.shape, rule.pattern)
+        if text is None:
+            return None
     value = _value_of(rule.field, text, date_order=rule.date_order)
-    if value is None:
-        return None
-    if rule.shape and shape(text) != rule.shape:
-        return None
-    if rule.anchor and compact(text) == rule.anchor:
+    if value is None or (rule.anchor and compact(text) == rule.anchor):
         return None
     return value
 
@@ -166,7 +166,7 @@ def find(layout: Layout, rule: Rule) -> tuple[_Span, FieldValue, float] | None:
         return (*found, CONSTANT_CONFIDENCE) if found else None
     for page in _pages_for(layout, rule):
         if rule.anchor:
-            hits = _anchor_hits(page, rule.anchor)
+            hits = _anchor_hits(page, rule.anchor, glued=rule.side == "inline")
             expected = _expected_anchor(rule, page)
             hits.sort(key=lambda h: _anchor_distance(page, rule, h, expected))
             for hit in hits:

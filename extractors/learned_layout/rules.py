@@ -4,6 +4,7 @@ reviewer's pick (`Picked`), and how printed text is compared (`compact`, `shape`
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -36,6 +37,66 @@ def shape(text: str) -> str:
     return "".join(out)
 
 
+_TO_DIGIT = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
+                           "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6", "g": "9", "q": "9"})
+_TO_LETTER = {"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6": "G"}
+
+
+def ocr_folded(text: str) -> str:
+    """The compact text with the characters OCR confuses folded together (O/0, I/l/1, S/5, B/8, Z/2, G/6)."""
+    return compact(text).upper().translate(_TO_DIGIT)
+
+
+def template(text: str) -> str:
+    """Each character's class: A a letter, 9 a digit, anything else itself ('ORD-58381' -> 'AAA-99999')."""
+    return "".join("9" if ch.isdigit() else "A" if ch.isalpha() else ch for ch in text.strip())
+
+
+def coerce(text: str, pattern: str) -> str | None:
+    """`text` with OCR's confusions undone where `pattern` (a `template`) wants the other class ('0RD-58381' with
+    'AAA-99999' -> 'ORD-58381'); None when it cannot fit the pattern."""
+    text = text.strip()
+    if len(text) != len(pattern):
+        return None
+    out = []
+    for ch, want in zip(text, pattern):
+        if want == "9" and not ch.isdigit():
+            ch = ch.translate(_TO_DIGIT)
+        elif want == "A" and ch.isdigit():
+            ch = _TO_LETTER.get(ch, ch)
+        if template(ch) != want:
+            return None
+        out.append(ch)
+    return "".join(out)
+
+
+def coerce_shape(text: str, want: str, pattern: str = "") -> str | None:
+    """`text` in the format `want` (a `shape`), OCR's confusions undone: by the taught value's `pattern` where the
+    lengths agree, else run by run between the shape's separators ('0RD-123456' for 'A-9' -> 'ORD-123456')."""
+    if shape(text) == want:
+        return text
+    if pattern and (fixed := coerce(text, pattern)) is not None and shape(fixed) == want:
+        return fixed
+    runs = re.findall(r"[A9]|[^A9]", want)
+    if any(a in "A9" and b in "A9" for a, b in zip(runs, runs[1:])):
+        return None                          # runs without a separator between them: no telling where one ends
+    parts = re.split("(" + "|".join(re.escape(r) for r in set(runs) if r not in "A9") + ")", text.strip()) \
+        if any(r not in "A9" for r in runs) else [text.strip()]
+    if len(parts) != len(runs):
+        return None
+    out = []
+    for part, run in zip(parts, runs):
+        if run in "A9":
+            part = coerce(part, run * len(part))
+            if part is None or not part:
+                return None
+        elif part != run:
+            return None
+        out.append(part)
+    fixed = "".join(out)
+    return fixed if shape(fixed) == want else None
+
+
 @dataclass(frozen=True, slots=True)
 class Picked:
     """Where a reviewer picked the value: page and box on the page as received (what the review screen shows)."""
@@ -66,6 +127,8 @@ class Rule:
                                                    # scan garbles): `constant` is its value, wherever it stands
     absent: bool = False                           # the field is not on this supplier's documents: a value read
                                                    # near `zone` was wrong and is dropped
+    pattern: str = ""                              # id-like values: each character's class (`template`), to undo
+                                                   # a scan's O/0, I/1 slips where the format says which it is
 
     def to_json(self) -> str:
         data = {k: getattr(self, k) for k in self.__slots__}

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz
 from extractors.layout import BBox, Layout, Line, Page, Word, merge_bboxes
 from extractors.parsing import currency_in, find_dates, join_printed, parse_amount
 from extractors.result import FieldValue, field_kind
-from extractors.learned_layout.rules import Picked, Rule, _MAX_LINES, _MAX_SPAN, compact
+from extractors.learned_layout.rules import compact, _MAX_LINES, _MAX_SPAN, ocr_folded, Picked, Rule
 
 
 def by_rows(layout: Layout) -> Layout:
@@ -130,6 +130,27 @@ def _run_on(page: Page, row: int, start: int, target: str) -> _Span | None:
             return None
         r, i = below
         rows += 1
+
+
+def _folded_spans(layout: Layout, value: str) -> list[_Span]:
+    """Runs that print `value` but for the characters OCR confuses ('0RD-58381' for 'ORD-58381'): a scan's slip,
+    which the clerk corrected, still shows where the value stands."""
+    target, found = ocr_folded(value), []
+    if len(target) < 3:
+        return found
+    for page in layout.pages:
+        for r, line in enumerate(page.lines):
+            if target not in ocr_folded(line.text):
+                continue
+            for i in range(len(line.words)):
+                for span in _candidate_spans(page, r, i):
+                    folded = ocr_folded(span.text)
+                    if folded == target:
+                        found.append(span)
+                        break
+                    if not target.startswith(folded):
+                        break
+    return found
 
 
 def _near_spans(layout: Layout, target: str, *, cutoff: float = 85) -> list[_Span]:

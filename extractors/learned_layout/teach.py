@@ -14,9 +14,10 @@ from extractors.layout import BBox, Layout, Page, merge_bboxes
 from extractors.parsing import join_printed
 from extractors.result import Field, FieldValue, LineItem, field_kind
 from extractors.learned_layout.anchors import _anchor_of, _is_label_word
-from extractors.learned_layout.rules import CONSTANT_FIELDS, Picked, Rule, Taught, _MAX_SPAN, compact, shape
+from extractors.learned_layout.rules import compact, CONSTANT_FIELDS, _MAX_SPAN, Picked, Rule, shape, Taught, template
 from extractors.learned_layout.spans import (
-    _Span, _candidate_spans, _near_spans, _picked_spans, _received, _text_spans, _typed_spans, _value_of, by_rows,
+    by_rows, _candidate_spans, _folded_spans, _near_spans, _picked_spans, _received, _Span, _text_spans,
+    _typed_spans, _value_of,
 )
 
 def _date_order(raw: str, value: date) -> str:
@@ -40,16 +41,18 @@ def _rule_for(name: str, span: _Span, value: FieldValue, *, pages: int) -> Rule:
     text = span.text
     kind = field_kind(name.removeprefix("line."))
     constant = text if name in CONSTANT_FIELDS else ""
+    taught = value if isinstance(value, str) else text      # the format is the clerk's, not the scan's slips
+    id_like = kind == "text" and not constant and _id_like(taught) and len(span.words) == 1
     return Rule(field=name, page=-1 if page.number == pages and pages > 1 else page.number,
                 zone=(box.x0 / page.width, box.y0 / page.height, box.x1 / page.width, box.y1 / page.height),
                 anchor=anchor, side=side, offset=(round(offset[0], 2), round(offset[1], 2)), words=len(span.words),
-                lines=span.rows, shape=shape(text) if kind == "text" and not constant and _id_like(text) else "",
+                lines=span.rows, shape=shape(taught) if id_like else "", pattern=template(taught) if id_like else "",
                 date_order=_date_order(text, value) if kind == "date" else "", constant=constant)
 
 
 def _id_like(text: str) -> bool:
     """A number-like value (an invoice number, a tax id): one token with digits, whose format is worth keeping."""
-    return len(text) <= 40 and " " not in text.strip() and any(ch.isdigit() for ch in text)
+    return len(text) <= 40 and text.strip().isascii() and " " not in text.strip() and any(ch.isdigit() for ch in text)
 
 
 def _equal_text(a: str, b: str) -> bool:
@@ -71,7 +74,7 @@ def teach(layout: Layout, name: str, value: FieldValue, *, picked: Picked | None
     elif isinstance(value, (date, Decimal)) or name == "currency":
         spans = _typed_spans(layout, name, value)
     else:
-        spans = _text_spans(layout, compact(str(value)))
+        spans = _text_spans(layout, compact(str(value))) or _folded_spans(layout, str(value))
         if not spans and name in CONSTANT_FIELDS:
             spans = _near_spans(layout, compact(str(value)))
     if not spans and name in CONSTANT_FIELDS:
