@@ -206,3 +206,14 @@ def test_a_removed_value_is_dropped_where_it_was_read_and_a_particular_printed_o
     elsewhere = Extraction(DocumentType.INVOICE, "de", {"po_number": Field("PO-1", "PO-1", 0.9, 1,
                                                                            BBox(50, 700, 90, 709))}, ())
     assert "po_number" in apply_rules(elsewhere, layout, [AppliedRule("1", gone)]).fields
+
+
+def test_a_scan_slip_is_taught_where_it_stands_and_read_back_in_the_clerks_format():
+    from extractors.learned_layout.rules import coerce_shape
+    assert coerce_shape("0RD-123456", "A-9") == "ORD-123456"
+    assert coerce_shape("ORD-5838l", "A-9", "AAA-99999") == "ORD-58381"
+    assert coerce_shape("Lieferung", "A-9") is None
+    scan = _page([[("Bestellung", 50), ("0RD-58381", 130)]])
+    taught = teach(scan, "po_number", "ORD-58381")
+    assert taught.rule is not None and taught.rule.anchor == "bestellung" and taught.rule.shape == "A-9"
+    assert find(_page([[("Bestellung", 50), ("0RD-80480", 130)]]), taught.rule)[1] == "ORD-80480"
