@@ -11,13 +11,13 @@ from extractors.layout import BBox, Page, Word, merge_bboxes
 from extractors.parsing import CURRENCY_CODES, join_printed
 from extractors.result import field_kind
 from extractors.learned_layout.rules import compact, Rule
-from extractors.learned_layout.spans import _height, _raw_prefix, _Span, _zone_box
+from extractors.learned_layout.spans import raw_prefix, row_height, Span, zone_box
 
 
 _CURRENCY_WORD = re.compile(r"^[(\[]?(?:" + "|".join(sorted(CURRENCY_CODES)) + r"|[€$£¥￥]|RMB|元)[)\]]?[:：]?$")
 
 
-def _is_label_word(text: str) -> bool:
+def is_label_word(text: str) -> bool:
     """Words a label is made of: letters, no digits ('Rechnungs-Nr.', '发票号码:', not 'PO25052809')."""
     return any(ch.isalpha() for ch in text) and not any(ch.isdigit() for ch in text)
 
@@ -38,12 +38,12 @@ def _is_currency(text: str) -> bool:
     return bool(_CURRENCY_WORD.match(text.strip()))
 
 
-def _left_anchor(span: _Span) -> tuple[str, BBox] | None:
+def _left_anchor(span: Span) -> tuple[str, BBox] | None:
     line = span.page.lines[span.row]
     first = line.words.index(span.words[0]) if span.words[0] in line.words else -1
     if first <= 0:
         return None
-    height = _height(line)
+    height = row_height(line)
     while first > 0 and (_is_currency(line.words[first - 1].text) or _is_rate(line.words, first - 1)):
         first -= 1                                # 'Total  EUR  1.234,00', 'BTW 9 %: 95,17': the label is 'Total', 'BTW' 
     if first <= 0 or span.words[0].bbox.x0 - line.words[first - 1].bbox.x1 > 0.6 * span.page.width:
@@ -55,24 +55,24 @@ def _left_anchor(span: _Span) -> tuple[str, BBox] | None:
             break
         if _is_rate(line.words, k):
             continue
-        if not _is_label_word(w.text) and not label:
+        if not is_label_word(w.text) and not label:
             return None
-        if not _is_label_word(w.text):
+        if not is_label_word(w.text):
             break
         label.insert(0, w)
     text = compact(join_printed(w.text for w in label))
     return (text, merge_bboxes(w.bbox for w in label)) if text else None
 
 
-def _above_anchor(span: _Span) -> tuple[str, BBox] | None:
+def _above_anchor(span: Span) -> tuple[str, BBox] | None:
     page, box = span.page, span.box
-    height = _height(page.lines[span.row])
+    height = row_height(page.lines[span.row])
     for r in range(span.row - 1, max(-1, span.row - 4), -1):
         line = page.lines[r]
         if box.y0 - line.bbox.y1 > 2.5 * height:
             return None
         over = [w for w in line.words if w.bbox.x1 > box.x0 - height and w.bbox.x0 < box.x1 + height
-                and _is_label_word(w.text)]
+                and is_label_word(w.text)]
         if over:
             text = compact(join_printed(w.text for w in over[:4]))
             if text:
@@ -80,7 +80,7 @@ def _above_anchor(span: _Span) -> tuple[str, BBox] | None:
     return None
 
 
-def _anchor_of(span: _Span) -> tuple[str, str, BBox | None]:
+def anchor_of(span: Span) -> tuple[str, str, BBox | None]:
     """(anchor text, side, anchor box) for a found value."""
     if span.prefix:
         label = compact(span.prefix)
@@ -95,24 +95,24 @@ def _anchor_of(span: _Span) -> tuple[str, str, BBox | None]:
     return "", "", None
 
 
-def _expected_anchor(rule: Rule, page: Page) -> tuple[float, float]:
+def expected_anchor(rule: Rule, page: Page) -> tuple[float, float]:
     """Where the rule's label should be: the learned value's place less the learned offset (the label's x1 for a label
     on the left, its x0 otherwise, and its y0)."""
-    zone = _zone_box(rule, page)
+    zone = zone_box(rule, page)
     return zone.x0 - rule.offset[0], zone.y0 - rule.offset[1]
 
 
-def _anchor_distance(page: Page, rule: Rule, hit: tuple[int, int, int, str], expected: tuple[float, float]) -> float:
+def anchor_distance(page: Page, rule: Rule, hit: tuple[int, int, int, str], expected: tuple[float, float]) -> float:
     row, first, last, _ = hit
     ws = page.lines[row].words
     x = ws[last].bbox.x1 if rule.side == "left" else ws[first].bbox.x0
     # a longer label that begins with this one ('Totaal excl. btw' for 'Totaal') comes after every whole one
-    longer = last + 1 < len(ws) and _is_label_word(ws[last + 1].text) and ws[last + 1].bbox.x0 - ws[last].bbox.x1 < \
-        _height(page.lines[row]) and field_kind(rule.field.removeprefix("line.")) != "text"
+    longer = last + 1 < len(ws) and is_label_word(ws[last + 1].text) and ws[last + 1].bbox.x0 - ws[last].bbox.x1 < \
+        row_height(page.lines[row]) and field_kind(rule.field.removeprefix("line.")) != "text"
     return abs(x - expected[0]) + abs(ws[first].bbox.y0 - expected[1]) + (1e4 if longer else 0.0)
 
 
-def _anchor_hits(page: Page, anchor: str, *, glued: bool = False) -> list[tuple[int, int, int, str]]:
+def anchor_hits(page: Page, anchor: str, *, glued: bool = False) -> list[tuple[int, int, int, str]]:
     """(row, first word, last word, inline prefix) where `anchor` is printed: as a run of words, or glued in front
     of a value inside one word (after a colon or before a digit; any value with `glued`, a label taught glued)."""
     hits = []
@@ -123,7 +123,7 @@ def _anchor_hits(page: Page, anchor: str, *, glued: bool = False) -> list[tuple[
             if not text:
                 continue
             if text.startswith(anchor) and len(text) > len(anchor):
-                prefix = _raw_prefix(word.text, len(anchor))
+                prefix = raw_prefix(word.text, len(anchor))
                 rest = word.text[len(prefix):].lstrip()
                 if glued or rest[:1] in (":", "：", "#") or rest[:1].isdigit():
                     hits.append((r, i, i, prefix))

@@ -11,15 +11,15 @@ from rapidfuzz import fuzz
 
 from extractors.layout import BBox, Layout, Page, merge_bboxes
 from extractors.result import Extraction, Field, FieldValue, Issue, LineItem, Severity, field_kind
-from extractors.learned_layout.anchors import _anchor_distance, _anchor_hits, _expected_anchor
+from extractors.learned_layout.anchors import anchor_distance, anchor_hits, expected_anchor
 from extractors.learned_layout.rules import (
-    ANCHORED_CONFIDENCE, AppliedRule, coerce_shape, compact, CONSTANT_CONFIDENCE, _EXACT_METHODS, LEARNED,
-    _MAX_SPAN, Rule, ZONE_CONFIDENCE,
+    ANCHORED_CONFIDENCE, AppliedRule, coerce_shape, compact, CONSTANT_CONFIDENCE, EXACT_METHODS, LEARNED, MAX_SPAN,
+    Rule, ZONE_CONFIDENCE,
 )
 from extractors.learned_layout.spans import (
-    by_rows, _candidate_spans, _distance, _height, _received, _rows_below, _Span, _text_spans, _value_of, _zone_box,
+    by_rows, candidate_spans, distance, received, row_height, rows_below, Span, text_spans, value_of, zone_box,
 )
-from extractors.learned_layout.teach import _page_box, _row_band
+from extractors.learned_layout.teach import page_box, row_band
 
 
 log = logging.getLogger("inbound.learned_layout")
@@ -33,7 +33,7 @@ def _pages_for(layout: Layout, rule: Rule) -> list[Page]:
     return ([want] if want is not None else []) + others
 
 
-def _fits(rule: Rule, span: _Span) -> FieldValue:
+def _fits(rule: Rule, span: Span) -> FieldValue:
     """The span's value when it is what the rule looks for (parses in the field's kind, in the learned format)."""
     text = span.text
     if not text:
@@ -42,21 +42,21 @@ def _fits(rule: Rule, span: _Span) -> FieldValue:
         text = coerce_shape(text, rule.shape, rule.pattern)
         if text is None:
             return None
-    value = _value_of(rule.field, text, date_order=rule.date_order)
+    value = value_of(rule.field, text, date_order=rule.date_order)
     if value is None or (rule.anchor and compact(text) == rule.anchor):
         return None
     return value
 
 
-def _after_anchor(page: Page, rule: Rule, hit: tuple[int, int, int, str]) -> tuple[_Span, FieldValue] | None:
+def _after_anchor(page: Page, rule: Rule, hit: tuple[int, int, int, str]) -> tuple[Span, FieldValue] | None:
     row, first, last, prefix = hit
     line = page.lines[row]
     if prefix:
-        span = _Span(page, row, (line.words[first],), prefix=prefix)
+        span = Span(page, row, (line.words[first],), prefix=prefix)
         value = _fits(rule, span)
         if value is not None:
             return span, value
-        spans = [_Span(page, row, line.words[first:end], prefix=prefix)
+        spans = [Span(page, row, line.words[first:end], prefix=prefix)
                  for end in range(first + 2, min(len(line.words), first + rule.words + 3) + 1)]
         return next(((s, v) for s in spans if (v := _fits(rule, s)) is not None), None)
     if rule.side in ("left", "inline", ""):
@@ -68,7 +68,7 @@ def _after_anchor(page: Page, rule: Rule, hit: tuple[int, int, int, str]) -> tup
             if found is not None:
                 return found
     anchor_box = merge_bboxes(w.bbox for w in line.words[first:last + 1])
-    height = _height(line)
+    height = row_height(line)
     for r in range(row + 1, min(len(page.lines), row + 4)):
         below = page.lines[r]
         if below.bbox.y0 - anchor_box.y1 > 3 * height:
@@ -83,15 +83,15 @@ def _after_anchor(page: Page, rule: Rule, hit: tuple[int, int, int, str]) -> tup
     return None
 
 
-def _best_run(page: Page, row: int, start: int, rule: Rule) -> tuple[_Span, FieldValue] | None:
+def _best_run(page: Page, row: int, start: int, rule: Rule) -> tuple[Span, FieldValue] | None:
     """The run from word `start` that the rule takes: as many words as learned when they fit, else the shortest run
     that fits (never across a wide gap); a value learned over several lines runs on below."""
     ws = page.lines[row].words
-    height = _height(page.lines[row])
+    height = row_height(page.lines[row])
     end = start + 1
-    while end < len(ws) and end - start < _MAX_SPAN and ws[end].bbox.x0 - ws[end - 1].bbox.x1 <= 2.5 * height:
+    while end < len(ws) and end - start < MAX_SPAN and ws[end].bbox.x0 - ws[end - 1].bbox.x1 <= 2.5 * height:
         end += 1
-    runs = [_Span(page, row, ws[start:k]) for k in range(start + 1, end + 1)]
+    runs = [Span(page, row, ws[start:k]) for k in range(start + 1, end + 1)]
     if rule.lines > 1 and runs:
         runs = [_run_down(page, row, runs[-1], rule.lines)] + runs
     kind = field_kind(rule.field.removeprefix("line."))
@@ -102,24 +102,24 @@ def _best_run(page: Page, row: int, start: int, rule: Rule) -> tuple[_Span, Fiel
     return next(((s, v) for s in preferred if (v := _fits(rule, s)) is not None), None)
 
 
-def _run_down(page: Page, row: int, span: _Span, lines: int) -> _Span:
+def _run_down(page: Page, row: int, span: Span, lines: int) -> Span:
     words, rows, r = list(span.words), 1, row
     while rows < lines:
-        below = next(iter(_rows_below(page, r, words[0].bbox.x0, page.lines[r].bbox.y1, _height(page.lines[r]))), None)
+        below = next(iter(rows_below(page, r, words[0].bbox.x0, page.lines[r].bbox.y1, row_height(page.lines[r]))), None)
         if below is None:
             break
         r, i = below
         ws = page.lines[r].words
         end = i + 1
-        while end < len(ws) and ws[end].bbox.x0 - ws[end - 1].bbox.x1 <= 2.5 * _height(page.lines[r]):
+        while end < len(ws) and ws[end].bbox.x0 - ws[end - 1].bbox.x1 <= 2.5 * row_height(page.lines[r]):
             end += 1
         words += ws[i:end]
         rows += 1
-    return _Span(page, row, tuple(words), rows=rows)
+    return Span(page, row, tuple(words), rows=rows)
 
 
-def _by_zone(page: Page, rule: Rule) -> tuple[_Span, FieldValue] | None:
-    zone = _zone_box(rule, page)
+def _by_zone(page: Page, rule: Rule) -> tuple[Span, FieldValue] | None:
+    zone = zone_box(rule, page)
     pad_x, pad_y = 0.06 * page.width, max(zone.height, 10.0) * 1.5
     best = None
     for r, line in enumerate(page.lines):
@@ -130,26 +130,26 @@ def _by_zone(page: Page, rule: Rule) -> tuple[_Span, FieldValue] | None:
                 continue
             found = _best_run(page, r, i, rule)
             if found is not None:
-                d = _distance(found[0].box, zone)
+                d = distance(found[0].box, zone)
                 if best is None or d < best[0]:
                     best = (d, found)
     return best[1] if best else None
 
 
-def _by_constant(layout: Layout, rule: Rule) -> tuple[_Span, FieldValue] | None:
+def _by_constant(layout: Layout, rule: Rule) -> tuple[Span, FieldValue] | None:
     """The supplier's own text where it is printed, exactly or with an OCR slip or two (the taught text is given)."""
     target = compact(rule.constant)
-    spans = _text_spans(layout, target)
+    spans = text_spans(layout, target)
     if spans:
-        return min(spans, key=lambda s: _distance(s.box, _zone_box(rule, s.page))), rule.constant
+        return min(spans, key=lambda s: distance(s.box, zone_box(rule, s.page))), rule.constant
     for page in _pages_for(layout, rule)[:1]:
-        zone = _zone_box(rule, page)
+        zone = zone_box(rule, page)
         best = None
         for r, line in enumerate(page.lines):
             if abs(line.bbox.cy - zone.cy) > max(3 * zone.height, 30):
                 continue
             for i in range(len(line.words)):
-                for span in _candidate_spans(page, r, i, max(1, rule.words + 1)):
+                for span in candidate_spans(page, r, i, max(1, rule.words + 1)):
                     score = fuzz.ratio(compact(span.text), target)
                     if score >= 88 and (best is None or score > best[0]):
                         best = (score, span)
@@ -158,7 +158,7 @@ def _by_constant(layout: Layout, rule: Rule) -> tuple[_Span, FieldValue] | None:
     return None
 
 
-def find(layout: Layout, rule: Rule) -> tuple[_Span, FieldValue, float] | None:
+def find(layout: Layout, rule: Rule) -> tuple[Span, FieldValue, float] | None:
     """Where the rule's value is on this document, its typed value and how sure: label first, then the zone."""
     layout = by_rows(layout)
     if rule.constant:
@@ -166,9 +166,9 @@ def find(layout: Layout, rule: Rule) -> tuple[_Span, FieldValue, float] | None:
         return (*found, CONSTANT_CONFIDENCE) if found else None
     for page in _pages_for(layout, rule):
         if rule.anchor:
-            hits = _anchor_hits(page, rule.anchor, glued=rule.side == "inline")
-            expected = _expected_anchor(rule, page)
-            hits.sort(key=lambda h: _anchor_distance(page, rule, h, expected))
+            hits = anchor_hits(page, rule.anchor, glued=rule.side == "inline")
+            expected = expected_anchor(rule, page)
+            hits.sort(key=lambda h: anchor_distance(page, rule, h, expected))
             for hit in hits:
                 found = _after_anchor(page, rule, hit)
                 if found is not None:
@@ -181,8 +181,8 @@ def find(layout: Layout, rule: Rule) -> tuple[_Span, FieldValue, float] | None:
     return None
 
 
-def _field(span: _Span, value: FieldValue, confidence: float) -> Field:
-    return Field(value, span.text, confidence, span.page.number, _received(span.page, span.box), method=LEARNED)
+def _field(span: Span, value: FieldValue, confidence: float) -> Field:
+    return Field(value, span.text, confidence, span.page.number, received(span.page, span.box), method=LEARNED)
 
 
 def _read_near(read: Field, rule: Rule, layout: Layout) -> bool:
@@ -218,7 +218,7 @@ def apply_rules(extraction: Extraction, layout: Layout, rules: Sequence[AppliedR
                         extra={"fact_id": applied.fact_id, "field": name})
             continue
         before = fields.get(name)
-        if before is not None and before.method in _EXACT_METHODS:
+        if before is not None and before.method in EXACT_METHODS:
             continue
         if rule.absent:
             if before is not None and _read_near(before, rule, layout):
@@ -264,7 +264,7 @@ def _column_on(page: Page, rule: Rule, top: float) -> tuple[float, float]:
 
 def _apply_cells(lines: Sequence[LineItem], layout: Layout, cells: Sequence[AppliedRule],
                  issues: list[Issue]) -> list[LineItem]:
-    bands = {li.line_no: _row_band(li) for li in lines}
+    bands = {li.line_no: row_band(li) for li in lines}
     out = []
     for line in lines:
         band = bands[line.line_no]
@@ -274,13 +274,13 @@ def _apply_cells(lines: Sequence[LineItem], layout: Layout, cells: Sequence[Appl
             continue
         fields = dict(line.fields)
         tops = [b[1] for b in bands.values() if b is not None and b[0] == band[0]]
-        top = _page_box(page, BBox(0, min(tops), 1, min(tops) + 1)).y0
-        probe = _page_box(page, BBox(0, band[1], page.width, band[2]))
+        top = page_box(page, BBox(0, min(tops), 1, min(tops) + 1)).y0
+        probe = page_box(page, BBox(0, band[1], page.width, band[2]))
         for applied in cells:
             rule = applied.rule
             cell = rule.field.removeprefix("line.")
             before = fields.get(cell)
-            if before is not None and before.method in _EXACT_METHODS:
+            if before is not None and before.method in EXACT_METHODS:
                 continue
             x0, x1 = _column_on(page, rule, top)
             found = None
@@ -290,13 +290,13 @@ def _apply_cells(lines: Sequence[LineItem], layout: Layout, cells: Sequence[Appl
                 if field_kind(cell) == "text":      # a longer text than the taught one runs on to the right
                     inside = [i for i, w in enumerate(ln.words) if x0 <= w.bbox.x0 <= x1]
                     while inside and inside[-1] + 1 < len(ln.words) and \
-                            ln.words[inside[-1] + 1].bbox.x0 - ln.words[inside[-1]].bbox.x1 < _height(ln):
+                            ln.words[inside[-1] + 1].bbox.x0 - ln.words[inside[-1]].bbox.x1 < row_height(ln):
                         inside.append(inside[-1] + 1)
                 else:
                     inside = [i for i, w in enumerate(ln.words) if x0 <= w.bbox.cx <= x1]
                 if inside:
-                    span = _Span(page, r, tuple(ln.words[inside[0]:inside[-1] + 1]))
-                    value = _value_of(rule.field, span.text)
+                    span = Span(page, r, tuple(ln.words[inside[0]:inside[-1] + 1]))
+                    value = value_of(rule.field, span.text)
                     if value is not None:
                         found = (span, value)
                         break

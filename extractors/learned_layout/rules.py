@@ -17,9 +17,9 @@ CONSTANT_CONFIDENCE = 0.98     # the supplier's own particulars, found as taught
 ZONE_CONFIDENCE = 0.9          # found only by where it sat on the page
 CONSTANT_FIELDS = frozenset({"supplier_name", "supplier_tax_id", "supplier_address", "supplier_phone",
                              "supplier_bank_account", "supplier_bank", "supplier_email", "supplier_iban"})
-_EXACT_METHODS = frozenset({"xml", "qr"})
-_MAX_SPAN = 10                 # words in one value on one line
-_MAX_LINES = 4                 # lines one value may run over (an address)
+EXACT_METHODS = frozenset({"xml", "qr"})
+MAX_SPAN = 10                 # words in one value on one line
+MAX_LINES = 4                 # lines one value may run over (an address)
 
 
 def compact(text: str) -> str:

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz
 from extractors.layout import BBox, Layout, Line, Page, Word, merge_bboxes
 from extractors.parsing import currency_in, find_dates, join_printed, parse_amount
 from extractors.result import FieldValue, field_kind
-from extractors.learned_layout.rules import compact, _MAX_LINES, _MAX_SPAN, ocr_folded, Picked, Rule
+from extractors.learned_layout.rules import compact, MAX_LINES, MAX_SPAN, ocr_folded, Picked, Rule
 
 
 def by_rows(layout: Layout) -> Layout:
@@ -41,7 +41,7 @@ def by_rows(layout: Layout) -> Layout:
 # -- spans: runs of words on the page -----------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class _Span:
+class Span:
     page: Page
     row: int                   # index of the first line in page.lines
     words: tuple[Word, ...]
@@ -58,11 +58,11 @@ class _Span:
         return join_printed([first.lstrip(":：#№ "), *(w.text for w in self.words[1:])]).strip()
 
 
-def _height(line: Line) -> float:
+def row_height(line: Line) -> float:
     return max(1.0, line.bbox.height)
 
 
-def _rows_below(page: Page, row: int, x0: float, y1: float, height: float) -> Iterable[tuple[int, int]]:
+def rows_below(page: Page, row: int, x0: float, y1: float, height: float) -> Iterable[tuple[int, int]]:
     """(row, word index) of the word that starts near x0 on each of the next lines below y1 (an address's next line)."""
     for r in range(row + 1, min(len(page.lines), row + 12)):
         line = page.lines[r]
@@ -74,10 +74,10 @@ def _rows_below(page: Page, row: int, x0: float, y1: float, height: float) -> It
                 break
 
 
-def _text_spans(layout: Layout, target: str) -> list[_Span]:
+def text_spans(layout: Layout, target: str) -> list[Span]:
     """Word runs whose compact text equals `target` (compact), inside one word (after a label) or running on over
     the next lines (from a word starting below the first)."""
-    found: list[_Span] = []
+    found: list[Span] = []
     if not target:
         return found
     for page in layout.pages:
@@ -92,11 +92,11 @@ def _text_spans(layout: Layout, target: str) -> list[_Span]:
                     if span is not None:
                         found.append(span)
                 elif len(text) > len(target) and text.endswith(target) and at > 0:
-                    found.append(_Span(page, r, (word,), prefix=_raw_prefix(word.text, len(text) - len(target))))
+                    found.append(Span(page, r, (word,), prefix=raw_prefix(word.text, len(text) - len(target))))
     return found
 
 
-def _raw_prefix(printed: str, letters: int) -> str:
+def raw_prefix(printed: str, letters: int) -> str:
     """The printed characters that hold the first `letters` compact characters (a label glued to its value)."""
     count = 0
     for k, ch in enumerate(printed):
@@ -106,14 +106,14 @@ def _raw_prefix(printed: str, letters: int) -> str:
     return printed
 
 
-def _run_on(page: Page, row: int, start: int, target: str) -> _Span | None:
+def _run_on(page: Page, row: int, start: int, target: str) -> Span | None:
     line = page.lines[row]
     words: list[Word] = []
     got = ""
     rows, r, i = 1, row, start
     while True:
         ws = page.lines[r].words
-        while i < len(ws) and len(words) < _MAX_SPAN * _MAX_LINES:
+        while i < len(ws) and len(words) < MAX_SPAN * MAX_LINES:
             nxt = got + compact(ws[i].text)
             if not target.startswith(nxt):
                 return None
@@ -121,18 +121,18 @@ def _run_on(page: Page, row: int, start: int, target: str) -> _Span | None:
             got = nxt
             i += 1
             if got == target:
-                return _Span(page, row, tuple(words), rows=rows)
-        if rows >= _MAX_LINES:
+                return Span(page, row, tuple(words), rows=rows)
+        if rows >= MAX_LINES:
             return None
-        below = next(iter(_rows_below(page, r, words[0].bbox.x0 if rows == 1 else words[0].bbox.x0,
-                                      page.lines[r].bbox.y1, _height(line))), None)
+        below = next(iter(rows_below(page, r, words[0].bbox.x0 if rows == 1 else words[0].bbox.x0,
+                                      page.lines[r].bbox.y1, row_height(line))), None)
         if below is None:
             return None
         r, i = below
         rows += 1
 
 
-def _folded_spans(layout: Layout, value: str) -> list[_Span]:
+def folded_spans(layout: Layout, value: str) -> list[Span]:
     """Runs that print `value` but for the characters OCR confuses ('0RD-58381' for 'ORD-58381'): a scan's slip,
     which the clerk corrected, still shows where the value stands."""
     target, found = ocr_folded(value), []
@@ -143,7 +143,7 @@ def _folded_spans(layout: Layout, value: str) -> list[_Span]:
             if target not in ocr_folded(line.text):
                 continue
             for i in range(len(line.words)):
-                for span in _candidate_spans(page, r, i):
+                for span in candidate_spans(page, r, i):
                     folded = ocr_folded(span.text)
                     if folded == target:
                         found.append(span)
@@ -153,29 +153,29 @@ def _folded_spans(layout: Layout, value: str) -> list[_Span]:
     return found
 
 
-def _near_spans(layout: Layout, target: str, *, cutoff: float = 85) -> list[_Span]:
+def near_spans(layout: Layout, target: str, *, cutoff: float = 85) -> list[Span]:
     """The one-line run closest to `target` when it differs only by OCR slips (a scan's '9l320' for '91320'): the
     supplier's particulars, corrected by a clerk, are still taught where the scan printed them."""
-    best: tuple[float, _Span] | None = None
+    best: tuple[float, Span] | None = None
     for page in layout.pages:
         for r, line in enumerate(page.lines):
             if fuzz.partial_ratio(target, compact(line.text)) < cutoff:
                 continue
             for i in range(len(line.words)):
-                for span in _candidate_spans(page, r, i):
+                for span in candidate_spans(page, r, i):
                     score = fuzz.ratio(compact(span.text), target)
                     if score >= cutoff and (best is None or score > best[0]):
                         best = (score, span)
     return [best[1]] if best else []
 
 
-def _candidate_spans(page: Page, row: int, start: int, limit: int = _MAX_SPAN) -> Iterable[_Span]:
+def candidate_spans(page: Page, row: int, start: int, limit: int = MAX_SPAN) -> Iterable[Span]:
     ws = page.lines[row].words
     for end in range(start + 1, min(len(ws), start + limit) + 1):
-        yield _Span(page, row, tuple(ws[start:end]))
+        yield Span(page, row, tuple(ws[start:end]))
 
 
-def _value_of(name: str, text: str, *, date_order: str = "") -> FieldValue:
+def value_of(name: str, text: str, *, date_order: str = "") -> FieldValue:
     """The typed value of a printed text in the field's kind, or None when it does not read as one."""
     kind = field_kind(name.removeprefix("line."))
     if name == "currency":
@@ -192,26 +192,26 @@ def _value_of(name: str, text: str, *, date_order: str = "") -> FieldValue:
     return value or None
 
 
-def _typed_spans(layout: Layout, name: str, value: FieldValue) -> list[_Span]:
+def typed_spans(layout: Layout, name: str, value: FieldValue) -> list[Span]:
     """Runs of up to 5 words on one line that read as `value` (a date or a number)."""
     found = []
     for page in layout.pages:
         for r, line in enumerate(page.lines):
             for i in range(len(line.words)):
-                for span in _candidate_spans(page, r, i, 5):
-                    typed = _value_of(name, span.text)
+                for span in candidate_spans(page, r, i, 5):
+                    typed = value_of(name, span.text)
                     if typed is not None and typed == value:
                         found.append(span)
                         break
                 else:
                     word = line.words[i]
                     m = re.match(r"^(.*?[:：])(.+)$", word.text)
-                    if m and _value_of(name, m.group(2)) == value:
-                        found.append(_Span(page, r, (word,), prefix=m.group(1)))
+                    if m and value_of(name, m.group(2)) == value:
+                        found.append(Span(page, r, (word,), prefix=m.group(1)))
     return _shortest(found)
 
 
-def _shortest(spans: list[_Span]) -> list[_Span]:
+def _shortest(spans: list[Span]) -> list[Span]:
     """Of overlapping spans, the ones with fewest words (a date read from '12.03.2024' rather than 'Datum 12.03.2024')."""
     out = []
     for s in sorted(spans, key=lambda s: len(s.words)):
@@ -220,31 +220,31 @@ def _shortest(spans: list[_Span]) -> list[_Span]:
     return sorted(out, key=lambda s: (s.page.number, s.row))
 
 
-def _picked_spans(layout: Layout, picked: Picked) -> list[_Span]:
+def picked_spans(layout: Layout, picked: Picked) -> list[Span]:
     page = next((p for p in layout.pages if p.number == picked.page), None)
     if page is None:
         return []
     box = picked.bbox
 
     def inside(w: Word) -> bool:
-        seen = _received(page, w.bbox)
+        seen = received(page, w.bbox)
         return box.x0 <= seen.cx <= box.x1 and box.y0 <= seen.cy <= box.y1
     rows = [(r, tuple(w for w in line.words if inside(w))) for r, line in enumerate(page.lines)]
     rows = [(r, ws) for r, ws in rows if ws]
     if not rows:
         return []
     words = tuple(w for _, ws in rows for w in ws)
-    return [_Span(page, rows[0][0], words, rows=len(rows))]
+    return [Span(page, rows[0][0], words, rows=len(rows))]
 
 
-def _zone_box(rule: Rule, page: Page) -> BBox:
+def zone_box(rule: Rule, page: Page) -> BBox:
     x0, y0, x1, y1 = rule.zone
     return BBox(x0 * page.width, y0 * page.height, x1 * page.width, y1 * page.height)
 
 
-def _distance(box: BBox, to: BBox) -> float:
+def distance(box: BBox, to: BBox) -> float:
     return abs(box.x0 - to.x0) + abs(box.y0 - to.y0)
 
 
-def _received(page: Page, box: BBox) -> BBox:
+def received(page: Page, box: BBox) -> BBox:
     return page.frame.box_to_received(box) if page.frame is not None else box

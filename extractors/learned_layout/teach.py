@@ -13,11 +13,11 @@ from typing import Sequence
 from extractors.layout import BBox, Layout, Page, merge_bboxes
 from extractors.parsing import join_printed
 from extractors.result import Field, FieldValue, LineItem, field_kind
-from extractors.learned_layout.anchors import _anchor_of, _is_label_word
-from extractors.learned_layout.rules import compact, CONSTANT_FIELDS, _MAX_SPAN, Picked, Rule, shape, Taught, template
+from extractors.learned_layout.anchors import anchor_of, is_label_word
+from extractors.learned_layout.rules import compact, CONSTANT_FIELDS, MAX_SPAN, Picked, Rule, shape, Taught, template
 from extractors.learned_layout.spans import (
-    by_rows, _candidate_spans, _folded_spans, _near_spans, _picked_spans, _received, _Span, _text_spans,
-    _typed_spans, _value_of,
+    by_rows, candidate_spans, folded_spans, near_spans, picked_spans, received, Span, text_spans, typed_spans,
+    value_of,
 )
 
 def _date_order(raw: str, value: date) -> str:
@@ -29,9 +29,9 @@ def _date_order(raw: str, value: date) -> str:
     return "mdy" if numbers[0] == value.month and numbers[1] == value.day else ""
 
 
-def _rule_for(name: str, span: _Span, value: FieldValue, *, pages: int) -> Rule:
+def _rule_for(name: str, span: Span, value: FieldValue, *, pages: int) -> Rule:
     page, box = span.page, span.box
-    anchor, side, anchor_box = _anchor_of(span)
+    anchor, side, anchor_box = anchor_of(span)
     if side == "left" or side == "inline":
         offset = (box.x0 - (anchor_box.x1 if side == "left" else anchor_box.x0), box.y0 - anchor_box.y0)
     elif side == "above":
@@ -68,15 +68,15 @@ def teach(layout: Layout, name: str, value: FieldValue, *, picked: Picked | None
     if value is None or value == "":
         return Taught(None, "no value to look for")
     if picked is not None:
-        spans = _picked_spans(layout, picked)
+        spans = picked_spans(layout, picked)
         if not spans:
             return Taught(None, "no printed word where the value was picked")
     elif isinstance(value, (date, Decimal)) or name == "currency":
-        spans = _typed_spans(layout, name, value)
+        spans = typed_spans(layout, name, value)
     else:
-        spans = _text_spans(layout, compact(str(value))) or _folded_spans(layout, str(value))
+        spans = text_spans(layout, compact(str(value))) or folded_spans(layout, str(value))
         if not spans and name in CONSTANT_FIELDS:
-            spans = _near_spans(layout, compact(str(value)))
+            spans = near_spans(layout, compact(str(value)))
     if not spans and name in CONSTANT_FIELDS:
         rule = Rule(field=name, page=1, zone=(0.0, 0.0, 0.0, 0.0), constant=str(value), printed=False)
         return Taught(rule, "not printed as written; kept as this supplier's value")
@@ -89,22 +89,22 @@ def teach(layout: Layout, name: str, value: FieldValue, *, picked: Picked | None
     return Taught(rule, page=span.page.number, box=span.box)
 
 
-def _best_taught(spans: list[_Span], taken: Sequence[tuple[int, BBox]]) -> _Span:
+def _best_taught(spans: list[Span], taken: Sequence[tuple[int, BBox]]) -> Span:
     """The occurrence no other field reads from, then one a label leads to (inside its word, or before it on its
     line) before one standing alone; else the first in reading order."""
-    def used(s: _Span) -> bool:
-        box = _received(s.page, s.box)
+    def used(s: Span) -> bool:
+        box = received(s.page, s.box)
         return any(p == s.page.number and b.x_overlap(box) > 0 and b.y_overlap(box) > 0 for p, b in taken)
 
-    def rank(s: _Span) -> int:
-        side = _anchor_of(s)[1]
+    def rank(s: Span) -> int:
+        side = anchor_of(s)[1]
         return {"inline": 0, "left": 0, "above": 1}.get(side, 2)
     return min(spans, key=lambda s: (used(s), rank(s), s.page.number, s.row))
 
 
 # -- line cells ------------------------------------------------------------------------------------------------
 
-def _row_band(line: LineItem) -> tuple[int, float, float] | None:
+def row_band(line: LineItem) -> tuple[int, float, float] | None:
     """(page, y0, y1) of a line item: the union of its fields' boxes (page points of the page as received)."""
     placed = [(f.page, f.bbox) for f in line.fields.values() if f.bbox is not None and f.page >= 1]
     if not placed:
@@ -117,7 +117,7 @@ def _row_band(line: LineItem) -> tuple[int, float, float] | None:
 def _column_title(page: Page, box: BBox, top: float) -> tuple[str, BBox] | None:
     """The title over a cell: the nearest words above the first item row (`top`) that overlap the cell's x-range."""
     for line in reversed([ln for ln in page.lines if ln.bbox.y1 <= top + 1]):
-        over = [w for w in line.words if w.bbox.x1 >= box.x0 - 2 and w.bbox.x0 <= box.x1 + 2 and _is_label_word(w.text)]
+        over = [w for w in line.words if w.bbox.x1 >= box.x0 - 2 and w.bbox.x0 <= box.x1 + 2 and is_label_word(w.text)]
         if over:
             return compact(join_printed(w.text for w in over)), merge_bboxes(w.bbox for w in over)
         if top - line.bbox.y1 > 80:
@@ -125,7 +125,7 @@ def _column_title(page: Page, box: BBox, top: float) -> tuple[str, BBox] | None:
     return None
 
 
-def _page_box(page: Page, box: BBox) -> BBox:
+def page_box(page: Page, box: BBox) -> BBox:
     """A box on the page as received mapped back into the reading frame (approximately, by the inverse of its centre
     shift) — exact for text layers, where the frames are the same."""
     if page.frame is None:
@@ -155,29 +155,29 @@ def teach_line_cell(layout: Layout, lines: Sequence[LineItem], line_no: int, cel
     its span), learned from the corrected value of line `line_no`."""
     layout = by_rows(layout)
     line = next((li for li in lines if li.line_no == line_no), None)
-    band = _row_band(line) if line is not None else None
+    band = row_band(line) if line is not None else None
     if band is None or value is None or value == "":
         return Taught(None, "the line has no place on the page; no layout rule learned")
     page = next((p for p in layout.pages if p.number == band[0]), None)
     if page is None:
         return Taught(None, "the line's page is not in the reading; no layout rule learned")
-    probe = _page_box(page, BBox(0, band[1], page.width, band[2]))
+    probe = page_box(page, BBox(0, band[1], page.width, band[2]))
     name = f"line.{cell}"
     best = None
     for r, ln in enumerate(page.lines):
         if ln.bbox.y1 < probe.y0 - 2 or ln.bbox.y0 > probe.y1 + 2:
             continue
         for i in range(len(ln.words)):
-            for span in _candidate_spans(page, r, i, 4 if field_kind(cell) != "text" else _MAX_SPAN):
-                got = _value_of(name, span.text)
+            for span in candidate_spans(page, r, i, 4 if field_kind(cell) != "text" else MAX_SPAN):
+                got = value_of(name, span.text)
                 same = got == value if isinstance(value, (Decimal, date)) else _equal_text(span.text, str(value))
                 if same and (best is None or len(span.words) < len(best.words)):
                     best = span
     if best is None:
         return Taught(None, f"line {line_no}'s {cell.replace('_', ' ')} is printed nowhere in its row; "
                             "no layout rule learned")
-    tops = [b for b in (_row_band(li) for li in lines) if b is not None and b[0] == band[0]]
-    top = _page_box(page, BBox(0, min(t[1] for t in tops), 1, min(t[1] for t in tops) + 1)).y0
+    tops = [b for b in (row_band(li) for li in lines) if b is not None and b[0] == band[0]]
+    top = page_box(page, BBox(0, min(t[1] for t in tops), 1, min(t[1] for t in tops) + 1)).y0
     title = _column_title(page, best.box, top)
     box = best.box
     span = (box.x0 / page.width, box.x1 / page.width)
