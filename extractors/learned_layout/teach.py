@@ -183,5 +183,5 @@ def teach_line_cell(layout: Layout, lines: Sequence[LineItem], line_no: int, cel
     span = (box.x0 / page.width, box.x1 / page.width)
     rule = Rule(field=name, page=page.number, zone=(span[0], box.y0 / page.height, span[1], box.y1 / page.height),
                 anchor="", words=len(best.words), shape="", column=title[0] if title else "",
-                column_span=(round(span[0], 4), round(span[1], 4)))
+                column_span=(round(float(span[0]), 4), round(float(span[1]), 4)))
     return Taught(rule, page=page.number, box=box)
