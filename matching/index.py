@@ -6,9 +6,11 @@ Each indexed row (a product's name + spec, or one of its aliases) becomes a set 
     what "Res" and "Resistor" share) and, from 4 letters on, its letter trigrams with word edges
     (`t: re`), which survive OCR slips;
   - spec tokens from `matching.specs` (`s:volume_ml=330`), so 0.33L and 330ml meet.
+Each row's `name_key` is kept too (`rows_named`), so a printed name that equals a product's name + spec or
+an alias finds that row whatever the n-gram ranking says.
 Weights are IDF, rows L2-normalised; a query scores every row with one `np.bincount` over the postings
 of its features (features in more than `max_df` of the rows are skipped: they carry no information and
-would cost the most).  `shortlist` returns the best rows for the rich scorer in `matching.products`.
+would cost the most).  `shortlist` returns the best rows for the ranking in `matching.ranking`.
 
 Build once per master snapshot (seconds at 100k products), then query for many documents.
 """
@@ -21,17 +23,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.normalize import normalize_name
-from matching.specs import read_specs
+from matching.normalize import join_cjk, normalize_name
+from matching.specs import Spec, read_specs
 
 __all__ = ["NgramIndex", "features"]
 
 _RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9ω.%]+")
 
 
-def features(text: str) -> set[str]:
-    """The features of one name (see the module docstring); `text` may be raw, it is normalised here."""
-    norm = normalize_name(text)
+def features(text: str, *, norm: str | None = None, specs: Spec | None = None) -> set[str]:
+    """The features of one name (see the module docstring); `text` may be raw, it is normalised here unless
+    the caller has `norm` (`normalize_name(text)`) and `specs` (`read_specs(text)`) already."""
+    return _features(normalize_name(text) if norm is None else norm, read_specs(text) if specs is None else specs)
+
+
+def _features(norm: str, specs: Spec) -> set[str]:
     out: set[str] = set()
     for run in _RUNS.findall(norm):
         if "\u3400" <= run[0] <= "\ufaff":
@@ -44,7 +50,7 @@ def features(text: str) -> set[str]:
         if len(run) >= 4 and not run.isdigit():
             padded = f" {run} "
             out.update("t:" + padded[i:i + 3] for i in range(len(padded) - 2))
-    out.update(f"s:{dim}={value}" for dim, value in read_specs(text))
+    out.update(f"s:{dim}={value}" for dim, value in specs)
     return out
 
 
@@ -53,6 +59,7 @@ class NgramIndex:
     """Postings in CSR form: feature `f` owns rows `rows[starts[f]:starts[f+1]]` with `weights[...]`.
 
     vocab: feature -> feature number.  idf: per feature.  n_rows: rows indexed.
+    by_key: `name_key` of a row's text -> the rows with that key.
     """
 
     vocab: dict[str, int]
@@ -62,14 +69,19 @@ class NgramIndex:
     weights: np.ndarray
     n_rows: int
     max_postings: int
+    by_key: dict[str, tuple[int, ...]]
 
     @classmethod
     def build(cls, texts: list[str], *, max_df: float = 0.08) -> NgramIndex:
         """Index `texts` (row i is texts[i])."""
         vocab: dict[str, int] = {}
         row_feats: list[list[int]] = []
-        for text in texts:
-            row_feats.append([vocab.setdefault(f, len(vocab)) for f in features(text)])
+        by_key: dict[str, tuple[int, ...]] = {}
+        for r, text in enumerate(texts):
+            norm = normalize_name(text)
+            row_feats.append([vocab.setdefault(f, len(vocab)) for f in _features(norm, read_specs(text))])
+            key = join_cjk(norm)
+            by_key[key] = by_key.get(key, ()) + (r,)
         df = np.zeros(len(vocab), dtype=np.int64)
         for feats in row_feats:
             df[feats] += 1
@@ -91,19 +103,24 @@ class NgramIndex:
             weights[pos] = w
             fill[feats] += 1
         return cls(vocab=vocab, idf=idf, starts=starts, rows=rows, weights=weights, n_rows=len(texts),
-                   max_postings=max(1000, int(max_df * n)))
+                   max_postings=max(1000, int(max_df * n)), by_key=by_key)
 
-    def query_vector(self, text: str) -> tuple[list[int], np.ndarray]:
-        """The query's known features and their normalised weights."""
-        ids = [self.vocab[f] for f in features(text) if f in self.vocab]
+    def rows_named(self, key: str) -> tuple[int, ...]:
+        """The rows whose text has this `name_key` (none for "")."""
+        return self.by_key.get(key, ()) if key else ()
+
+    def query_vector(self, text: str, *, norm: str | None = None,
+                     specs: Spec | None = None) -> tuple[list[int], np.ndarray]:
+        """The query's known features and their normalised weights (`norm`, `specs` as for `features`)."""
+        ids = [self.vocab[f] for f in features(text, norm=norm, specs=specs) if f in self.vocab]
         if not ids:
             return [], np.zeros(0, dtype=np.float32)
         w = self.idf[ids]
         return ids, w / math.sqrt(float(np.dot(w, w)))
 
-    def scores(self, text: str) -> np.ndarray:
+    def scores(self, text: str, *, norm: str | None = None, specs: Spec | None = None) -> np.ndarray:
         """Cosine similarity of `text` with every row (0 where nothing is shared)."""
-        ids, w = self.query_vector(text)
+        ids, w = self.query_vector(text, norm=norm, specs=specs)
         parts_r, parts_w = [], []
         for fid, qw in zip(ids, w):
             a, b = self.starts[fid], self.starts[fid + 1]
@@ -115,9 +132,12 @@ class NgramIndex:
             return np.zeros(self.n_rows, dtype=np.float64)
         return np.bincount(np.concatenate(parts_r), weights=np.concatenate(parts_w), minlength=self.n_rows)
 
-    def shortlist(self, text: str, k: int, *, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The `k` best rows for `text` as (row, cosine), best first; `allowed` (bool mask) restricts rows."""
-        sims = self.scores(text)
+    def shortlist(self, text: str, k: int, *, allowed: np.ndarray | None = None, also: tuple[int, ...] = (),
+                  norm: str | None = None, specs: Spec | None = None) -> list[tuple[int, float]]:
+        """The `k` best rows for `text` as (row, cosine), best first; `allowed` (bool mask) restricts rows;
+        `also`: rows returned in any case (after the best, unless among them), such as `rows_named` ones;
+        `norm`, `specs` as for `features`."""
+        sims = self.scores(text, norm=norm, specs=specs)
         if allowed is not None:
             sims = np.where(allowed, sims, 0.0)
         best = float(sims.max()) if self.n_rows else 0.0
@@ -131,7 +151,9 @@ class NgramIndex:
         if len(keep) > k:
             keep = keep[np.argpartition(-sims[keep], k - 1)[:k]]
         keep = keep[np.argsort(-sims[keep], kind="stable")]
-        return [(int(r), float(sims[r])) for r in keep]
+        out = [(int(r), float(sims[r])) for r in keep]
+        seen = {r for r, _ in out}
+        return out + [(r, float(sims[r])) for r in also if r not in seen and (allowed is None or allowed[r])]
 
     def nbytes(self) -> int:
         """Memory held by the arrays (the vocabulary dict is not counted; see the bench for the total)."""

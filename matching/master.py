@@ -129,21 +129,34 @@ class LearnedFact:
 
 @dataclass(frozen=True, slots=True)
 class LearnedIndex:
-    """Latest fact per (kind, supplier, key)."""
+    """Latest fact per (kind, supplier, key).  confirmed: supplier -> the ids of the products its lines were
+    confirmed as (the targets of its latest product aliases), for the matcher's history lift.  contested:
+    (supplier, key) of product aliases taught as more than one product over time (a bare "Chip Resistor"
+    that is one size today and another tomorrow): such a key names no product by itself."""
 
     latest: Mapping[tuple[str, str, str], LearnedFact]
     texts: Mapping[str, tuple[tuple[str, LearnedFact], ...]]   # supplier -> (printed text, product alias)
+    confirmed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    contested: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def build(cls, facts: Iterable[LearnedFact]) -> LearnedIndex:
         latest: dict[tuple[str, str, str], LearnedFact] = {}
+        targets: dict[tuple[str, str], set[str]] = {}
         for fact in sorted(facts, key=lambda f: f.created_at):
             latest[(str(fact.kind), fact.supplier_id, fact.key)] = fact
+            if fact.kind == LearnedKind.PRODUCT_ALIAS:
+                targets.setdefault((fact.supplier_id, fact.key), set()).add(fact.target_id)
         texts: dict[str, list[tuple[str, LearnedFact]]] = {}
+        confirmed: dict[str, set[str]] = {}
         for (kind, supplier, key), fact in latest.items():
             if kind == LearnedKind.PRODUCT_ALIAS and key.startswith("text:"):
                 texts.setdefault(supplier, []).append((key[5:], fact))
-        return cls(latest=latest, texts={k: tuple(v) for k, v in texts.items()})
+            if kind == LearnedKind.PRODUCT_ALIAS and fact.target_id:
+                confirmed.setdefault(supplier, set()).add(fact.target_id)
+        return cls(latest=latest, texts={k: tuple(v) for k, v in texts.items()},
+                   confirmed={k: frozenset(v) for k, v in confirmed.items()},
+                   contested=frozenset(k for k, v in targets.items() if len(v) > 1))
 
     def get(self, kind: LearnedKind, supplier_id: str, key: str) -> LearnedFact | None:
         return self.latest.get((str(kind), supplier_id, key))

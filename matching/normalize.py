@@ -4,6 +4,10 @@ Names (`normalize_name`): NFKC (full width -> half width), lower case, the `*类
 invoice item names dropped, `Ω`/`ohm` spelt one way, punctuation to single spaces.  Sizes stay in the
 text (they are what tells 330ml from 500ml apart); `matching.specs` reads them out as typed tokens.
 
+Name keys (`name_key`): `normalize_name` with the spaces next to Chinese characters dropped, so `青椒(进口)`,
+`青椒 进口` and `青椒进口` are one key; every word stays (进口, 小包装, organic tell variants apart).  Two
+names with the same key are the same name as a clerk reads it.
+
 Company names (`normalize_company`): a name plus its legal-form suffixes removed (有限公司, Co., Ltd.,
 GmbH, S.A.S., B.V., Sp. z o.o., Inc., LLC, ...), so "ACME Co., Ltd." and "Acme Ltd" meet.
 
@@ -16,10 +20,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = [
-    "fold_code", "gtin_is_valid", "gtin_key", "is_cjk", "normalize_code", "normalize_company", "normalize_name",
-    "strip_item_prefix",
+    "fold_code", "gtin_is_valid", "gtin_key", "is_cjk", "join_cjk", "name_key", "normalize_code",
+    "normalize_company", "normalize_name", "strip_item_prefix",
 ]
 
 _ITEM_PREFIX = re.compile(r"^\s*\*[^*]{1,30}\*\s*")
@@ -30,6 +35,7 @@ _SPACES = re.compile(r"\s+")
 _DIGIT_SLIP = re.compile(r"(?<=\d)[oli](?=\d)")     # 3l6 -> 316, 1O0 -> 100: only between digits
 _SLIP_DIGIT = {"o": "0", "l": "1", "i": "1"}
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff]) | (?=[\u3400-\u9fff\uf900-\ufaff])")
 
 # Longest first so that 股份有限公司 goes before 有限公司.
 _ZH_SUFFIXES = ("股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "分公司", "股份公司", "公司", "商行", "经营部",
@@ -55,6 +61,7 @@ def strip_item_prefix(text: str) -> str:
     return _ITEM_PREFIX.sub("", text)
 
 
+@lru_cache(maxsize=8192)
 def normalize_name(text: str) -> str:
     """A product name or description as the matchers compare it (see the module docstring)."""
     text = unicodedata.normalize("NFKC", text or "")
@@ -65,6 +72,16 @@ def normalize_name(text: str) -> str:
     text = _PUNCT.sub(" ", text)
     text = _LOOSE_DOTS.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def name_key(text: str) -> str:
+    """A name as an equality key (see the module docstring): `太太乐 鸡精(进口)` -> `太太乐鸡精进口`."""
+    return join_cjk(normalize_name(text))
+
+
+def join_cjk(norm: str) -> str:
+    """An already normalised name without the spaces next to Chinese characters (`name_key` of it)."""
+    return _CJK_SPACE.sub("", norm)
 
 
 def normalize_company(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Line -> product: exact keys first, then the learned alias, then fuzzy; each result says its method.
+"""Line -> product: exact keys first, then the learned alias, then the ranking; each result says its method.
 
 Order (the first that finds a product wins):
   supplier_sku  the supplier's code, or its own item name, via the supplier-product link (a bare name
@@ -6,12 +6,18 @@ Order (the first that finds a product wins):
   barcode       a GTIN with a valid check digit (from the barcode column, or a GTIN printed in the code/name);
   code          our own SKU printed on the line (OCR confusions folded);
   alias         a reviewer's earlier correction for this supplier and this printed code or text, or a text
-                that differs from a taught one by an OCR slip or two (same sizes);
-  fuzzy         the n-gram index's shortlist re-scored with rapidfuzz and the spec tokens (see `_rich`).
-Exact keys score 1.0 (alias 0.99), are auto-accepted, and still carry the fuzzy runners-up as candidates.
-A fuzzy match is auto-accepted only when its score reaches `options.auto_accept`, it leads the runner-up
-by `options.auto_margin` (both calibrated on the matching benchmark), and the line names the size on which
-the first two candidates differ; otherwise it goes to review with its candidates.
+                that differs from a taught one by an OCR slip or two (same sizes); a code or text taught as
+                more than one product is left to the ranking;
+  exact_name /  the candidates ranked as a clerk would (`matching.ranking`): the printed name the product's
+  fuzzy         own word for word before a longer variant (青椒 printed is not 青椒(进口)), sizes agreeing,
+                a printed unit the product can express, the supplier's own history; `exact_name` when the
+                winner is named exactly, else `fuzzy`.
+Exact keys score 1.0 (alias 0.99), are auto-accepted unless their product cannot express the printed unit,
+and still carry the ranked runners-up as candidates.  A ranked match is auto-accepted only when its score
+reaches `options.auto_accept`, it leads the runner-up by `options.auto_margin` (both calibrated on the
+matching benchmark), nothing is left open between the first two (a size the line does not name, the same
+printed name) and the product's units can express the printed unit; otherwise it goes to review with its
+candidates.
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from rapidfuzz import fuzz, process
 
 from matching.master import LearnedKind, MasterData
 from matching.normalize import fold_code, gtin_key, normalize_name
+from matching.ranking import Query, rank_products, read_query
 from matching.result import Candidate, Match, MatchMethod, MatchOptions
-from matching.specs import read_specs, spec_agreement, undecided_dims
+from matching.specs import read_specs
+from matching.units import unit_fit
 
 __all__ = ["PrintedLine", "alias_keys", "match_product"]
 
@@ -106,12 +114,15 @@ def _by_code(line: PrintedLine, master: MasterData) -> int | None:
 
 def _by_alias(line: PrintedLine, supplier_id: str, master: MasterData) -> Match | None:
     """A learned alias under the line's code or text; else one whose text differs from this line's only by
-    an OCR slip or two (same sizes, clearly closer than any other alias of this supplier)."""
+    an OCR slip or two (same sizes, clearly closer than any other alias of this supplier).  A key taught as
+    more than one product is no key (the ranking decides, with the supplier's history)."""
     for key in alias_keys(line):
         fact = master.learned.get(LearnedKind.PRODUCT_ALIAS, supplier_id, key)
-        if fact is not None and fact.target_id in master.product_pos:
+        if (fact is not None and fact.target_id in master.product_pos
+                and (supplier_id, key) not in master.learned.contested):
             return _exact(master, master.product_pos[fact.target_id], MatchMethod.ALIAS, 0.99)
-    known = master.learned.texts.get(supplier_id, ())
+    known = [(t, f) for t, f in master.learned.texts.get(supplier_id, ())
+             if (supplier_id, "text:" + t) not in master.learned.contested]
     text = normalize_name(line.text)
     if not known or not text:
         return None
@@ -127,47 +138,16 @@ def _by_alias(line: PrintedLine, supplier_id: str, master: MasterData) -> Match 
     return match if score >= 90 else replace(match, auto_accepted=False)
 
 
-def _rich(query_norm: str, query_spec, cos: float, pos: int, master: MasterData, in_catalogue: bool) -> float:
-    """The short-list score: n-gram cosine and rapidfuzz token-set ratio, times spec agreement, with a
-    small lift for products this supplier is known to sell."""
-    name = master.product_norm[pos]
-    ratio = max(fuzz.token_set_ratio(query_norm, name), fuzz.ratio(query_norm, name)) / 100
-    score = (0.5 * cos + 0.5 * ratio) * spec_agreement(query_spec, master.product_specs[pos])
-    return score + (0.02 if in_catalogue else 0.0)
-
-
-def _fuzzy(line: PrintedLine, supplier_id: str, master: MasterData, options: MatchOptions) -> Match:
-    text = line.text
-    best_cos: dict[int, float] = {}
-    for row, cos in master.index.shortlist(text, options.shortlist):
-        pos = int(master.row_product[row])
-        best_cos[pos] = max(cos, best_cos.get(pos, 0.0))
-    if not best_cos:
-        return Match(None, "", 0.0, MatchMethod.NONE)
-    qn, qs = normalize_name(text), read_specs(text)
-    catalogue = master.supplier_catalogue.get(supplier_id, frozenset())
-    scored = sorted(((_rich(qn, qs, cos, pos, master, pos in catalogue), pos) for pos, cos in best_cos.items()),
-                    key=lambda t: (-t[0], t[1]))
-    cands = tuple(Candidate(master.products[pos].id, master.products[pos].label, round(min(1.0, score), 4))
-                  for score, pos in scored[: options.top_k])
-    top = cands[0]
-    if top.score < options.min_score:
-        return Match(None, "", top.score, MatchMethod.NONE, cands)
-    margin = scored[0][0] - (scored[1][0] if len(scored) > 1 else 0.0)  # before the cap at 1
-    auto = top.score >= options.auto_accept and margin >= options.auto_margin
-    if auto and len(scored) > 1:
-        first, second = master.product_specs[scored[0][1]], master.product_specs[scored[1][1]]
-        auto = not undecided_dims(qs, first, second)
-    return Match(top.id, top.name, top.score, MatchMethod.FUZZY, cands, auto_accepted=auto)
-
-
-def _with_alternatives(match: Match, line: PrintedLine, supplier_id: str, master: MasterData,
-                       options: MatchOptions) -> Match:
-    """An exact match keeps its winner first and gains the fuzzy runners-up, so a reviewer who disagrees
-    with a key (a supplier re-using a code, a mislabelled barcode) still has candidates."""
-    if not line.text:
+def _with_alternatives(match: Match, q: Query, master: MasterData, options: MatchOptions) -> Match:
+    """An exact match keeps its winner first and gains the ranked runners-up, so a reviewer who disagrees
+    with a key (a supplier re-using a code, a mislabelled barcode) still has candidates.  It is not taken
+    without review when its product cannot express the printed unit (a unit_unknown line needs a person)."""
+    product = master.product(match.id or "")
+    if match.auto_accepted and product is not None and unit_fit(q.unit, product, q.supplier_id, master) < 0:
+        match = replace(match, auto_accepted=False)
+    if not q.text:
         return match
-    others = [c for c in _fuzzy(line, supplier_id, master, options).candidates if c.id != match.id]
+    others = [c for c in rank_products(q, master, options).candidates if c.id != match.id]
     return replace(match, candidates=(match.candidates + tuple(others))[: options.top_k])
 
 
@@ -190,14 +170,17 @@ def search_products(text: str, master: MasterData, *, limit: int = 12,
     for pos in (_by_code(line, master), _by_barcode(line, master)):
         if pos is not None and all(c.id != master.products[pos].id for c in found):
             found.append(Candidate(master.products[pos].id, master.products[pos].label, 1.0))
-    ranked = _fuzzy(line, "", master, replace(options, top_k=limit, min_score=0.0)).candidates
+    q = read_query(description=text, spec="", unit="", supplier_id="", master=master)
+    ranked = rank_products(q, master, replace(options, top_k=limit, min_score=0.0)).candidates
     return (found + [c for c in ranked if all(c.id != f.id for f in found)])[:limit]
 
 
 def match_product(line: PrintedLine, supplier_id: str, master: MasterData,
                   options: MatchOptions = MatchOptions()) -> Match:
     """The product for one printed line (see the module docstring); `supplier_id` "" when unknown."""
+    q = read_query(description=line.description, spec=line.spec, unit=line.unit, supplier_id=supplier_id,
+                   master=master)
     found = _exact_key(line, supplier_id, master)
     if found is None:
-        return _fuzzy(line, supplier_id, master, options)
-    return _with_alternatives(found, line, supplier_id, master, options)
+        return rank_products(q, master, options)
+    return _with_alternatives(found, q, master, options)

@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 __all__ = ["PackSize", "Spec", "pack_size", "read_specs", "spec_agreement", "spec_text", "undecided_dims"]
 
@@ -159,7 +160,9 @@ _HARD = {"volume_ml": 0.45, "mass_g": 0.45, "ohm": 0.35, "cap_pf": 0.35, "voltag
 _SOFT = {"tolerance_pct": 0.85, "pack": 0.9}
 
 
+@lru_cache(maxsize=1 << 14)
 def _by_dim(spec: Spec) -> dict[str, set[str]]:
+    """Dimension -> values; cached (the same products' specs come up line after line): never change it."""
     out: dict[str, set[str]] = {}
     for dim, value in spec:
         out.setdefault(dim, set()).add(value)

@@ -8,19 +8,25 @@ The factor (base units per printed unit) comes from the first of:
   standard kg, g, 斤 (0.5 kg), 公斤, t, L, mL, 打 (12), within one dimension;
   pack_size the description's pack ("24瓶/箱", "330ml×24") when the printed unit is the outer one.
 Nothing found is `factor=None` and a `unit_unknown` issue: a wrong factor silently corrupts stock.
+
+`unit_fit` asks the same question of a candidate product before one is chosen: can its units express the
+printed unit at all?  The product matcher ranks a product that cannot down and never auto-accepts it.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
+from typing import Mapping
 
 from extractors import Issue, Severity
 from matching.master import LearnedKind, MasterData, Product
 from matching.result import UnitConversion
-from matching.specs import pack_size, read_specs
+from matching.specs import PackSize, Spec, pack_size, read_specs
 
-__all__ = ["convert_unit", "unit_key"]
+__all__ = ["PrintedUnit", "convert_unit", "read_unit", "unit_fit", "unit_key"]
 
 _SPELLINGS = {
     "pcs": "pcs", "pc": "pcs", "piece": "pcs", "pieces": "pcs", "ea": "pcs", "each": "pcs", "个": "pcs",
@@ -44,6 +50,7 @@ _OUTER = {"箱", "盒", "包", "提", "件", "桶", "袋"}
 _CONTAINERS = {"瓶", "罐", "袋", "包", "支", "盒", "桶", "条", "卷"}
 
 
+@lru_cache(maxsize=4096)
 def unit_key(unit: str) -> str:
     """A printed unit in one spelling: NFKC, lower case, no dots or spaces, synonyms folded (PCS. -> pcs)."""
     text = unicodedata.normalize("NFKC", unit or "").lower().strip().strip(".")
@@ -60,26 +67,46 @@ def _standard(printed: str, base: str) -> Decimal | None:
     return a[1] / b[1]
 
 
-def _from_pack(printed: str, base: str, description: str) -> Decimal | None:
-    if not printed:
+@dataclass(frozen=True, slots=True)
+class PrintedUnit:
+    """A line's printed unit, read once for every candidate product.  key: `unit_key` of it ("" when the line
+    prints none); pack: the pack its text prints ("24瓶/箱"), None when none; sizes: dimension -> value read
+    from its text (volume_ml, mass_g), empty when none or when no unit is printed."""
+
+    key: str
+    pack: PackSize | None = None
+    sizes: Mapping[str, str] = field(default_factory=dict)
+
+
+def read_unit(unit: str, description: str, *, specs: Spec | None = None) -> PrintedUnit:
+    """The printed unit with the pack and sizes of the line's text; `specs`: `read_specs(description)` when the
+    caller has it already.  The text is only read when a unit is printed."""
+    key = unit_key(unit)
+    if not key:
+        return PrintedUnit("")
+    return PrintedUnit(key, pack_size(description), dict(read_specs(description) if specs is None else specs))
+
+
+def _from_pack(printed: PrintedUnit, base: str) -> Decimal | None:
+    pack = printed.pack
+    if not printed.key:
         return None
-    pack = pack_size(description)
     outer = _OUTER | ({unit_key(pack.outer)} if pack is not None and pack.outer else set())
-    if pack is not None and printed in outer and pack.count > 0:
+    if pack is not None and printed.key in outer and pack.count > 0:
         inner = unit_key(pack.inner)
         if not inner or inner == base or (base == "pcs" and inner in _CONTAINERS | {"pcs"}):
             return pack.count
-    if printed in _CONTAINERS and base in ("l", "ml", "kg", "g"):
-        dims = dict(read_specs(description))
-        size = dims.get("volume_ml") if base in ("l", "ml") else dims.get("mass_g")
+    if printed.key in _CONTAINERS and base in ("l", "ml", "kg", "g"):
+        size = printed.sizes.get("volume_ml") if base in ("l", "ml") else printed.sizes.get("mass_g")
         if size is not None:
             per = Decimal(size) / (Decimal(1000) if base in ("l", "kg") else Decimal(1))
-            return per * (pack.count if pack is not None and printed in _OUTER else 1)
+            return per * (pack.count if pack is not None and printed.key in _OUTER else 1)
     return None
 
 
-def _factor(printed: str, product: Product, supplier_id: str, master: MasterData,
-            description: str) -> tuple[Decimal | None, str]:
+def _known_factor(printed: str, product: Product, supplier_id: str,
+                  master: MasterData) -> tuple[Decimal | None, str]:
+    """The factor from everything but the line's own text (see the module docstring)."""
     base = unit_key(product.unit)
     if printed == base:
         return Decimal(1), "same"
@@ -94,17 +121,30 @@ def _factor(printed: str, product: Product, supplier_id: str, master: MasterData
             return Decimal(factor), "product"
     if (std := _standard(printed, base)) is not None:
         return std, "standard"
-    if (packed := _from_pack(printed, base, description)) is not None:
-        return packed, "pack_size"
     return None, "unknown"
+
+
+def unit_fit(unit: PrintedUnit, product: Product, supplier_id: str, master: MasterData) -> int:
+    """1 when the product's units express the printed unit (its base unit, a learned or linked factor, its
+    own conversions, a standard one, the printed pack), 0 when the line prints no unit, -1 when they cannot
+    or when the printed pack contradicts the product's own factor for that unit (24瓶/箱 printed, 12 known)."""
+    if not unit.key:
+        return 0
+    factor, source = _known_factor(unit.key, product, supplier_id, master)
+    packed = _from_pack(unit, unit_key(product.unit)) if factor is None or source == "product" else None
+    if factor is None:
+        return 1 if packed is not None else -1
+    return -1 if source == "product" and packed is not None and packed != factor else 1
 
 
 def convert_unit(*, printed_unit: str, quantity: Decimal | None, unit_price: Decimal | None, product: Product,
                  supplier_id: str, master: MasterData, description: str = "",
                  line_no: int | None = None) -> tuple[UnitConversion, list[Issue]]:
     """The conversion for one line (see the module docstring) and a `unit_unknown` issue when no factor."""
-    printed = unit_key(printed_unit)
-    factor, source = _factor(printed, product, supplier_id, master, description)
+    factor, source = _known_factor(unit_key(printed_unit), product, supplier_id, master)
+    if factor is None and unit_key(printed_unit):      # the line's own pack, read only now that it is needed
+        factor = _from_pack(read_unit(printed_unit, description), unit_key(product.unit))
+        source = "unknown" if factor is None else "pack_size"
     if factor is None:
         issue = Issue("unit_unknown", Severity.WARNING,
                       f"How many {product.unit} of {product.name} are in one '{printed_unit}' is not known; "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fixtures.matching import bench_set, sample_lines
-from matching import MatchMethod
+from matching import MatchMethod, MatchOptions
 from pipeline.bench.matching import accuracy, learning_curve, summarise, outcome
 
 
@@ -37,3 +37,17 @@ def test_learning_curve_cuts_edits():
     curve = learning_curve(bench, suppliers_used=3)
     assert curve["last_half"] <= 0.2 * max(1, curve["first_half"])
     assert str(MatchMethod.ALIAS) == "alias"
+
+
+def test_the_bench_holds_one_word_variants_printed_as_the_plain_name():
+    bench = bench_set(2_000, seed=5, n_suppliers=12, catalogue=150)
+    names = {p.id: p.name for p in bench.products}
+    pairs = [(pid, other) for pid, others in bench.near_duplicates.items() for other in others]
+    assert len(pairs) >= 100 and all(names[a] in names[b] or names[b] in names[a] for a, b in pairs)
+    plain = [c for c in sample_lines(bench, 2000, seed=1) if c.product_id in bench.near_duplicates
+             and c.line.description == names[c.product_id]]
+    assert len(plain) >= 30
+    master = bench.master()
+    figures = summarise([outcome(c, master, MatchOptions(), bench.near_duplicates)
+                         for c in sample_lines(bench, 800, seed=21)])
+    assert figures["near_lines"] >= 50 and figures["near_twin"] <= 0.01
