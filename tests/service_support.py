@@ -61,3 +61,19 @@ def wait_for(predicate, timeout_s: float = 30, step_s: float = 0.1):
             return value
         time.sleep(step_s)
     raise AssertionError("condition not met in time")
+
+
+def labelled_invoice(number: str, label: str, value: str) -> bytes:
+    """A one-page Brightline invoice (in the electronics master) printing `value` behind an unusual `label`."""
+    from fpdf import FPDF
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    rows = ["Brightline Components Ltd.", "14 Canal Road, Manchester M1 2AB", "VAT GB123456782", "",
+            f"Invoice {number}", "Invoice date: 2026-03-02", f"{label} {value}", "",
+            "Description                       Qty      Unit price      Amount",
+            "Resistor 10k 0.25W                  2          21.50        43.00",
+            "", "Total GBP 43.00"]
+    for i, row in enumerate(rows):
+        pdf.text(50, 60 + 16 * i, row)
+    return bytes(pdf.output())

@@ -4,24 +4,12 @@ its PO number behind the same unusual label, comes back with it read."""
 
 from __future__ import annotations
 
-from fpdf import FPDF
-
 from db_support import db_url  # noqa: F401
-from service_support import auth, import_master, running_app, upload, wait_read
+from service_support import auth, import_master, labelled_invoice, running_app, upload, wait_read
 
 
 def _invoice(number: str, job: str) -> bytes:
-    pdf = FPDF(unit="pt", format="A4")
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=10)
-    rows = ["Brightline Components Ltd.", "14 Canal Road, Manchester M1 2AB", "VAT GB123456782", "",
-            f"Invoice {number}", "Invoice date: 2026-03-02", f"Job ticket ref {job}", "",
-            "Description                       Qty      Unit price      Amount",
-            "Resistor 10k 0.25W                  2          21.50        43.00",
-            "", "Total GBP 43.00"]
-    for i, row in enumerate(rows):
-        pdf.text(50, 60 + 16 * i, row)
-    return bytes(pdf.output())
+    return labelled_invoice(number, "Job ticket ref", job)
 
 
 def test_a_po_label_taught_once_is_read_on_the_next_invoice(db_url, tmp_path):

@@ -7,13 +7,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from fpdf import FPDF
-
 from db_support import db_url  # noqa: F401
 from extractors.layout import BBox, Layout, Line, Page, Word
 from extractors.learned_layout import AppliedRule, Picked, Rule, apply_rules, find, shape, teach
 from extractors.result import DocumentType, Extraction, Field
-from service_support import auth, import_master, running_app, upload, wait_read
+from service_support import auth, import_master, labelled_invoice, running_app, upload, wait_read
 
 
 def _page(rows: list[list[tuple[str, float]]], *, top: float = 60.0, step: float = 16.0) -> Layout:
@@ -87,17 +85,7 @@ def test_values_from_embedded_xml_are_never_overruled():
 # -- through the API ---------------------------------------------------------------------------------------
 
 def _invoice(number: str, ref: str) -> bytes:
-    pdf = FPDF(unit="pt", format="A4")
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=10)
-    rows = ["Brightline Components Ltd.", "14 Canal Road, Manchester M1 2AB", "VAT GB123456782", "",
-            f"Invoice {number}", "Invoice date: 2026-03-02", f"Werkauftrag Kennung {ref}", "",
-            "Description                       Qty      Unit price      Amount",
-            "Resistor 10k 0.25W                  2          21.50        43.00",
-            "", "Total GBP 43.00"]
-    for i, row in enumerate(rows):
-        pdf.text(50, 60 + 16 * i, row)
-    return bytes(pdf.output())
+    return labelled_invoice(number, "Werkauftrag Kennung", ref)
 
 
 def test_a_field_corrected_once_is_read_where_it_was_taught_on_the_next_document(db_url, tmp_path):

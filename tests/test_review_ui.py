@@ -77,10 +77,11 @@ class Server:
         assert self.app.state.services.dispatcher.join(120), "the pipeline did not finish in time"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with Server(tmp_path_factory.mktemp("review-ui")) as running:
-        for kind in ("suppliers", "products"):            # no supplier-product links: lines match fuzzy
+def served(home: Path):
+    """A running service with the electronics suppliers and products (no supplier-product links: lines match
+    fuzzy) and the clerk CLERK."""
+    with Server(home) as running:
+        for kind in ("suppliers", "products"):
             path = MASTER / "electronics" / f"{kind}.csv"
             answer = running.api.post("/api/v1/master/import", files={"file": (path.name, path.read_bytes())},
                                       data={"kind": kind})
@@ -88,6 +89,11 @@ def server(tmp_path_factory):
         answer = running.api.post("/api/v1/users", json={"username": CLERK[0], "password": CLERK[1], "role": "clerk"})
         assert answer.status_code in (200, 201), answer.text
         yield running
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from served(tmp_path_factory.mktemp("review-ui"))
 
 
 @pytest.fixture(scope="module")

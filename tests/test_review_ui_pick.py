@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
 
-from service_support import MASTER, auth, running_app, upload, wait_read
+from service_support import auth, running_app, upload, wait_read
 
 CHROMIUM = Path("/usr/bin/chromium")
 try:
@@ -31,7 +30,7 @@ BROWSER = sync_playwright is not None and CHROMIUM.exists()
 needs_browser = pytest.mark.skipif(not BROWSER and os.environ.get("CI") != "true",
                                    reason="playwright or /usr/bin/chromium missing (scripts/browser.sh installs it)")
 if BROWSER or os.environ.get("CI") == "true":
-    from test_review_ui import ARGS, CLERK, Server, _login, _page
+    from test_review_ui import CLERK, _login, _page, browser, served, shots  # noqa: F401 (fixtures)
 
 
 # -- without a browser ------------------------------------------------------------------------------------
@@ -91,35 +90,7 @@ def test_the_words_route_needs_a_session(tmp_path):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with Server(tmp_path_factory.mktemp("review-pick")) as running:
-        for kind in ("suppliers", "products"):
-            path = MASTER / "electronics" / f"{kind}.csv"
-            answer = running.api.post("/api/v1/master/import", files={"file": (path.name, path.read_bytes())},
-                                      data={"kind": kind})
-            assert answer.status_code == 200, answer.text
-        answer = running.api.post("/api/v1/users", json={"username": CLERK[0], "password": CLERK[1], "role": "clerk"})
-        assert answer.status_code in (200, 201), answer.text
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = tmp_path / "screenshots"
-    folder.mkdir()
-    yield folder
-    keep = os.environ.get("INBOUND_TEST_ARTIFACTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        for png in folder.glob("*.png"):
-            shutil.copy(png, Path(keep) / png.name)
+    yield from served(tmp_path_factory.mktemp("review-pick"))
 
 
 def _word(page_words: dict, text: str, after: dict | None = None) -> dict:
