@@ -57,7 +57,7 @@ from rich.table import Table
 from matching import normalize_name
 from pipeline.bench.evaluate import values_equal
 from pipeline.bench.ledger import BenchUnavailable
-from pipeline.bench.service import free_port, say, wait_until_up
+from pipeline.bench.service import free_port, say, stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 INBOUND = str(Path(sys.executable).parent / "inbound")
@@ -158,12 +158,7 @@ def _service() -> Iterator[httpx.Client]:
             with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120) as api:
                 yield api
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
     shutil.rmtree(home, ignore_errors=True)
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.bench.ledger import BenchUnavailable
-from pipeline.bench.service import free_port, say, wait_until_up
+from pipeline.bench.service import free_port, say, stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 INBOUND = str(Path(sys.executable).parent / "inbound")
@@ -98,11 +98,7 @@ def run(*, count: int, long_docs: int) -> dict:
         _check_posted(api, clean + unsure, right)
         api.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     _print(figures)
     return figures
 

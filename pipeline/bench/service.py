@@ -198,6 +198,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop(server: subprocess.Popen) -> None:
+    """End a server process: terminate, then kill after 30 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def wait_until_up(base: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
