@@ -8,10 +8,13 @@ from static files; a Content-Security-Policy forbids inline script, forms carry 
 
 from fastapi import APIRouter
 
-from review_ui import admin, routes
+from review_ui import admin, desk_routes, lines_routes, routes, stock_routes
 
 router = APIRouter(include_in_schema=False)
 router.include_router(routes.router)
 router.include_router(admin.router)
+router.include_router(lines_routes.router)
+router.include_router(desk_routes.router)
+router.include_router(stock_routes.router)
 
 __all__ = ["router"]

@@ -1,0 +1,7 @@
+"""The review screen's lines routes (issue 17)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,2 @@
+// desk: issue 17
+"use strict";

@@ -1,0 +1,2 @@
+// lines: issue 17
+"use strict";
