@@ -90,9 +90,14 @@ _PAIRS: dict[str, tuple[str, str]] = {
 }
 
 
+def _all_pairs() -> dict[str, tuple[str, str]]:
+    from review_ui import texts_desk, texts_lines, texts_screen, texts_stock
+    return {**_PAIRS, **texts_lines.PAIRS, **texts_desk.PAIRS, **texts_stock.PAIRS, **texts_screen.PAIRS}
+
+
 def texts(lang: str) -> dict[str, str]:
     index = 1 if lang == "zh" else 0
-    return {key: pair[index] for key, pair in _PAIRS.items()}
+    return {key: pair[index] for key, pair in _all_pairs().items()}
 
 
 STATUS_NAMES = {

@@ -1,0 +1,5 @@
+"""The review screen's words for the lines area (issue 17): key -> (English, Simplified Chinese), merged into
+i18n.texts()."""
+
+PAIRS: dict[str, tuple[str, str]] = {
+}
