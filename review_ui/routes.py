@@ -30,6 +30,7 @@ from pipeline.processing import reprocess
 from pipeline.review import (Corrections, approval_reason, confirm_document, correct_document, document_words,
                              reject_document, request_approval, send_back)
 from review_ui import pages, views
+from review_ui.changes import changes_view, local_zone
 from review_ui.i18n import FIELD_NAMES, STATUS_NAMES, texts
 from review_ui.session import (COOKIE, LANGS, SESSION_MAX_AGE_S, UI_ROLES, BadCsrf, UiUser, browser_lang,
                                check_csrf, new_user, read_session, session_cookie)
@@ -214,11 +215,14 @@ def document_page(request: Request, document_id: int):
         sha, extraction = document.sha256, document.current and document.current.get("extraction")
         editable = document.status in views.REVIEW_STATUSES
         waiting = approval_reason(session, document)
+        changed = changes_view(session, document, screen, local_zone(services.settings))
+        currency = next((f["value"] for f in screen["fields"] if f["name"] == "currency"), "")
     data = services.blobs.get(sha)          # outside the session: on SQLite every session holds the write lock
     sizes = pages.page_sizes(data, pages.kind_of(data, None), extraction, sha)
     return render_page(request, "document.html", user, doc=row, screen=screen, supplier=supplier, prev_id=previous,
                    next_id=following, sizes=sizes, editable=editable, waiting=waiting,
-                   can_approve=bool(waiting) and user.role in CONFIRMERS)
+                   can_approve=bool(waiting) and user.role in CONFIRMERS, changes=changed, currency=currency,
+                   long_fields=LONG_FIELDS)
 
 
 @router.get("/review/documents/{document_id}/pages/{page}.png")
