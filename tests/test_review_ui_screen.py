@@ -135,3 +135,83 @@ def test_a_phone_shows_the_page_and_only_what_needs_a_look(server, browser, shot
     assert page.evaluate("() => document.activeElement.hasAttribute('data-attention')")
     context.close()
     server.api.post(f"/api/v1/documents/{doc_id}/reject", json={"reason": "test done"})
+
+
+def _skewed_scans() -> list[tuple[str, bytes, str]]:
+    """The demo invoice scanned turned by 1.8 degrees: as a JPEG, as an image-only PDF, and a phone photo."""
+    import io
+    import random
+
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from fixtures.make_scans import image_only_pdf
+    from fixtures.synth_scan import scanned_variant
+    from service_support import DEMO
+    pdf = (DEMO / "INV-88213.pdf").read_bytes()
+    page = pdfium.PdfDocument(pdf)[0]
+    image = page.render(scale=200 / 72).to_pil().convert("L").rotate(1.8, expand=True, fillcolor=255,
+                                                                     resample=Image.BICUBIC)
+    out = io.BytesIO()
+    image.save(out, "JPEG", dpi=(200, 200), quality=85)
+    jpeg = out.getvalue()
+    width, height = (v * 72 / 200 for v in image.size)
+    return [("skewed.jpg", jpeg, "image/jpeg"), ("skewed-scan.pdf", image_only_pdf([jpeg], [(width, height)]),
+                                                 "application/pdf"),
+            ("photo.jpg", scanned_variant(pdf, random.Random(1), photo=True, seal=False), "image/jpeg")]
+
+
+def test_boxes_sit_on_their_words_on_skewed_scans(server, browser, shots):
+    """Each value's box, as the browser places it over the page image, covers the ink of its word: most of the
+    dark pixels around it fall inside, and its middle is where the ink's middle is (within a quarter of its
+    height), on a skewed JPEG, an image-only PDF of it and a phone photo."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    context, page, _ = _page(browser, server)
+    _login(page)
+    for name, data, mime in _skewed_scans():
+        answer = server.api.post("/api/v1/documents", files={"file": (name, data, mime)})
+        doc_id = answer.json()["id"]
+        server.wait_read()
+        page.goto(f"/review/documents/{doc_id}")
+        expect(page.locator(".page:not([hidden]) img")).to_have_js_property("complete", True)
+        png = page.request.get(f"/review/documents/{doc_id}/pages/1.png").body()
+        ink = np.asarray(Image.open(io.BytesIO(png)).convert("L")) < 110
+        placed = page.evaluate("""() => {
+            const img = document.querySelector('.page:not([hidden]) img').getBoundingClientRect();
+            return Array.from(document.querySelectorAll('.page:not([hidden]) .box')).map((box) => {
+                const r = box.getBoundingClientRect();
+                return {ref: box.dataset.ref, x0: (r.left - img.left) / img.width, y0: (r.top - img.top) / img.height,
+                        x1: (r.right - img.left) / img.width, y1: (r.bottom - img.top) / img.height};
+            });
+        }""")
+        h_px, w_px = ink.shape
+        off = []
+        for box in placed:
+            x0, x1 = int(box["x0"] * w_px), int(box["x1"] * w_px)
+            y0, y1 = int(box["y0"] * h_px), int(box["y1"] * h_px)
+            h = y1 - y0
+            side = max(3, h // 2)
+            band = ink[y0:y1, max(0, x0 - side):x1 + side]          # the box's rows, a little wider
+            if band.sum() < 20:
+                continue
+            across = ink[y0:y1, x0:x1].sum() / band.sum()           # shifted sideways: ink left outside
+            top = max(0, y0 - h)
+            rows = ink[top:y1 + h, x0:x1].sum(axis=1) > 0           # the text rows under the box's columns
+            runs, start = [], None
+            for y, on in enumerate([*rows, False]):
+                if on and start is None:
+                    start = y
+                elif not on and start is not None:
+                    runs.append((top + start, top + y))
+                    start = None
+            run = max(runs, key=lambda r: min(r[1], y1) - max(r[0], y0), default=None)
+            covered = 0.0 if run is None else max(0, min(run[1], y1) - max(run[0], y0)) / (run[1] - run[0])
+            if across < 0.85 or covered < 0.8:                      # shifted up or down: the row sticks out
+                off.append((box["ref"], round(float(across), 2), round(covered, 2)))
+        page.screenshot(path=str(shots / f"boxes-{name}.png"), full_page=True)
+        assert len(placed) >= 10, f"{name}: only {len(placed)} boxes"
+        assert len(off) <= len(placed) // 10, f"{name}: boxes off their words: {off}"
+    context.close()
