@@ -9,10 +9,16 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class LineCorrection(BaseModel):
+    """A line's FIELD: VALUE changes by line_no; or `{"add": true, FIELD: VALUE, "product_id", "uom_factor"}` (a new
+    line, the next line_no), `{"line_no", "delete": true}`, `{"line_no", "split": Q}` (Q of its quantity to a
+    new line with the same product, unit, price and factor; the amounts follow)."""
     model_config = ConfigDict(extra="allow")       # FIELD: VALUE for any line field
-    line_no: int
+    line_no: int | None = None
     product_id: int | None = None
     uom_factor: str | float | int | None = None
+    add: bool | None = None
+    delete: bool | None = None
+    split: str | float | int | None = None
 
 
 class PickedSource(BaseModel):
@@ -29,6 +35,34 @@ class DocumentPatch(BaseModel):
     sources: dict[str, PickedSource] = Field(
         default_factory=dict, description='where a value was picked on the page: "fields.NAME" or "lines.N.FIELD" '
                                           '-> {"page", "bbox"}; teaches where this supplier prints it')
+
+
+class LineProductIn(BaseModel):
+    """A product made from a document's line, linked to the document's supplier (supplier_products): our SKU,
+    name, base unit; the supplier's SKU as printed (default: the line's), factor: base units per printed unit
+    (default 1 where the line prints the base unit)."""
+    sku: str
+    name: str
+    unit: str
+    spec: str | None = None
+    category: str | None = None
+    barcode: str | None = None
+    tax_rate: str | float | None = None
+    batch_tracked: bool | None = None
+    shelf_life_days: int | None = None
+    supplier_sku: str | None = None
+    factor: str | float | int | None = None
+
+
+class DocumentSupplierIn(BaseModel):
+    """The document's proposed new supplier as confirmed or edited (the values read: GET .../documents/{id}
+    extraction.proposed_supplier)."""
+    name: str
+    tax_id: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    bank_account: str | None = None
+    email: str | None = None
 
 
 class Reject(BaseModel):

@@ -4,6 +4,7 @@ The order of work:
     supplier  = match_supplier(printed party)                      -> Match (+ proposal when new)
     each line = match_product(printed line, supplier)              -> Match with candidates
                 convert_unit(printed unit -> product base unit)    -> UnitConversion or unit_unknown
+                a batch-tracked product without a batch number     -> batch_required (an error: not ready)
     PO        = find_purchase_order(...); check_against_po(...)    -> PO line per line, PO issues
     duplicate = find_duplicate(document key, known keys)           -> duplicate_document
 """
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from extractors import DocumentType, Extraction, Issue, LineItem, Severity
+from extractors import Extraction, Issue, LineItem, Severity
 from matching.duplicates import DocumentKey, DocumentLookup, find_duplicate
 from matching.master import MasterData
-from matching.orders import ReceivedLine, check_against_po, find_purchase_order
+from matching.orders import ReceivedLine, check_against_po, find_purchase_order, is_invoice
 from matching.products import PrintedLine, match_product
 from matching.result import DocumentMatch, LineMatch, Match, MatchOptions
 from matching.suppliers import PrintedSupplier, match_supplier
@@ -57,13 +58,23 @@ def _product_issue(line: PrintedLine, match: Match) -> list[Issue]:
     return []
 
 
+def _batch_issue(item: LineItem, product) -> list[Issue]:
+    """Posting refuses a batch-tracked product without a batch number: the line needs one before it is ready."""
+    if product is None or not product.batch_tracked or item.printed("batch_no"):
+        return []
+    return [Issue("batch_required", Severity.ERROR, f"Line {item.line_no}: {product.sku} needs a batch number.",
+                  field="batch_no", line_no=item.line_no)]
+
+
 def _match_line(line: PrintedLine, supplier_id: str, master: MasterData,
-                options: MatchOptions) -> tuple[LineMatch, list[Issue]]:
+                options: MatchOptions, item: LineItem | None = None) -> tuple[LineMatch, list[Issue]]:
     match = match_product(line, supplier_id, master, options)
     issues = _product_issue(line, match)
     product = master.product(match.id) if match.id else None
     if product is None:
         return LineMatch(line.line_no, match, None), issues
+    if item is not None:
+        issues += _batch_issue(item, product)
     unit, unit_issues = convert_unit(printed_unit=line.unit, quantity=line.quantity, unit_price=line.unit_price,
                                      product=product, supplier_id=supplier_id, master=master,
                                      description=line.text, line_no=line.line_no)
@@ -80,8 +91,7 @@ def _with_po(extraction: Extraction, supplier_id: str, lines: list[LineMatch], m
         return lines, "", issues
     received = [ReceivedLine(lm.line_no, lm.product.id, lm.unit.quantity if lm.unit else None,
                              lm.unit.unit_cost if lm.unit else None) for lm in lines if lm.product.id]
-    three_way = extraction.document_type in (DocumentType.INVOICE, DocumentType.VAT_INVOICE)
-    refs, po_issues = check_against_po(po, received, three_way=three_way, options=options)
+    refs, po_issues = check_against_po(po, received, three_way=is_invoice(extraction), options=options)
     out = [LineMatch(lm.line_no, lm.product, lm.unit, refs.get(lm.line_no)) for lm in lines]
     return out, po.po_number, issues + po_issues
 
@@ -101,8 +111,8 @@ def match_document(extraction: Extraction, master: MasterData, *, options: Match
         proposal = None
     supplier_id = supplier.id or ""
     lines, issues = [], []
-    for printed in printed_lines(extraction):
-        line_match, line_issues = _match_line(printed, supplier_id, master, options)
+    for item in extraction.lines:
+        line_match, line_issues = _match_line(printed_line(item), supplier_id, master, options, item)
         lines.append(line_match)
         issues += line_issues
     if supplier.id is None:

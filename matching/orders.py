@@ -8,6 +8,10 @@ document lines of one product use up the open quantity together), then
   price, each with its tolerance;
   3-way (invoices: PO vs what was received vs what is invoiced): the invoiced quantity against the quantity
   received so far on that PO line, and the price against the PO.
+`is_invoice` says which: only an invoice is compared 3-way; a document that is itself the receipt (delivery note,
+送货单, packing slip, till receipt; see `RECEIPT_TYPES`) is compared against the PO's open quantity.  An invoice
+line whose PO line has received nothing yet is compared 2-way as well: nothing else delivered those goods, so
+this invoice is what will be posted as their receipt ("10000 invoiced, 0 received" would only say that).
 PO-line quantities and prices are per the product's base unit (the master import converts them).
 """
 
@@ -17,12 +21,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from extractors import Issue, Severity
+from extractors import DocumentType, Extraction, Issue, Severity
 from matching.master import MasterData, POLine, PurchaseOrder
 from matching.normalize import fold_code
 from matching.result import MatchOptions, POLineRef
 
-__all__ = ["ReceivedLine", "check_against_po", "find_purchase_order"]
+__all__ = ["INVOICE_TYPES", "RECEIPT_TYPES", "ReceivedLine", "check_against_po", "find_purchase_order", "is_invoice"]
+
+INVOICE_TYPES = frozenset({DocumentType.INVOICE, DocumentType.VAT_INVOICE})
+# documents that come with the goods: what they list is what arrived
+RECEIPT_TYPES = frozenset({DocumentType.DELIVERY_NOTE, DocumentType.RECEIPT})
+
+
+def is_invoice(extraction: Extraction) -> bool:
+    """Whether the document is compared 3-way, as an invoice against what was received: only an invoice (an
+    unknown type, a delivery note or a receipt is compared against what the PO has open)."""
+    return extraction.document_type in INVOICE_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +101,7 @@ def _quantity_issues(line: ReceivedLine, pl: POLine, left: Decimal, three_way: b
                      options: MatchOptions, po_number: str) -> list[Issue]:
     if line.quantity is None:
         return []
-    if three_way:
+    if three_way and pl.received > 0:
         if _beyond(line.quantity, pl.received, options.qty_tolerance) > 0:
             return [Issue("invoice_exceeds_receipt", Severity.WARNING,
                           f"Line {line.line_no}: {_n(line.quantity)} invoiced, {_n(pl.received)} received on "

@@ -286,7 +286,46 @@ def note(session: Session, document_id: int, *, who: str, path: str, why: str, a
     _log(session, document_id, who=who, path=path, before=None, after=after, why=why)
 
 
+def log_change(session: Session, document_id: int, *, who: str, path: str, before: Any, after: Any,
+               why: str | None = None) -> None:
+    """A history row for a change made outside `current`'s values (a line matched again, say)."""
+    _log(session, document_id, who=who, path=path, before=before, after=after, why=why)
+
+
 def _log(session: Session, document_id: int, *, who: str, path: str, before: Any, after: Any,
          why: str | None) -> None:
     session.add(DocumentHistory(document_id=document_id, at=utcnow(), who=who, path=path, before=before,
                                 after=after, why=why))
+
+
+def set_line(session: Session, document_id: int, line_no: int, line: dict | None, *, who: str,
+             why: str | None = None, match: dict | None = None) -> Document:
+    """Add a line to `current` (`line`, when none has that number), replace it, or delete it (`line` None); one
+    history row "lines.N" with the line before and after.  `match` (the matcher's suggestion for it, the
+    contract's line match shape) is kept in `current`'s matches beside the line."""
+    document = get_document(session, document_id)
+    if document.status in ("posted", "reversed", "rejected"):
+        raise StateError(f"A {document.status} document cannot be corrected.")
+    if document.current is None:
+        raise StateError(f"Document {document_id} has no reading to correct yet.")
+    current = copy.deepcopy(document.current)
+    lines = current["extraction"].setdefault("lines", [])
+    at = next((i for i, x in enumerate(lines) if isinstance(x, dict) and x.get("line_no") == line_no), None)
+    before = lines[at] if at is not None else None
+    if line is None:
+        if at is not None:
+            del lines[at]
+    elif at is None:
+        lines.append({**line, "line_no": line_no})
+    else:
+        lines[at] = {**line, "line_no": line_no}
+    if match is not None:
+        matches = current.get("matches") or {}
+        kept = [m for m in matches.get("lines") or () if m.get("line_no") != line_no]
+        current["matches"] = {**matches, "lines": [*kept, {**match, "line_no": line_no}]}
+    if before != line:
+        _log(session, document.id, who=who, path=f"lines.{line_no}", before=before,
+             after=None if line is None else {**line, "line_no": line_no}, why=why)
+    document.current = current
+    session.flush()
+    return document

@@ -14,6 +14,10 @@ Columns followed
   供应商, 采购订单号, 存货编码, 存货名称, 规格型号, 主计量单位, 数量, 本币单价, 本币金额, 税率, 本币税额,
   本币价税合计, 批号, 失效日期, 备注.
 Both ERPs map sheet columns by heading on import, so a site whose template differs renames headings only.
+Money (issue 17): unit prices and amounts above are in the company's base currency (the ledger's values); the
+document's own currency and the rate it was posted at follow at the end of each row: Kingdee 币别 (the
+document's currency), 汇率 (base currency per 1 unit of it), 原币金额 (the amount in it), 本位币; Yonyou 币种,
+汇率, 原币单价, 原币金额.  A posting made before the currency was recorded leaves them empty.
 """
 
 from __future__ import annotations
@@ -58,6 +62,20 @@ class ExportLine:
     batch: str
     expiry: date | None
     posted_by: str
+    currency: str = ""                     # the document's currency ("" : not recorded)
+    base_currency: str = ""
+    exchange_rate: Decimal | None = None   # base currency per 1 `currency`
+    document_value: Decimal | None = None  # the move's value in `currency`
+
+    @property
+    def document_amount(self) -> Decimal | None:
+        return None if self.document_value is None else self.document_value.quantize(CENT, ROUND_HALF_UP)
+
+    @property
+    def document_unit_price(self) -> Decimal | None:
+        if self.document_value is None or not self.quantity:
+            return None
+        return (self.document_value / self.quantity).quantize(Decimal("0.000001"), ROUND_HALF_UP)
 
     @property
     def amount(self) -> Decimal:
@@ -96,7 +114,8 @@ def posted_lines(session: Session, *, since: datetime | None = None, until: date
             posting.id, posting.kind, number + ("-R" if posting.kind == "reversal" else ""), posting.posted_at,
             code, supplier, _po_number(session, move.po_line_id), product.sku, product.name, product.spec or "",
             product.unit, move.quantity, move.unit_cost, move.value, product.tax_rate or Decimal(0), warehouse,
-            location, move.batch, move.expiry, posting.posted_by))
+            location, move.batch, move.expiry, posting.posted_by, move.currency or posting.currency or "",
+            posting.base_currency or "", posting.exchange_rate, move.document_value))
     return out
 
 
@@ -121,10 +140,10 @@ def _po_number(session: Session, po_line_id: int | None) -> str:
 
 KINGDEE = ["单据编号", "单据类型", "入库日期", "供应商编码", "供应商", "源单编号", "物料编码", "物料名称", "规格型号",
            "库存单位", "实收数量", "单价", "含税单价", "税率(%)", "金额", "税额", "价税合计", "仓库", "仓位", "批号",
-           "有效期至", "备注"]
+           "有效期至", "备注", "币别", "汇率", "原币金额", "本位币"]
 YONYOU = ["入库单号", "入库日期", "仓库编码", "仓库", "供应商编码", "供应商", "采购订单号", "存货编码", "存货名称",
           "规格型号", "主计量单位", "数量", "本币单价", "本币金额", "税率", "本币税额", "本币价税合计", "批号",
-          "失效日期", "备注"]
+          "失效日期", "备注", "币种", "汇率", "原币单价", "原币金额"]
 
 
 def kingdee_row(line: ExportLine) -> list[object]:
@@ -132,14 +151,16 @@ def kingdee_row(line: ExportLine) -> list[object]:
     return [line.number, kind, line.posted_at.date(), line.supplier_code, line.supplier_name, line.po_number,
             line.sku, line.name, line.spec, line.unit, line.quantity, line.unit_cost, line.gross_unit_price,
             line.tax_rate * 100, line.amount, line.tax, line.amount + line.tax, line.warehouse, line.location,
-            line.batch, line.expiry, f"Inbound posting {line.posting_id}"]
+            line.batch, line.expiry, f"Inbound posting {line.posting_id}", line.currency, line.exchange_rate,
+            line.document_amount, line.base_currency]
 
 
 def yonyou_row(line: ExportLine) -> list[object]:
     return [line.number, line.posted_at.date(), line.warehouse, line.warehouse, line.supplier_code,
             line.supplier_name, line.po_number, line.sku, line.name, line.spec, line.unit, line.quantity,
             line.unit_cost, line.amount, line.tax_rate * 100, line.tax, line.amount + line.tax, line.batch,
-            line.expiry, f"Inbound posting {line.posting_id}"]
+            line.expiry, f"Inbound posting {line.posting_id}", line.currency, line.exchange_rate,
+            line.document_unit_price, line.document_amount]
 
 
 def export_receipts(session: Session, *, fmt: str, file_type: str = "csv", since: datetime | None = None,
@@ -168,10 +189,13 @@ def receipts_json(lines: list[ExportLine]) -> dict:
         posting = postings.setdefault(line.posting_id, {
             "posting_id": line.posting_id, "kind": line.kind, "number": line.number,
             "posted_at": line.posted_at.isoformat(), "posted_by": line.posted_by,
-            "supplier": {"code": line.supplier_code, "name": line.supplier_name}, "lines": []})
+            "supplier": {"code": line.supplier_code, "name": line.supplier_name},
+            "currency": line.currency or None, "base_currency": line.base_currency or None,
+            "exchange_rate": cell_str(line.exchange_rate) if line.exchange_rate is not None else None, "lines": []})
         posting["lines"].append({
             "sku": line.sku, "name": line.name, "unit": line.unit, "quantity": cell_str(line.quantity),
             "unit_cost": cell_str(line.unit_cost), "value": cell_str(line.value), "tax_rate": cell_str(line.tax_rate),
             "po_number": line.po_number or None, "warehouse": line.warehouse, "location": line.location,
-            "batch": line.batch or None, "expiry": line.expiry.isoformat() if line.expiry else None})
+            "batch": line.batch or None, "expiry": line.expiry.isoformat() if line.expiry else None,
+            "document_value": cell_str(line.document_value) if line.document_value is not None else None})
     return {"items": list(postings.values()), "total": len(postings)}

@@ -5,8 +5,12 @@ before writing any.
 Rules
 -----
 - Stock moves are append-only (database triggers refuse UPDATE and DELETE).  quantity is in the product's
-  base unit (printed quantity x factor, which must come out exact to 6 places); `value` is the move's money,
-  signed: a receipt line's value is printed quantity x printed unit price, exactly.
+  base unit (printed quantity x factor, which must come out exact to 6 places); `value` is the move's money in
+  the company's base currency, signed: a receipt line's value is printed quantity x printed unit price x the
+  posting's exchange rate (base currency per 1 unit of the document's currency; 1 when they are the same), to
+  12 places; the move keeps the document-currency amount (quantity x price, exact) as `document_value`.
+- Money never mixes currencies: a posting records its document's currency, the base currency and the rate; a
+  document in a currency other than the base posts only with a rate (else NotPostable, nothing written).
 - A receipt posts at most once per document, and an Idempotency-Key is used at most once: UNIQUE constraints
   on `postings` enforce it.  Posting again returns the first posting (`created=False`) and changes nothing;
   reusing a key for another document raises `IdempotencyConflict`.
@@ -62,12 +66,13 @@ class ReceiptLine:
     line_no: int
     product_id: int
     quantity: Decimal                  # in the printed unit, > 0
-    unit_price: Decimal                # money per printed unit (net of tax), >= 0
+    unit_price: Decimal                # money per printed unit (net of tax), >= 0, in the document currency
     factor: Decimal = Decimal(1)       # base units per printed unit, > 0
     location_id: int | None = None     # None: the default location (warehouse MAIN, location DEFAULT)
     batch: str = ""                    # required for batch-tracked products
     expiry: date | None = None
     po_line_id: int | None = None
+    production_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +86,12 @@ class PostingResult:
 
 def post_receipt(session: Session, *, document_id: int, lines: list[ReceiptLine], posted_by: str,
                  idempotency_key: str | None = None, approved_by: str | None = None,
-                 tolerance: Decimal = Decimal("0.05"), price_tolerance: Decimal | None = None) -> PostingResult:
-    """Post a document's confirmed lines as stock.  Idempotent by document and by `idempotency_key`."""
+                 tolerance: Decimal = Decimal("0.05"), price_tolerance: Decimal | None = None,
+                 currency: str | None = None, base_currency: str | None = None,
+                 exchange_rate: Decimal | None = None) -> PostingResult:
+    """Post a document's confirmed lines as stock.  Idempotent by document and by `idempotency_key`.
+    `currency` is the document's (None: the base currency), `exchange_rate` base currency per 1 `currency`:
+    required when the two differ; prices are in `currency`, the moves' values come out in `base_currency`."""
     document = _lock_document(session, document_id)
     done = _existing(session, document_id, "receipt", idempotency_key)
     if done is not None:
@@ -91,15 +100,17 @@ def post_receipt(session: Session, *, document_id: int, lines: list[ReceiptLine]
         raise NotPostable(f"Document {document_id} is {document.status}; only {', '.join(POSTABLE)} can be posted.")
     if not lines:
         raise NotPostable(f"Document {document_id} has no lines to post.")
+    currency, base_currency, rate = _money(currency, base_currency, exchange_rate)
     state = lock_products(session, {line.product_id for line in lines})
     default_location = default_location_id(session)
-    moves = [_receipt_move(line, state.products, default_location) for line in lines]
+    moves = [_receipt_move(line, state.products, default_location, rate, currency) for line in lines]
     _check_locations(session, {m.location_id for m in moves} - {default_location})
     po = _lock_po_lines(session, moves)
     if approved_by is None:
         _check_approval(po, moves, tolerance, price_tolerance)
     posting_id = insert_posting(session, document_id=document_id, kind="receipt", idempotency_key=idempotency_key,
-                                posted_by=posted_by, approved_by=approved_by)
+                                posted_by=posted_by, approved_by=approved_by, currency=currency,
+                                base_currency=base_currency, exchange_rate=rate)
     if posting_id is None:
         return _existing(session, document_id, "receipt", idempotency_key) or _conflict(idempotency_key)
     po.apply()
@@ -125,11 +136,14 @@ def reverse_receipt(session: Session, *, document_id: int, posted_by: str, reaso
                                 .order_by(StockMove.id)).all()
     state = lock_products(session, {m.product_id for m in originals})
     moves = [Move(m.line_no, m.product_id, m.location_id, m.batch, m.expiry, -m.quantity, -m.value,
-                  m.unit_cost, m.po_line_id, m.id) for m in originals]
+                  m.unit_cost, m.po_line_id, m.id, m.production_date, m.currency,
+                  None if m.document_value is None else -m.document_value) for m in originals]
     check_negative(session, state, moves)
     po = _lock_po_lines(session, moves)
     posting_id = insert_posting(session, document_id=document_id, kind="reversal", idempotency_key=idempotency_key,
-                                posted_by=posted_by, reverses_id=receipt.id, reason=reason)
+                                posted_by=posted_by, reverses_id=receipt.id, reason=reason,
+                                currency=receipt.currency, base_currency=receipt.base_currency,
+                                exchange_rate=receipt.exchange_rate)
     if posting_id is None:
         return _existing(session, document_id, "reversal", idempotency_key) or _conflict(idempotency_key)
     po.apply()
@@ -229,7 +243,24 @@ def _to_places(value: object, scale: int) -> object:
     return value
 
 
-def _receipt_move(line: ReceiptLine, products: dict[int, Product], default_location: int) -> Move:
+def _money(currency: str | None, base_currency: str | None,
+           rate: Decimal | None) -> tuple[str | None, str | None, Decimal]:
+    """(document currency, base currency, rate) of a posting; NotPostable for a foreign currency without a rate."""
+    currency = (currency or "").strip().upper() or base_currency
+    base_currency = base_currency or currency
+    if rate is None:
+        if currency != base_currency:
+            raise NotPostable(f"The document is in {currency} and stock is kept in {base_currency}: enter the "
+                              f"exchange rate ({base_currency} per 1 {currency}) before confirming.")
+        return currency, base_currency, Decimal(1)
+    rate = _positive(rate, QTY_SCALE, "exchange rate")
+    if currency == base_currency and rate != 1:
+        raise NotPostable(f"The document is in the base currency {base_currency}: its exchange rate is 1, not {rate}.")
+    return currency, base_currency, rate
+
+
+def _receipt_move(line: ReceiptLine, products: dict[int, Product], default_location: int,
+                  rate: Decimal = Decimal(1), currency: str | None = None) -> Move:
     quantity = _positive(line.quantity, QTY_SCALE, f"line {line.line_no} quantity")
     # a printed price may carry more places than a stored cost (a 增值税发票 prints 8.65137615): it only multiplies
     # into the value, which keeps 12 places, so it is taken to those 12 places rather than refused
@@ -242,10 +273,12 @@ def _receipt_move(line: ReceiptLine, products: dict[int, Product], default_locat
     product = products[line.product_id]
     if product.batch_tracked and not line.batch:
         raise NotPostable(f"line {line.line_no}: {product.sku} is batch-tracked; give a batch number")
-    value = (quantity * price).quantize(_Q_VALUE)
+    document_value = (quantity * price).quantize(_Q_VALUE)
+    value = (document_value * rate).quantize(_Q_VALUE, ROUND_HALF_EVEN)
     unit_cost = (value / base).quantize(_Q_QTY, ROUND_HALF_EVEN)
     return Move(line.line_no, line.product_id, line.location_id or default_location, line.batch, line.expiry,
-                 base.quantize(_Q_QTY), value, unit_cost, line.po_line_id)
+                base.quantize(_Q_QTY), value, unit_cost, line.po_line_id, None, line.production_date, currency,
+                document_value)
 
 
 def _check_locations(session: Session, location_ids: set[int]) -> None:
@@ -274,8 +307,9 @@ class _PoReceipt:
             row = self.rows.get(move.po_line_id) if move.po_line_id is not None else None
             if row is None or row.price is None or not row.factor:
                 continue
-            ordered = row.price / row.factor
-            if abs(move.unit_cost - ordered) > abs(ordered) * tolerance:
+            ordered = row.price / row.factor      # in the supplier's (the document's) currency
+            cost = move.unit_cost if move.document_value is None else move.document_value / move.quantity
+            if abs(cost - ordered) > abs(ordered) * tolerance:
                 off.append(move.line_no)
         return off
 

@@ -36,6 +36,9 @@ class Move:
     unit_cost: Decimal
     po_line_id: int | None = None
     reverses_move_id: int | None = None
+    production_date: date | None = None
+    currency: str | None = None            # the document's currency (None: an issue or revaluation, base)
+    document_value: Decimal | None = None  # the value in `currency`, signed
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Balance:
     value: Decimal
     expiry: date | None
     changed: bool = False
+    production_date: date | None = None
 
 
 @dataclass
@@ -95,11 +99,12 @@ def load_balances(session: Session, state: State, moves: list[Move]) -> None:
     if not keys:
         return
     rows = session.execute(select(StockBalance.id, StockBalance.product_id, StockBalance.location_id,
-                                  StockBalance.batch, StockBalance.quantity, StockBalance.value, StockBalance.expiry)
+                                  StockBalance.batch, StockBalance.quantity, StockBalance.value, StockBalance.expiry,
+                                  StockBalance.production_date)
                            .where(tuple_(StockBalance.product_id, StockBalance.location_id, StockBalance.batch)
                                   .in_(sorted(keys))))
-    for bid, pid, loc, batch, qty, value, expiry in rows:
-        state.balances[(pid, loc, batch)] = Balance(bid, qty, value, expiry)
+    for bid, pid, loc, batch, qty, value, expiry, produced in rows:
+        state.balances[(pid, loc, batch)] = Balance(bid, qty, value, expiry, production_date=produced)
     for key in keys:
         state.balances.setdefault(key, Balance(None, ZERO, ZERO, None))
 
@@ -139,7 +144,8 @@ def write_moves(session: Session, state: State, *, posting_id: int, document_id:
         dict(posting_id=posting_id, document_id=document_id, line_no=m.line_no, product_id=m.product_id,
              location_id=m.location_id, batch=m.batch, expiry=m.expiry, quantity=m.quantity,
              unit_cost=m.unit_cost, value=m.value, po_line_id=m.po_line_id,
-             reverses_move_id=m.reverses_move_id, posted_by=posted_by, posted_at=now)
+             reverses_move_id=m.reverses_move_id, posted_by=posted_by, posted_at=now,
+             production_date=m.production_date, currency=m.currency, document_value=m.document_value)
         for m in written])
     _store(session, state, {m.product_id for m in moves}, now)
     return len(written)
@@ -152,6 +158,8 @@ def _apply(state: State, moves: list[Move]) -> None:
         balance.value += move.value
         if move.expiry is not None and move.quantity > 0:
             balance.expiry = move.expiry
+        if move.production_date is not None and move.quantity > 0:
+            balance.production_date = move.production_date
         balance.changed = True
         cost = state.costs[move.product_id]
         cost.quantity += move.quantity
@@ -173,9 +181,10 @@ def _clear_leftover_value(state: State, product_id: int) -> list[Move]:
 
 def _store(session: Session, state: State, product_ids: set[int], now: datetime) -> None:
     changed = [(key, b) for key, b in state.balances.items() if b.changed]
-    new = [dict(product_id=k[0], location_id=k[1], batch=k[2], quantity=b.quantity, value=b.value, expiry=b.expiry)
-           for k, b in changed if b.id is None]
-    old = [dict(id=b.id, quantity=b.quantity, value=b.value, expiry=b.expiry) for _, b in changed if b.id is not None]
+    new = [dict(product_id=k[0], location_id=k[1], batch=k[2], quantity=b.quantity, value=b.value, expiry=b.expiry,
+                production_date=b.production_date) for k, b in changed if b.id is None]
+    old = [dict(id=b.id, quantity=b.quantity, value=b.value, expiry=b.expiry, production_date=b.production_date)
+           for _, b in changed if b.id is not None]
     if new:
         session.execute(insert(StockBalance), new)
     if old:

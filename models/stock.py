@@ -3,7 +3,8 @@
 They read the balance cache (`stock_balances`, `product_costs`), which posting keeps equal to the sum of the
 moves in the same transaction (`models.invariants` checks that).  `moves_*` functions read the moves
 themselves.  Decimals come back exact; `StockReport.to_json()` is the `GET /api/v1/stock` shape of DESIGN.md
-with decimals as strings.
+with decimals as strings.  Values are in the company's base currency (`currency` on the report, issue 17); a
+move also carries its document's currency, amount and exchange rate, and each balance its production date.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.errors import NotFound
-from models.tables import Location, Product, ProductCost, StockBalance, StockMove, Warehouse
+from models.tables import Location, Posting, Product, ProductCost, StockBalance, StockMove, Warehouse
 
 ZERO = Decimal(0)
 
@@ -30,11 +31,13 @@ class LocationStock:
     expiry: date | None
     quantity: Decimal     # base units
     value: Decimal
+    production_date: date | None = None
 
     def to_json(self) -> dict:
         return {"location_id": self.location_id, "warehouse": self.warehouse, "location": self.location,
                 "batch": self.batch or None, "expiry": self.expiry.isoformat() if self.expiry else None,
-                "on_hand": _s(self.quantity), "value": _s(self.value)}
+                "on_hand": _s(self.quantity), "value": _s(self.value),
+                "production_date": self.production_date.isoformat() if self.production_date else None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +53,22 @@ class MoveView:
     value: Decimal
     posted_by: str
     reverses_move_id: int | None
+    expiry: date | None = None
+    production_date: date | None = None
+    currency: str | None = None            # the document's currency (None: an issue or revaluation)
+    document_value: Decimal | None = None  # the value in `currency`
+    exchange_rate: Decimal | None = None   # base currency per 1 `currency`, from the posting
 
     def to_json(self) -> dict:
         return {"id": self.id, "posted_at": self.posted_at.isoformat(), "document_id": self.document_id,
                 "line_no": self.line_no, "location_id": self.location_id, "batch": self.batch or None,
                 "quantity": _s(self.quantity), "unit_cost": _s(self.unit_cost), "value": _s(self.value),
-                "posted_by": self.posted_by, "reverses_move_id": self.reverses_move_id}
+                "posted_by": self.posted_by, "reverses_move_id": self.reverses_move_id,
+                "expiry": self.expiry.isoformat() if self.expiry else None,
+                "production_date": self.production_date.isoformat() if self.production_date else None,
+                "document_currency": self.currency,
+                "document_value": None if self.document_value is None else _s(self.document_value),
+                "exchange_rate": None if self.exchange_rate is None else _s(self.exchange_rate)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +81,11 @@ class StockReport:
     average_cost: Decimal
     locations: tuple[LocationStock, ...]
     moves: tuple[MoveView, ...]   # newest first, at most `move_limit`
+    currency: str | None = None   # the base currency every value and cost is in
 
     def to_json(self) -> dict:
         return {"product_id": self.product_id, "sku": self.sku, "on_hand": _s(self.on_hand), "unit": self.unit,
-                "value": _s(self.value), "average_cost": _s(self.average_cost),
+                "value": _s(self.value), "average_cost": _s(self.average_cost), "currency": self.currency,
                 "locations": [loc.to_json() for loc in self.locations], "moves": [m.to_json() for m in self.moves]}
 
 
@@ -103,7 +117,9 @@ def average_cost(session: Session, product_id: int) -> Decimal:
     return ZERO if average is None else average
 
 
-def stock_report(session: Session, product_id: int, *, move_limit: int = 50) -> StockReport:
+def stock_report(session: Session, product_id: int, *, move_limit: int = 50,
+                 currency: str | None = None) -> StockReport:
+    """`currency`: the base currency the values are in (models.company), shown on the report."""
     product = session.get(Product, product_id)
     if product is None:
         raise NotFound(f"No product {product_id}.")
@@ -113,14 +129,22 @@ def stock_report(session: Session, product_id: int, *, move_limit: int = 50) -> 
         .join(Warehouse, Warehouse.id == Location.warehouse_id)
         .where(StockBalance.product_id == product_id)
         .order_by(Warehouse.code, Location.code, StockBalance.batch)).all()
-    locations = tuple(LocationStock(b.location_id, wh, loc, b.batch, b.expiry, b.quantity, b.value)
+    locations = tuple(LocationStock(b.location_id, wh, loc, b.batch, b.expiry, b.quantity, b.value,
+                                    b.production_date)
                       for b, loc, wh in rows if b.quantity != 0 or b.value != 0)
-    moves = session.scalars(select(StockMove).where(StockMove.product_id == product_id)
+    moves = session.execute(select(StockMove, Posting.exchange_rate).join(Posting, Posting.id == StockMove.posting_id)
+                            .where(StockMove.product_id == product_id)
                             .order_by(StockMove.id.desc()).limit(move_limit))
-    views = tuple(MoveView(m.id, m.posted_at, m.document_id, m.line_no, m.location_id, m.batch, m.quantity,
-                           m.unit_cost, m.value, m.posted_by, m.reverses_move_id) for m in moves)
+    views = tuple(move_view(m, rate) for m, rate in moves)
     return StockReport(product.id, product.sku, product.unit, on_hand(session, product_id),
-                       stock_value(session, product_id), average_cost(session, product_id), locations, views)
+                       stock_value(session, product_id), average_cost(session, product_id), locations, views,
+                       currency)
+
+
+def move_view(m: StockMove, rate: Decimal | None) -> MoveView:
+    return MoveView(m.id, m.posted_at, m.document_id, m.line_no, m.location_id, m.batch, m.quantity, m.unit_cost,
+                    m.value, m.posted_by, m.reverses_move_id, m.expiry, m.production_date, m.currency,
+                    m.document_value, rate if m.currency is not None else None)
 
 
 def warehouse_stock(session: Session, warehouse_id: int) -> dict[int, tuple[Decimal, Decimal]]:

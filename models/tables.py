@@ -187,6 +187,11 @@ class Posting(Base):
     approved_by: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str | None] = mapped_column(Text)
     posted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # money (issue 17): the document's currency, the company's base currency the moves' values are kept in, and
+    # base units of money per 1 unit of the document's currency (1 when they are the same); None before 0006
+    currency: Mapped[str | None] = mapped_column(String(3))
+    base_currency: Mapped[str | None] = mapped_column(String(3))
+    exchange_rate: Mapped[Decimal | None] = mapped_column(Exact(QTY_SCALE))
 
 
 class StockMove(Base):
@@ -209,6 +214,9 @@ class StockMove(Base):
     reverses_move_id: Mapped[int | None] = mapped_column(ForeignKey("stock_moves.id"), unique=True)
     posted_by: Mapped[str] = mapped_column(String(255))
     posted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    production_date: Mapped[date | None] = mapped_column(Date)        # as printed on the line (issue 17)
+    currency: Mapped[str | None] = mapped_column(String(3))            # the document's currency
+    document_value: Mapped[Decimal | None] = mapped_column(Exact(VALUE_SCALE))  # the value in `currency`
 
 
 class StockBalance(Base):
@@ -223,6 +231,7 @@ class StockBalance(Base):
     expiry: Mapped[date | None] = mapped_column(Date)
     quantity: Mapped[Decimal] = _qty()
     value: Mapped[Decimal] = _value()
+    production_date: Mapped[date | None] = mapped_column(Date)
 
 
 class ProductCost(Base):
@@ -250,3 +259,13 @@ class LearnedFact(Base):
     created_by: Mapped[str] = mapped_column(String(255))
     superseded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("learned_facts.id"))
+
+
+class CompanySetting(Base):
+    """Settings an admin edits on the review screen (issue 17: base currency, time zone, near-expiry days);
+    a key not stored here falls back to its INBOUND_ environment value (models.company)."""
+    __tablename__ = "company_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(Json, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(255))

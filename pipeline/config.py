@@ -25,6 +25,14 @@
     INBOUND_RETRAIN_EVERY         retrain the model after every N newly confirmed documents (default 50; 0 never);
                                   a candidate is promoted only if it scores at least as well as the current one
     INBOUND_RETRAIN_MINUTES       training time of one retrain (default 5)
+    INBOUND_BASE_CURRENCY         the currency stock values are kept in (default CNY); a document in another
+                                  currency posts only with its exchange rate (read or entered by the clerk)
+    INBOUND_TIMEZONE              the time zone the review screens show times in (default Asia/Shanghai)
+    INBOUND_NEAR_EXPIRY_DAYS      near-expiry (临期) threshold in days: "30" or "30; 乳制品=7; 冷冻食品=60"
+                                  (a bare number: every category not named; default 30)
+    INBOUND_EXCHANGE_RATES        standing rates for documents that give none: "GBP=9.2; EUR=7.85" (base currency
+                                  per 1 unit; default none: such a document waits for the clerk to enter its rate)
+                                  These four are defaults: an admin's values on /review/settings win.
 
 Callers get the object from `get_settings()` once (at the edge: CLI command, app start-up) and pass it or
 its values down; nothing below reads the environment itself.
@@ -75,6 +83,10 @@ class Settings(BaseSettings):
     model: str = "auto"
     retrain_every: int = 50
     retrain_minutes: float = 5.0
+    base_currency: str = "CNY"
+    timezone: str = "Asia/Shanghai"
+    near_expiry_days: str = "30"
+    exchange_rates: str = ""
 
     @property
     def max_upload_bytes(self) -> int:

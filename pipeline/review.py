@@ -4,6 +4,8 @@
     correct_document(...)             corrections {fields, lines, supplier_id} -> history rows beside the machine's
                                       reading, and what they teach the matcher (learned facts: supplier alias,
                                       product alias, unit factor), so the supplier's next document matches `alias`
+                                      (a line added, deleted or split: pipeline.review_lines; a product or
+                                      supplier made from the document: pipeline.review_master)
     confirm_document(...)             the reviewed lines posted to the ledger (idempotent; `receipt.posted`);
                                       without an approver, over-receipt or a price variance raises NeedsApproval
     request_approval(...)             a clerk's confirm that needs an approver: the document waits as `confirmed`
@@ -15,10 +17,9 @@ Each runs in the caller's transaction (the API's session) except where it says o
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,6 +33,7 @@ from extractors.result import LINE_FIELDS, parse_value
 from matching import (LearnedFact, MasterData, convert_unit, facts_from_line, layout_hints_from, match_supplier,
                       printed_line, printed_supplier, supplier_alias_fact, unit_key)
 from matching.learning import layout_rule_fact
+from models.company import DEFAULT_CURRENCY, Defaults, company_settings, currency_code
 from models.documents import correct, get_document, history, note, record_status
 from models.errors import NotPostable
 from models.learned import learn
@@ -39,9 +41,11 @@ from models.ledger import PostingResult, ReceiptLine, post_receipt
 from models.runs import runs_of
 from models.tables import Document, Product, PurchaseOrder, PurchaseOrderLine, Supplier
 from models.types import utcnow
+from pipeline.review_state import merged_extraction, plain_value, positive_decimal, require_row
 from models.webhooks import record_event
 
 LINE_KEYS_NOT_FIELDS = ("line_no", "product_id", "uom_factor")
+LINE_OPS = ("add", "delete", "split")          # a PATCH line that adds, deletes or splits a line
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,57 +59,33 @@ class Corrections:
     sources: dict[str, dict] = dataclasses.field(default_factory=dict)
 
 
-def merged_extraction(document: Document) -> dict | None:
-    """The reviewed extraction in the contract shape: supplier_match and each line's product_match folded in;
-    a person's choice (product_id, uom_factor, supplier_id) shows as method `manual`."""
-    if document.current is None:
-        return None
-    extraction = copy.deepcopy(document.current["extraction"])
-    matches = document.current.get("matches") or {}
-    supplier_match = copy.deepcopy(matches.get("supplier_match") or _no_match())
-    if extraction.get("supplier_id") is not None:
-        supplier_match = _manual(extraction["supplier_id"], supplier_match)
-    extraction["supplier_match"] = supplier_match
-    by_no = {m.get("line_no"): m for m in matches.get("lines") or ()}
-    for line in extraction.get("lines") or ():
-        found = by_no.get(line.get("line_no"), {})
-        product_match = copy.deepcopy(found.get("product_match") or _no_match())
-        chosen = line.get("product_id") is not None
-        if chosen:
-            product_match = _manual(line["product_id"], product_match)
-        if "uom_factor" in line:             # a person's factor, or the chosen product's (None: not known)
-            product_match.pop("uom_factor", None)
-            if line["uom_factor"] is not None:
-                product_match["uom_factor"] = str(line["uom_factor"])
-        line["product_match"] = product_match
-        for key in ("po_line",) if chosen else ("base_quantity", "unit_cost", "po_line"):
-            if key in found and key not in line:
-                line[key] = found[key]
-    return extraction
-
-
-def _no_match() -> dict:
-    return {"id": None, "name": "", "score": 0.0, "method": "none", "auto_accepted": False, "candidates": []}
-
-
-def _manual(record_id: Any, before: dict) -> dict:
-    return {**before, "id": str(record_id), "score": 1.0, "method": "manual", "auto_accepted": True,
-            "name": next((c.get("name", "") for c in before.get("candidates", []) if c.get("id") == str(record_id)),
-                         before.get("name", "") if before.get("id") == str(record_id) else "")}
-
-
 def document_issues(document: Document) -> list[dict]:
     if document.current is None:
         return []
     extraction_issues = document.current["extraction"].get("issues") or []
     match_issues = (document.current.get("matches") or {}).get("issues") or []
     seen, out = set(), []
+    lines = {x.get("line_no") for x in document.current["extraction"].get("lines") or ()}
+    batched = {x.get("line_no") for x in document.current["extraction"].get("lines") or ()
+               if _cell_value(x.get("batch_no"))}
+    supplier_set = document.current["extraction"].get("supplier_id") is not None
     for issue in [*extraction_issues, *match_issues]:
         key = (issue.get("code"), issue.get("field"), issue.get("line_no"), issue.get("message"))
+        if issue.get("line_no") and issue["line_no"] not in lines:
+            continue                         # a deleted line's issue
+        if supplier_set and issue.get("code") in ("supplier_new", "supplier_unmatched"):
+            continue                         # a person chose (or created) the supplier
+        if issue.get("code") == "batch_required" and issue.get("line_no") in batched:
+            continue                         # the batch number was entered since
         if key not in seen:
             seen.add(key)
             out.append(issue)
     return out
+
+
+def _cell_value(cell: Any) -> Any:
+    """A line cell's value: a contract Field's value, or the bare value a person typed."""
+    return cell.get("value") if isinstance(cell, dict) else cell
 
 
 def document_words(document: Document) -> dict:
@@ -153,9 +133,12 @@ def correct_document(session: Session, document_id: int, corrections: Correction
     the matcher finds it: supplier link, learned factor, the product's conversions, standard units), or none
     (`uom_factor` null: not known) — never the factor of the product it replaces."""
     document = get_document(session, document_id)
-    changes: dict[str, Any] = {f"fields.{name}": _plain(value) for name, value in corrections.fields.items()}
+    edits = tuple(line for line in corrections.lines if not any(line.get(op) for op in LINE_OPS))
+    operations = [line for line in corrections.lines if any(line.get(op) for op in LINE_OPS)]
+    corrections = dataclasses.replace(corrections, lines=edits)
+    changes: dict[str, Any] = {f"fields.{name}": plain_value(value) for name, value in corrections.fields.items()}
     if corrections.supplier_id is not None:
-        _require(session, Supplier, corrections.supplier_id)
+        require_row(session, Supplier, corrections.supplier_id)
         changes["supplier_id"] = corrections.supplier_id
     for line in corrections.lines:
         if "line_no" not in line:
@@ -165,45 +148,23 @@ def correct_document(session: Session, document_id: int, corrections: Correction
             if key == "line_no":
                 continue
             if key == "product_id" and value is not None:
-                value = _require(session, Product, int(value)).id
+                value = require_row(session, Product, int(value)).id
             if key == "uom_factor" and value is not None:
-                value = str(_positive_decimal(value, f"line {number} uom_factor"))
-            changes[f"lines.{number}.{key}"] = _plain(value)
+                value = str(positive_decimal(value, f"line {number} uom_factor"))
+            changes[f"lines.{number}.{key}"] = plain_value(value)
         if line.get("product_id") is not None and "uom_factor" not in line \
                 and int(line["product_id"]) != _current_product(document, number):
             factor = factor_of(master, document, number, int(line["product_id"]))
             changes[f"lines.{number}.uom_factor"] = None if factor is None else str(factor)
     correct(session, document_id, changes, who=who)
+    from pipeline.review_lines import line_operation, rematch_lines     # they build on this module's reading
     if corrections.supplier_id is not None:
         document.supplier_id = corrections.supplier_id
+        rematch_lines(session, document, who=who, master=master)
+    for operation in operations:
+        line_operation(session, document, operation, who=who, master=master)
     _learn(session, document, corrections, who=who, master=master)
     return document
-
-
-def _plain(value: Any) -> Any:
-    """Numbers from JSON become decimal strings, as the contract writes them (never float)."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, (int, float)):
-        return format(Decimal(str(value)), "f")
-    return value
-
-
-def _positive_decimal(value: Any, name: str) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise NotPostable(f"{name}: {value!r} is not a number") from exc
-    if not number.is_finite() or number <= 0:
-        raise NotPostable(f"{name} must be > 0, got {value}")
-    return number
-
-
-def _require(session: Session, table, record_id: int):
-    row = session.get(table, record_id)
-    if row is None:
-        raise NotPostable(f"No {table.__tablename__[:-1].replace('_', ' ')} {record_id}.")
-    return row
 
 
 def _learn(session: Session, document: Document, corrections: Corrections, *, who: str,
@@ -392,9 +353,50 @@ def receipt_lines(session: Session, document: Document) -> list[ReceiptLine]:
             amount = item.decimal("amount")
             price = (amount / quantity) if amount is not None else Decimal(0)
         factor = _decimal(match.get("uom_factor")) or _same_unit_factor(session, item, int(match["id"]))
+        produced = _line_date(item, "production_date")
         out.append(ReceiptLine(number, int(match["id"]), quantity, price, factor,
-                               batch=item.printed("batch_no"), po_line_id=_po_line_id(session, line)))
+                               batch=item.printed("batch_no"),
+                               expiry=_line_date(item, "expiry_date") or _shelf_life_end(session, int(match["id"]),
+                                                                                          produced),
+                               po_line_id=_po_line_id(session, line), production_date=produced))
     return out
+
+
+def _line_date(item: LineItem, name: str) -> date | None:
+    value = item.date(name)
+    return value if isinstance(value, date) else None
+
+
+def _shelf_life_end(session: Session, product_id: int, produced: date | None) -> date | None:
+    """No expiry printed: the production date plus the product's shelf life (保质期), where both are known."""
+    if produced is None:
+        return None
+    product = session.get(Product, product_id)
+    days = product.shelf_life_days if product is not None else None
+    return produced + timedelta(days=days) if days else None
+
+
+def document_money(session: Session, document: Document, *,
+                   base_currency: str | None = None) -> tuple[str, str, Decimal | None]:
+    """(document currency, base currency, exchange rate or None) of the reviewed document: the currency as read
+    (none read: the base currency), the rate from the header field `exchange_rate` (read, or typed by the clerk),
+    else the company's standing rate for that currency; the base currency the admin's setting, else
+    `base_currency` (INBOUND_BASE_CURRENCY), else CNY."""
+    company = company_settings(session, Defaults(base_currency=currency_code(base_currency or DEFAULT_CURRENCY)))
+    base = company.base_currency
+    reading = Extraction.from_json(((document.current or {}).get("extraction")) or document.extraction)
+    printed = reading.text("currency")
+    try:
+        currency = currency_code(printed) if printed else base
+    except ValueError as exc:
+        raise NotPostable(f"The document's currency {printed!r} is not a currency code; correct it before "
+                          "confirming.") from exc
+    rate = reading.decimal("exchange_rate")
+    if rate is None and reading.text("exchange_rate"):
+        raise NotPostable(f"The exchange rate {reading.text('exchange_rate')!r} is not a number.")
+    if rate is None and currency != base:
+        rate = company.exchange_rates.get(currency)
+    return currency, base, rate
 
 
 def in_own_unit(printed_unit: str, product_unit: str) -> bool:
@@ -424,18 +426,26 @@ def _po_line_id(session: Session, line: dict) -> int | None:
 
 def confirm_document(session: Session, document_id: int, *, who: str, approver: bool,
                      idempotency_key: str | None, tolerance: Decimal,
-                     price_tolerance: Decimal | None = None) -> PostingResult:
+                     price_tolerance: Decimal | None = None, base_currency: str | None = None) -> PostingResult:
+    """`base_currency`: the environment's default (INBOUND_BASE_CURRENCY) where no admin setting is stored.
+    A document in another currency than the base posts only with its exchange rate (NotPostable otherwise)."""
     document = get_document(session, document_id)
+    currency = base = rate = None
     if document.status == "posted":
         lines = []
     else:
         lines = receipt_lines(session, document)
+        if lines:                         # (no lines: post_receipt says so first)
+            currency, base, rate = document_money(session, document, base_currency=base_currency)
     result = post_receipt(session, document_id=document_id, lines=lines, posted_by=who,
                           idempotency_key=idempotency_key, approved_by=who if approver else None,
-                          tolerance=tolerance, price_tolerance=price_tolerance)
+                          tolerance=tolerance, price_tolerance=price_tolerance, currency=currency,
+                          base_currency=base, exchange_rate=rate)
     if result.created:
         record_event(session, "receipt.posted", {"document_id": document_id, "posting_id": result.posting_id,
                                                  "moves": result.move_count, "posted_by": who,
+                                                 "currency": currency, "base_currency": base,
+                                                 "exchange_rate": str(rate) if rate is not None else "1",
                                                  "lines": [{"line_no": li.line_no, "product_id": li.product_id,
                                                             "quantity": str(li.quantity), "factor": str(li.factor),
                                                             "unit_price": str(li.unit_price)} for li in lines]})

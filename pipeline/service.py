@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from models.auth import User, create_user, ensure_api_key
+from models.company import Defaults, company_settings, install_defaults, save_settings
 from models.db import transaction, upgrade
 from models.runs import unfinished_runs
 from models.tables import Document, Product
@@ -49,6 +51,9 @@ def start_service(settings: Settings, *, threads: int | None = None) -> Services
     """Everything `inbound serve` needs, running; stop it with `stop_service`."""
     upgrade(settings.db_url)
     services = build_services(settings)
+    with transaction(services.factory) as session:     # base currency, time zone, near-expiry days (issue 17)
+        for warning in install_defaults(session, Defaults.from_settings(settings)):
+            log.warning(warning)
     if settings.bootstrap_api_key:
         with transaction(services.factory) as session:
             ensure_api_key(session, secret=settings.bootstrap_api_key, name="bootstrap", role="admin")
@@ -116,6 +121,10 @@ def _resume(services: Services) -> None:
         log.warning("resumed %d unfinished run(s)", len(ids))
 
 
+# standing exchange rates for the demo's foreign-currency invoices (an admin changes them on the settings page)
+DEMO_RATES = {"GBP": Decimal("9.20"), "EUR": Decimal("7.80"), "USD": Decimal("7.10")}
+
+
 def load_demo(services: Services) -> Demo:
     """Demo master data and documents into an empty database; a demo login and a demo key either way."""
     from models.master_io import import_master
@@ -133,6 +142,8 @@ def load_demo(services: Services) -> Demo:
             create_user(session, username=DEMO_USER, password=DEMO_PASSWORD, role="admin")
         key = _demo_key(services.settings.home)
         ensure_api_key(session, secret=key, name="demo", role="admin")
+        if not company_settings(session).exchange_rates:      # the demo's GBP and EUR invoices post at these
+            save_settings(session, who="demo", exchange_rates=DEMO_RATES)
         empty = not session.scalar(select(func.count()).select_from(Document))
     count = 0
     if empty:

@@ -122,6 +122,9 @@ def page_text(layout) -> tuple[str, ...]:
 
 
 def draft(extraction: Extraction, match: DocumentMatch, timings: dict[str, float]) -> Draft:
+    """`ready` only when nothing needs a person: no error in the reading, and the match needs no review (supplier
+    and every product accepted, no warning or error: a unit without a factor is `unit_unknown`, a batch-tracked
+    product without a batch number `batch_required`), so a ready document never asks for anything when opened."""
     errors = any(i.severity == Severity.ERROR for i in extraction.issues)
     status = "needs_review" if errors or match.needs_review else "ready"
     return Draft(extraction, match, status, timings)

@@ -37,7 +37,8 @@ from models.webhooks import EVENTS, WebhookDelivery, WebhookSubscription
 from pipeline.layout_models import ModelUnusable, models_overview, promote_version
 from pipeline.retrain import start_retrain
 from pipeline.webhooks import UrlRefused, check_url
-from review_ui.admin_i18n import KIND_NAMES, MODEL_ACTIONS, MODEL_STATES, admin_texts
+from review_ui.admin_i18n import (DELIVERY_STATES, EVENT_NAMES, KIND_NAMES, MODEL_ACTIONS, MODEL_STATES, SCORE_NAMES,
+                                   admin_texts)
 from review_ui.routes import render_page, signed_in_form, to_login, templates
 from review_ui.session import UI_ROLES, UiUser, read_session
 
@@ -253,7 +254,7 @@ async def key_revoke(request: Request, key_id: int):
     try:
         name = await run_in_threadpool(revoke)
     except NotFound as exc:
-        return _back("/review/admin/keys", str(exc))
+        return _back("/review/admin/keys", str(exc) if user.lang != "zh" else admin_texts(user.lang)["no_key"])
     log.info("%s revoked API key %s (%s)", user.name, key_id, name)
     return _back("/review/admin/keys", admin_texts(user.lang)["key_revoked"])
 
@@ -273,6 +274,7 @@ def _webhooks_page(request: Request, user: UiUser, *, new_secret: str = "", erro
                        "code": d.last_status_code or "", "error": d.last_error or "", "created": _when(d.created_at)}
                       for d, url in session.execute(query)]
     return _page(request, "admin_webhooks.html", user, "webhooks", subs=subs, deliveries=deliveries, events=EVENTS,
+                 event_names=EVENT_NAMES[user.lang], delivery_states=DELIVERY_STATES[user.lang],
                  new_secret=new_secret, error=error, form=form or {}, status_code=422 if error else 200)
 
 
@@ -298,7 +300,8 @@ async def webhook_create(request: Request):
     try:
         await run_in_threadpool(check_url, url, allow_private=allow_private)    # resolves the host name
     except UrlRefused as exc:
-        return await run_in_threadpool(_webhooks_page, request, user, error=str(exc), form=kept)
+        return await run_in_threadpool(_webhooks_page, request, user, error=_refused_text(str(exc), user.lang),
+                                       form=kept)
     secret = _text(form, "secret") or secrets.token_urlsafe(32)
 
     def create() -> None:
@@ -398,7 +401,7 @@ def models_page(request: Request):
     overview = models_overview(request.app.state.services)
     current = overview["current"]
     rows = [{**v, "created": _when_iso(v["created_at"]), "promoted": _when_iso(v["promoted_at"]),
-             "scores_text": _scores_text(v["scores"]), "validation": _validation_text(v["metrics"]),
+             "scores_text": _scores_text(v["scores"], user.lang), "validation": _validation_text(v["metrics"], user.lang),
              "action": None if v["current"] else "roll_back" if current is not None and v["version"] < current
              else "promote"} for v in overview["items"]]
     events = [{**e, "when": _when_iso(e["at"])} for e in overview["events"][:20]]
@@ -422,7 +425,7 @@ async def model_promote(request: Request, version: int):
     except ModelUnusable:
         return _back("/review/admin/models", a["model_not_loadable"])
     except StateError as exc:
-        return _back("/review/admin/models", str(exc))
+        return _back("/review/admin/models", str(exc) if user.lang != "zh" else a["model_state"])
     log.info("%s promoted layout model version %s", user.name, version)
     return _back("/review/admin/models", a["model_promoted"])
 
@@ -437,17 +440,34 @@ async def model_retrain(request: Request):
     return _back("/review/admin/models", admin_texts(user.lang)[f"retrain_{outcome}"])
 
 
+def _refused_text(reason: str, lang: str) -> str:
+    """Why check_url refused a webhook target, in the admin's language (English: as check_url said it)."""
+    if lang != "zh":
+        return reason
+    a = admin_texts(lang)
+    if "does not resolve" in reason:
+        return a["url_unresolved"]
+    if "loopback or private" in reason:
+        return a["url_private"]
+    return a["url_not_http"]
+
+
 def _when_iso(moment: str | None) -> str:
     return moment[:16].replace("T", " ") if moment else ""
 
 
-def _scores_text(scores: dict) -> list[str]:
-    return [f"{name}: {s.get('candidate', 0):.3f} / {s.get('base', 0):.3f}" for name, s in sorted(scores.items())
-            if isinstance(s, dict)]
+def _score_name(name: str, lang: str) -> str:
+    return SCORE_NAMES.get(lang, {}).get(name, name)
 
 
-def _validation_text(metrics: dict) -> str:
+def _scores_text(scores: dict, lang: str = "en") -> list[str]:
+    return [f"{_score_name(name, lang)}: {s.get('candidate', 0):.3f} / {s.get('base', 0):.3f}"
+            for name, s in sorted(scores.items()) if isinstance(s, dict)]
+
+
+def _validation_text(metrics: dict, lang: str = "en") -> str:
     validation = metrics.get("validation") if isinstance(metrics, dict) else None
     if not isinstance(validation, dict):
         return ""
-    return " · ".join(f"{k} {v:.3f}" for k, v in sorted(validation.items()) if isinstance(v, (int, float)))
+    return " · ".join(f"{_score_name(k, lang)} {v:.3f}" for k, v in sorted(validation.items())
+                      if isinstance(v, (int, float)))

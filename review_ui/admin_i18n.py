@@ -10,7 +10,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "admin": ("Admin", "管理"),
     "users": ("Users", "用户"),
     "api_keys": ("API keys", "API 密钥"),
-    "webhooks": ("Webhooks", "Webhook"),
+    "webhooks": ("Webhooks", "回调推送"),
     "learned": ("Learned facts", "已学习的规则"),
     "forbidden": ("Only an admin may open this page.", "只有管理员可以打开此页面。"),
     "username": ("User name", "用户名"),
@@ -47,19 +47,19 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "key_revoked": ("Key revoked.", "密钥已作废。"),
     "key_once": ("The new key, shown only this once; copy it now:", "新密钥仅显示这一次，请立即复制："),
     "no_keys": ("No API keys.", "没有 API 密钥。"),
-    "url": ("URL", "URL"),
+    "url": ("URL", "网址"),
     "events": ("Events", "事件"),
     "secret": ("Signing secret (empty: made for you)", "签名密钥（留空则自动生成）"),
     "allow_private": ("Allow a loopback or private address", "允许回环或内网地址"),
     "private": ("private allowed", "允许内网"),
     "created_by": ("Created by", "创建人"),
     "subscribe": ("Subscribe", "订阅"),
-    "webhook_created": ("Webhook created.", "Webhook 已创建。"),
-    "webhook_disabled": ("Webhook disabled.", "Webhook 已停用。"),
+    "webhook_created": ("Webhook created.", "回调推送已创建。"),
+    "webhook_disabled": ("Webhook disabled.", "回调推送已停用。"),
     "secret_once": ("The signing secret, shown only this once:", "签名密钥仅显示这一次："),
     "events_needed": ("Choose at least one event.", "请至少选择一个事件。"),
-    "no_webhooks": ("No webhooks.", "没有 Webhook。"),
-    "no_webhook": ("No such webhook.", "没有该 Webhook。"),
+    "no_webhooks": ("No webhooks.", "没有回调推送。"),
+    "no_webhook": ("No such webhook.", "没有该回调推送。"),
     "deliveries": ("Last deliveries", "最近的推送"),
     "event": ("Event", "事件"),
     "status": ("Status", "状态"),
@@ -115,6 +115,12 @@ _PAIRS: dict[str, tuple[str, str]] = {
                        "重新训练已交给工作进程，完成后新版本会显示在此。"),
     "retrain_running": ("A retraining is running already.", "已有重新训练正在进行。"),
     "history": ("History", "历史记录"),
+    "url_not_http": ("This is not an http(s) URL.", "这不是 http(s) 网址。"),
+    "url_unresolved": ("The host name does not resolve.", "无法解析该主机名。"),
+    "url_private": ("The address is a loopback or private one; tick the box below to allow it.",
+                    "该地址是回环或内网地址；如确需使用，请勾选下方的允许选项。"),
+    "no_key": ("No such API key.", "没有该 API 密钥。"),
+    "model_state": ("This model version cannot be promoted in its state.", "该模型版本当前状态下不能启用。"),
     "action": ("What", "操作"),
 }
 
@@ -132,6 +138,26 @@ KIND_NAMES: dict[str, dict[str, str]] = {
            "layout_hint": "layout hint", "layout_rule": "layout rule"},
     "zh": {"supplier_alias": "供应商别名", "product_alias": "商品别名", "unit_factor": "换算系数",
            "layout_hint": "版式提示", "layout_rule": "版式规则"},
+}
+
+
+EVENT_NAMES: dict[str, dict[str, str]] = {
+    "en": {},
+    "zh": {"document.received": "单据已接收", "document.extracted": "单据已识别", "document.failed": "单据识别失败",
+           "receipt.posted": "收货已入库"},
+}
+DELIVERY_STATES: dict[str, dict[str, str]] = {
+    "en": {},
+    "zh": {"pending": "待推送", "delivered": "已送达", "failed": "失败"},
+}
+# the layout model's held-back scores and validation metrics (pipeline.layout_models / pipeline.retrain)
+SCORE_NAMES: dict[str, dict[str, str]] = {
+    "en": {},
+    "zh": {"fields": "字段", "fields_f1": "字段 F1", "lines": "明细", "lines_f1": "明细 F1", "f1": "F1",
+           "precision": "精确率", "recall": "召回率", "accuracy": "准确率", "loss": "损失", "tags": "标签",
+           "tag_accuracy": "标签准确率", "tokens": "词元", "token_accuracy": "词元准确率", "overall": "总体",
+           "documents": "文档", "held_back": "留出集", "synthetic": "合成集", "real": "真实单据",
+           "confirmed": "已确认单据"},
 }
 
 

@@ -13,22 +13,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from models.documents import history
 from models.tables import Document
 
 CHANGED_PATHS = ("fields.", "lines.", "supplier_id")
 CENT = Decimal("0.01")
-
-
-def local_zone(settings: Any) -> ZoneInfo | timezone:
-    """The desk's time zone (settings.timezone, an IANA name), UTC where none is set or it is unknown."""
-    name = getattr(settings, "timezone", None) or "UTC"
-    try:
-        return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
 
 
 def local_time(moment: datetime | str | None, zone) -> str:
@@ -43,6 +33,7 @@ def local_time(moment: datetime | str | None, zone) -> str:
 
 
 def changes_view(session, document: Document, screen: dict, zone) -> dict:
+    # zone: the desk's time zone (models.company.company_settings(session).zone)
     """{"rows": [{path, field, line_no, before, after, who, when}], "amounts": [{line_no, printed, now}],
     "lines_total": {printed, now} | None} for the document screen's "Changes" section."""
     rows = []
@@ -52,7 +43,7 @@ def changes_view(session, document: Document, screen: dict, zone) -> dict:
             continue
         parts = change.path.split(".")
         line_no = int(parts[1]) if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit() else None
-        key = parts[-1] if len(parts) > 1 else parts[0]
+        key = parts[-1] if len(parts) > 2 or parts[0] == "fields" else ("whole_line" if line_no else parts[0])
         if line_no is not None and key in ("quantity", "unit_price"):
             changed_lines.add(line_no)
         rows.append({"path": change.path, "field": key,
@@ -83,9 +74,9 @@ def _shown(value: Any) -> str:
     if isinstance(value, dict):
         if "value" in value:
             return _shown(value.get("value"))
-        if "fields" in value:          # a whole line (added or removed)
-            fields = value.get("fields") or {}
-            return " ".join(str(_shown(fields.get(k))) for k in ("description", "quantity", "unit") if fields.get(k))
+        if "line_no" in value or "fields" in value:          # a whole line (added, removed or split off)
+            cells = value.get("fields") or value
+            return " ".join(_shown(cells.get(k)) for k in ("description", "quantity", "unit") if cells.get(k))
         return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items() if v not in (None, ""))
     if isinstance(value, bool):
         return "✓" if value else "✗"

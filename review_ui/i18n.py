@@ -109,13 +109,84 @@ STATUS_NAMES = {
 }
 
 FIELD_NAMES = {
-    "zh": {"document_number": "单号", "document_date": "日期", "due_date": "到期日", "po_number": "采购单号",
-           "supplier_name": "供应商", "supplier_tax_id": "税号", "total_amount": "价税合计", "subtotal": "不含税金额",
-           "tax_amount": "税额", "currency": "币种", "supplier_address": "销售方地址", "supplier_phone": "销售方电话",
-           "supplier_bank_account": "开户行及账号", "buyer_name": "购买方名称", "buyer_tax_id": "购买方税号",
-           "buyer_address": "购买方地址", "invoice_code": "发票代码", "check_code": "校验码", "machine_no": "机器编号",
-           "delivery_date": "送货日期", "delivery_note_number": "送货单号", "discount": "折扣",
-           "total_amount_in_words": "价税合计（大写）", "payment_terms": "付款条件", "remarks": "备注",
-           "issuer_clerk": "开票人", "payee": "收款人", "checker": "复核"},
+    "zh": {
+        # the header (contract fields and what the readers add)
+        "document_number": "单号", "document_date": "日期", "due_date": "到期日", "po_number": "采购单号",
+        "supplier_name": "供应商", "supplier_tax_id": "税号", "total_amount": "价税合计", "subtotal": "不含税金额",
+        "tax_amount": "税额", "currency": "币种", "supplier_address": "销售方地址", "supplier_phone": "销售方电话",
+        "exchange_rate": "汇率",
+        "supplier_bank_account": "销售方开户行及账号", "supplier_address_phone": "销售方地址、电话",
+        "buyer_name": "购买方名称", "buyer_tax_id": "购买方税号", "buyer_address": "购买方地址",
+        "buyer_phone": "购买方电话", "buyer_address_phone": "购买方地址、电话", "buyer_bank_account": "购买方开户行及账号",
+        "invoice_code": "发票代码", "check_code": "校验码", "machine_no": "机器编号",
+        "delivery_date": "送货日期", "delivery_note_number": "送货单号", "delivery_ref": "送货单号", "discount": "折扣",
+        "total_amount_in_words": "价税合计（大写）", "payment_terms": "付款条件", "remarks": "备注",
+        "issuer_clerk": "开票人", "payee": "收款人", "checker": "复核", "deliverer": "送货人", "receiver": "收货人",
+        "total_quantity": "合计数量", "amount_due": "应付金额", "line_total": "明细合计", "prepaid_amount": "已预付金额",
+        "allowance_total": "折让合计", "charge_total": "附加费用合计", "address": "地址", "phone": "电话",
+        "tax_id": "税号", "packing_number": "装箱单号", "receipt_number": "收据号", "generic_number": "编号",
+        "customer_number": "客户编号", "order_number": "订单号", "invoice_number": "发票号码",
+        "tax_rate": "税率", "document_type": "单据类型", "language": "语言", "exchange_rate": "汇率",
+        "base_currency": "本位币",
+        # a line's fields
+        "line_no": "行号", "supplier_sku": "供应商货号", "barcode": "条码", "description": "品名", "spec": "规格型号",
+        "unit": "单位", "quantity": "数量", "ordered_quantity": "应发数量", "unit_price": "单价", "amount": "金额",
+        "batch_no": "批号", "production_date": "生产日期", "expiry_date": "有效期至", "shelf_life": "保质期",
+        "po_line_ref": "采购单行号", "product_match": "商品匹配", "uom_factor": "换算系数", "product": "商品",
+        "product_id": "商品",
+    },
     "en": {},
 }
+
+# how a product or supplier was matched (matching.result.MatchMethod, pipeline.review's manual/none, the
+# e-mail sender hint) and how a field was read (qr, rules, model, learned_layout)
+METHOD_NAMES = {
+    "zh": {"tax_id": "税号", "name": "名称", "exact": "精确匹配", "exact_name": "名称一致", "supplier_sku": "供应商货号",
+           "sku": "商品编码", "code": "商品编码", "barcode": "条码", "alias": "别名", "fuzzy": "模糊匹配",
+           "layout": "版式", "learned_layout": "已学习的版式", "learned": "已学习", "manual": "人工指定",
+           "none": "未匹配", "email_sender": "邮件发件人", "qr": "二维码", "rules": "规则", "model": "版式模型",
+           "embedded": "内嵌数据", "ocr": "文字识别"},
+    "en": {"exact_name": "exact name", "supplier_sku": "supplier SKU", "sku": "SKU", "tax_id": "tax id",
+           "learned_layout": "learned layout", "email_sender": "e-mail sender", "qr": "QR code"},
+}
+SOURCE_NAMES = {
+    "zh": {"upload": "上传", "api": "接口", "email": "邮件", "folder": "文件夹", "bench": "测试台"},
+    "en": {},
+}
+ROLE_NAMES = {
+    "zh": {"clerk": "收货员", "approver": "审批人", "admin": "管理员", "integration": "系统集成"},
+    "en": {},
+}
+UNKNOWN = {"zh": "其他", "en": ""}
+
+
+class _Names(dict):
+    """A word list for one language; a key it lacks reads as the key itself in English, as "其他" in Chinese."""
+
+    def __init__(self, words: dict[str, str], lang: str) -> None:
+        super().__init__(words)
+        self.lang = lang
+
+    def __missing__(self, key):
+        if self.lang == "zh":
+            return UNKNOWN["zh"] if key else ""
+        return str(key or "").replace("_", " ")
+
+    def get(self, key, default=None):        # templates' .get(x, x) falls back to Chinese too
+        return self[key] if key in self or self.lang == "zh" else (default if default is not None else self[key])
+
+
+class Names:
+    """What render_page hands the templates as `names`: names.methods[m], .sources[s], .roles[r],
+    .statuses[s], .fields[f] in the page's language (never an English word on a zh page)."""
+
+    def __init__(self, lang: str) -> None:
+        self.methods = _Names(METHOD_NAMES[lang], lang)
+        self.sources = _Names(SOURCE_NAMES[lang], lang)
+        self.roles = _Names(ROLE_NAMES[lang], lang)
+        self.statuses = _Names(STATUS_NAMES[lang], lang)
+        self.fields = _Names(FIELD_NAMES[lang], lang)
+
+
+def names(lang: str) -> Names:
+    return Names("zh" if lang == "zh" else "en")

@@ -61,7 +61,11 @@ def kind_of(data: bytes, mime: str | None) -> str:
 
 def page_sizes(data: bytes, kind: str, extraction: dict | None, sha256: str = "") -> list[PageSize]:
     if kind == "pdf":
-        return [PageSize(w, h) for w, h in _measured(sha256, lambda: _pdfium(_pdf_sizes, data))]
+        try:
+            return [PageSize(w, h) for w, h in _measured(sha256, lambda: _pdfium(_pdf_sizes, data))]
+        except Exception as exc:       # a corrupt or hostile PDF: the clerk still gets the screen, blank pages
+            log.warning("PDF page sizes not read, blank pages instead: %r", exc)
+            return _blank_sizes(extraction)
     if kind == "ofd":
         try:
             return [PageSize(w, h) for w, h in _measured(sha256, lambda: ofd_page_sizes(data))]
@@ -140,7 +144,11 @@ def page_png(sha256: str, data: bytes, kind: str, index: int, size: PageSize, ex
 
 def _render(data: bytes, kind: str, index: int, size: PageSize, extraction: dict | None) -> bytes:
     if kind == "pdf":
-        return _pdfium(_pdf_png, data, index)
+        try:
+            return _pdfium(_pdf_png, data, index)
+        except Exception as exc:       # as page_sizes: a page that cannot be drawn is shown blank
+            log.warning("PDF page %d not drawn, a blank page instead: %r", index + 1, exc)
+            kind = "blank"
     if kind == "image":
         image = Image.open(io.BytesIO(data))
         image.seek(index)

@@ -29,8 +29,9 @@ from models.errors import InboundError, NeedsApproval, NotFound
 from pipeline.processing import reprocess
 from pipeline.review import (Corrections, approval_reason, confirm_document, correct_document, document_words,
                              reject_document, request_approval, send_back)
-from review_ui import pages, views
-from review_ui.changes import changes_view, local_zone
+from review_ui import issue_texts, pages, views
+from models.company import company_settings
+from review_ui.changes import changes_view
 from review_ui.i18n import FIELD_NAMES, STATUS_NAMES, texts
 from review_ui.session import (COOKIE, LANGS, SESSION_MAX_AGE_S, UI_ROLES, BadCsrf, UiUser, browser_lang,
                                check_csrf, new_user, read_session, session_cookie)
@@ -41,15 +42,23 @@ LOGIN_CSRF = "inbound_login_csrf"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 CONFIRMERS = ("approver", "admin")
+# shown whole (a box that grows), never cut off: addresses, bank accounts, remarks
+LONG_FIELDS = ("supplier_address", "buyer_address", "supplier_bank_account", "buyer_bank_account", "remarks",
+               "supplier_address_phone", "buyer_address_phone", "supplier_name", "buyer_name", "payment_terms")
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(HERE / "templates"))   # .html files: autoescaped
 
 
 def render_page(request: Request, name: str, user: UiUser | None, status_code: int = 200, **context) -> HTMLResponse:
+    from review_ui import issue_texts
+    from review_ui.i18n import names
     lang = user.lang if user else browser_lang(request)
     context.update(request=request, user=user, t=texts(lang), lang=lang, status_names=STATUS_NAMES[lang],
-                   field_names=FIELD_NAMES[lang], message=request.query_params.get("m", ""))
+                   field_names=FIELD_NAMES[lang], message=request.query_params.get("m", ""), names=names(lang),
+                   issue_text=lambda issue: issue_texts.issue_text(issue, lang),
+                   failure_text=lambda code: issue_texts.failure_text(code, lang),
+                   approval_text=lambda reason: issue_texts.approval_text(reason, lang))
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     return _secure(response)
 
@@ -66,7 +75,7 @@ def to_login() -> RedirectResponse:
     return RedirectResponse("/review/login", status_code=303)
 
 
-def _go(path: str, message: str = "") -> RedirectResponse:
+def go_to(path: str, message: str = "") -> RedirectResponse:
     return RedirectResponse(f"{path}?{urlencode({'m': message})}" if message else path, status_code=303)
 
 
@@ -170,17 +179,23 @@ def static(name: str):
 # -- queue ------------------------------------------------------------------------------------------------
 
 @router.get("/review/queue")
-def queue(request: Request, status: str = "", q: str = ""):
+def queue(request: Request, status: str = "", q: str = "", page: int = 1):
+    """One page of the queue (status and search filtered in SQL), the counts by status, the failed documents."""
     user = read_session(request)
     if user is None:
         return to_login()
-    statuses = (status,) if status in views.ALL_STATUSES else views.REVIEW_STATUSES
+    status = status if status in views.ALL_STATUSES else ""
+    statuses = (status,) if status else views.REVIEW_STATUSES
     with request.app.state.services.factory() as session:
-        rows = views.queue_rows(session, statuses=statuses, search=q)
+        listing = views.queue_page(session, statuses=statuses, search=q, page=page)
         counts = views.status_counts(session)
-        failed = views.queue_rows(session, statuses=("failed",)) if status != "failed" else []
-    return render_page(request, "queue.html", user, rows=rows, counts=counts, failed=failed, status=status, q=q,
-                   all_statuses=views.ALL_STATUSES)
+        failed = views.queue_rows(session, statuses=("failed",), limit=20) if status != "failed" else []
+        exportable = views.posted_receipts(session, statuses=statuses, search=q) if status in ("posted", "reversed") \
+            else 0
+    return render_page(request, "queue.html", user, rows=listing["rows"], listing=listing, counts=counts,
+                       failed=failed, status=status, q=q, all_statuses=views.ALL_STATUSES, exportable=exportable,
+                       max_upload_bytes=request.app.state.services.settings.max_upload_bytes,
+                       query=lambda **values: urlencode({k: v for k, v in values.items() if v not in ("", None, 1)}))
 
 
 @router.post("/review/documents/{document_id}/reprocess")
@@ -191,8 +206,8 @@ async def retry(request: Request, document_id: int):
     try:
         await run_in_threadpool(reprocess, request.app.state.services, document_id, who=user.name)
     except InboundError as exc:
-        return _go("/review/queue", str(exc))
-    return _go("/review/queue", texts(user.lang)["retrying"])
+        return go_to("/review/queue", issue_texts.error_message(getattr(exc, "code", ""), str(exc), user.lang))
+    return go_to("/review/queue", texts(user.lang)["retrying"])
 
 
 # -- the document screen ----------------------------------------------------------------------------------
@@ -215,7 +230,7 @@ def document_page(request: Request, document_id: int):
         sha, extraction = document.sha256, document.current and document.current.get("extraction")
         editable = document.status in views.REVIEW_STATUSES
         waiting = approval_reason(session, document)
-        changed = changes_view(session, document, screen, local_zone(services.settings))
+        changed = changes_view(session, document, screen, company_settings(session).zone)
         currency = next((f["value"] for f in screen["fields"] if f["name"] == "currency"), "")
     data = services.blobs.get(sha)          # outside the session: on SQLite every session holds the write lock
     sizes = pages.page_sizes(data, pages.kind_of(data, None), extraction, sha)
@@ -323,10 +338,11 @@ def _act(request: Request, user: UiUser, document_id: int, action: str, form: di
         except NeedsApproval as exc:
             with transaction(services.factory) as session:
                 request_approval(session, document_id, who=user.name, reason=str(exc))
-            return _go_next(services, document_id, f"{t['sent_to_approver']}: {exc}")
+            why = issue_texts.error_message(getattr(exc, "code", ""), str(exc), user.lang)
+            return _go_next(services, document_id, f"{t['sent_to_approver']}{'：' if user.lang == 'zh' else ': '}{why}")
         return _go_next(services, document_id, t["posted"])
     except (InboundError, ValueError) as exc:
-        return _go(here, str(exc))
+        return go_to(here, issue_texts.error_message(getattr(exc, "code", ""), str(exc), user.lang))
 
 
 def _post(services, user: UiUser, document_id: int) -> None:
@@ -342,7 +358,7 @@ def _approve(services, user: UiUser, document_id: int, action: str, reason: str 
     """An approver releases a document waiting for approval (posts it) or sends it back to review."""
     t = texts(user.lang)
     if user.role not in CONFIRMERS:
-        return _go(f"/review/documents/{document_id}", t["approvers_only"])
+        return go_to(f"/review/documents/{document_id}", t["approvers_only"])
     if action == "send_back":
         with transaction(services.factory) as session:
             send_back(session, document_id, who=user.name, reason=reason)
@@ -355,14 +371,14 @@ def _go_approvals(services, message: str) -> Response:
     """To the next document waiting for approval, else the approvals list."""
     with services.factory() as session:
         waiting = views.approval_rows(session)
-    return _go(f"/review/documents/{waiting[0]['id']}" if waiting else "/review/approvals", message)
+    return go_to(f"/review/documents/{waiting[0]['id']}" if waiting else "/review/approvals", message)
 
 
 def _go_next(services, document_id: int, message: str) -> Response:
     """To the oldest document still needing review (other than this one), else the queue."""
     with services.factory() as session:
         following = views.next_in_queue(session, get_document(session, document_id))
-    return _go(f"/review/documents/{following}" if following else "/review/queue", message)
+    return go_to(f"/review/documents/{following}" if following else "/review/queue", message)
 
 
 def corrections_from(form: dict, screen: dict) -> Corrections:
@@ -443,14 +459,3 @@ def approvals(request: Request):
         rows = views.approval_rows(session)
     return render_page(request, "approvals.html", user, rows=rows, can_approve=user.role in CONFIRMERS)
 
-
-# -- stock ------------------------------------------------------------------------------------------------
-
-@router.get("/review/stock")
-def stock(request: Request):
-    user = read_session(request)
-    if user is None:
-        return to_login()
-    with request.app.state.services.factory() as session:
-        rows = views.stock_rows(session)
-    return render_page(request, "stock.html", user, rows=rows)

@@ -18,6 +18,7 @@ PAIRS: dict[str, tuple[str, str]] = {
     "c_unit": ("Unit", "单位"),
     "c_description": ("Description", "品名"),
     "c_amount": ("Amount", "金额"),
+    "c_whole_line": ("whole line (added, removed or split)", "整行（新增、删除或拆分）"),
     "download": ("Download original", "下载原件"),
     "needs_look": ("Values to check", "需检查的值"),
     "show_all": ("Show all values", "显示全部"),

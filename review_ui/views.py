@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy.orm import Session, load_only
 
 from extractors import Extraction, Field, LineItem
 from matching import MasterData, search_products
-from models.stock import stock_report
-from models.tables import Document, Product, StockMove, Supplier
+from models.company import company_settings, currency_code
+from models.tables import Document, DocumentHistory, Posting, Product, Supplier
 from pipeline.review import approval_reason, document_issues, factor_of, in_own_unit, merged_extraction
 
 REVIEW_STATUSES = ("needs_review", "ready")
@@ -29,48 +29,175 @@ LOW_CONFIDENCE = 0.8
 ATTENTION_FIELDS = ("document_number", "document_date", "total_amount", "po_number")
 
 
+PAGE_SIZE = 50
+
+
 def status_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(Document.status, func.count()).group_by(Document.status))
     return {status: count for status, count in rows}
 
 
-def queue_rows(session: Session, *, statuses: tuple[str, ...], search: str = "", limit: int = 200) -> list[dict]:
-    """Documents in these statuses, oldest first, with what the queue shows."""
-    query = select(Document).where(Document.status.in_(statuses)).order_by(Document.created_at, Document.id)
-    suppliers = dict(session.execute(select(Supplier.id, Supplier.name)).all())
-    rows, needle = [], search.strip().lower()
-    for document in session.scalars(query):
-        rows.append(queue_row(document, suppliers))
+def _like(text: str) -> str:
+    """A LIKE pattern finding `text` anywhere (its own % _ \\ taken literally)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _printed(name: str):
+    """The reviewed reading's value of field `name` as SQL text (a read field is {"value": ...}, a typed one
+    the bare value)."""
+    return func.coalesce(Document.current[("extraction", "fields", name, "value")].as_string(),
+                         Document.current[("extraction", "fields", name)].as_string())
+
+
+def queue_filter(*, statuses: tuple[str, ...], search: str = ""):
+    """The queue's WHERE clause: these statuses, and `search` (id, supplier as matched or, for a document without
+    one, as printed, document number as read or as corrected, file name), case-insensitive, in SQL: nothing is
+    loaded to filter, and a reading is looked into only for a document no supplier was matched to."""
+    condition = Document.status.in_(statuses)
+    needle = search.strip()
     if needle:
-        rows = [r for r in rows if needle in " ".join((r["supplier"], r["number"], r["filename"], str(r["id"]))).lower()]
-    return rows[:limit]
+        pattern = _like(needle.lower())
+        supplier = select(Supplier.id).where(func.lower(Supplier.name).like(pattern, escape="\\"))
+        corrected = select(DocumentHistory.document_id).where(
+            DocumentHistory.path == "fields.document_number",
+            func.lower(cast(DocumentHistory.after, String)).like(pattern, escape="\\"))
+        found = [func.lower(Document.filename).like(pattern, escape="\\"),
+                 func.lower(Document.document_number).like(pattern, escape="\\"),
+                 Document.supplier_id.in_(supplier), Document.id.in_(corrected),
+                 and_(Document.supplier_id.is_(None),
+                      func.lower(_printed("supplier_name")).like(pattern, escape="\\"))]
+        if needle.lstrip("#").isdigit():
+            found.insert(0, Document.id == int(needle.lstrip("#")))
+        condition = and_(condition, or_(*found))
+    return condition
 
 
-def queue_row(document: Document, suppliers: dict[int, str]) -> dict:
+def posted_receipts(session: Session, *, statuses: tuple[str, ...], search: str = "") -> int:
+    """How many receipt and reversal postings the documents these filters list have (what an export gives)."""
+    documents = select(Document.id).where(queue_filter(statuses=statuses, search=search))
+    return session.scalar(select(func.count()).select_from(Posting).where(
+        Posting.document_id.in_(documents), Posting.kind.in_(("receipt", "reversal")))) or 0
+
+
+def queue_page(session: Session, *, statuses: tuple[str, ...], search: str = "", page: int = 1,
+               per_page: int = PAGE_SIZE) -> dict:
+    """One page of the queue, oldest first: {"rows", "total", "page", "pages", "first", "last"} (first/last:
+    the rows' numbers in the whole list, 1-based).  Filtering, counting and paging are SQL; only the page's
+    documents are loaded, without the machine reading's layout."""
+    condition = queue_filter(statuses=statuses, search=search)
+    total = session.scalar(select(func.count()).select_from(Document).where(condition)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    query = (select(Document).options(load_only(*_ROW_COLUMNS)).where(condition)
+             .order_by(Document.created_at, Document.id).limit(per_page).offset((page - 1) * per_page))
+    documents = list(session.scalars(query))
+    rows = queue_rows_of(session, documents)
+    first = (page - 1) * per_page + 1 if rows else 0
+    return {"rows": rows, "total": total, "page": page, "pages": pages, "first": first,
+            "last": first + len(rows) - 1 if rows else 0}
+
+
+def queue_rows(session: Session, *, statuses: tuple[str, ...], search: str = "", limit: int = 200) -> list[dict]:
+    """Documents in these statuses, oldest first (at most `limit`), with what the queue shows."""
+    return queue_page(session, statuses=statuses, search=search, per_page=limit)["rows"]
+
+
+# what a queue row reads (the machine reading and matches, with their layout, stay in the database)
+_ROW_COLUMNS = (Document.id, Document.status, Document.supplier_id, Document.current, Document.source,
+                Document.filename, Document.failure_reason, Document.created_at, Document.document_type)
+
+
+def queue_rows_of(session: Session, documents: list[Document]) -> list[dict]:
+    """The queue's rows for these documents: suppliers and products looked up once for all of them."""
+    supplier_ids = {d.supplier_id for d in documents if d.supplier_id}
+    suppliers = dict(session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(supplier_ids))).all()) \
+        if supplier_ids else {}
+    merged = {d.id: merged_extraction(d) or {"fields": {}, "lines": []} for d in documents}
+    products = _line_products(session, [line for m in merged.values() for line in m.get("lines") or ()])
+    return [queue_row(d, suppliers, issues=len(issue_list(d, _issue_lines(merged[d.id], products))))
+            for d in documents]
+
+
+def _line_products(session: Session, lines: list[dict]) -> dict[int, dict]:
+    """The matched products of these lines, as issue_list reads them (plain columns: no JSON decoded)."""
+    ids = {int(line["product_match"]["id"]) for line in lines if (line.get("product_match") or {}).get("id")}
+    if not ids:
+        return {}
+    rows = session.execute(select(Product.id, Product.sku, Product.name, Product.unit, Product.batch_tracked)
+                           .where(Product.id.in_(ids)))
+    return {r.id: {"id": r.id, "sku": r.sku, "name": r.name, "unit": r.unit, "batch_tracked": bool(r.batch_tracked)}
+            for r in rows}
+
+
+def queue_row(document: Document, suppliers: dict[int, str], *, issues: int | None = None) -> dict:
+    """What the queue shows of a document; `issues`: the count of its issue list (issue_list), when known."""
     reading = Extraction.from_json((document.current or {}).get("extraction"))
     supplier = suppliers.get(document.supplier_id) or reading.text("supplier_name")
     return {"id": document.id, "supplier": supplier, "number": reading.text("document_number"),
             "date": reading.text("document_date"), "total": reading.text("total_amount"),
             "currency": reading.text("currency"), "status": document.status,
-            "issues": len(document_issues(document)), "source": document.source, "filename": document.filename,
-            "failure_reason": document.failure_reason or ""}
+            "issues": len(document_issues(document)) if issues is None else issues, "source": document.source,
+            "filename": document.filename, "failure_reason": document.failure_reason or ""}
+
+
+# issues worked out again from the reviewed state (a batch number or factor entered ends them)
+_RECOMPUTED = ("batch_required", "unit_factor_missing")
+
+
+def issue_list(document: Document, lines: list[dict]) -> list[dict]:
+    """The document's issues as the queue counts them and the screen lists them (one set): the reading's and
+    the matcher's, except those the reviewed lines settled since (a batch number entered, a factor known), and
+    what posting would refuse now (batch_required, unit_factor_missing).  lines: the screen's line dicts (or
+    _issue_lines), with "no", "ref", "unit", "batch_no", "factor", "product", "batch_tracked"."""
+    settled = {line["no"] for line in lines if line["factor"]}
+    stored = [_issue(i) for i in document_issues(document)
+              if i.get("code") not in _RECOMPUTED
+              and not (i.get("code") == "unit_unknown" and i.get("line_no") in settled)]
+    return stored + _batch_issues(lines) + _factor_issues(lines, stored)
+
+
+def _issue_lines(merged: dict, products: dict[int, dict]) -> list[dict]:
+    """The little of each reviewed line that issue_list needs, as document_screen builds it."""
+    out = []
+    for line in merged.get("lines") or ():
+        item = LineItem.from_json(line)
+        match = line.get("product_match") or {}
+        product = products.get(int(match["id"])) if match.get("id") else None
+        unit = item.text("unit")
+        out.append({"no": line["line_no"], "ref": f"l-{line['line_no']}", "unit": unit,
+                    "batch_no": item.text("batch_no"), "product": product,
+                    "batch_tracked": bool(product and product["batch_tracked"]),
+                    "factor": _factor_shown(match.get("uom_factor"), unit, product)})
+    return out
 
 
 def approval_rows(session: Session) -> list[dict]:
     """Documents waiting for an approver (confirmed by a clerk, not posted), oldest first, with the reason."""
-    suppliers = dict(session.execute(select(Supplier.id, Supplier.name)).all())
     query = select(Document).where(Document.status == "confirmed").order_by(Document.updated_at, Document.id)
-    return [{**queue_row(document, suppliers), "reason": approval_reason(session, document)}
-            for document in session.scalars(query)]
+    documents = list(session.scalars(query))
+    return [{**row, "reason": approval_reason(session, document)}
+            for document, row in zip(documents, queue_rows_of(session, documents))]
+
+
+def _before(document: Document):
+    return or_(Document.created_at < document.created_at,
+               and_(Document.created_at == document.created_at, Document.id < document.id))
+
+
+def _after(document: Document):
+    return or_(Document.created_at > document.created_at,
+               and_(Document.created_at == document.created_at, Document.id > document.id))
 
 
 def neighbours(session: Session, document: Document) -> tuple[int | None, int | None]:
     """The previous and next document of the review queue around this one (oldest first)."""
-    ids = list(session.scalars(select(Document.id).where(
-        or_(Document.status.in_(REVIEW_STATUSES), Document.id == document.id))
-        .order_by(Document.created_at, Document.id)))
-    at = ids.index(document.id)
-    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
+    waiting = Document.status.in_(REVIEW_STATUSES)
+    previous = session.scalar(select(Document.id).where(waiting, _before(document))
+                              .order_by(Document.created_at.desc(), Document.id.desc()).limit(1))
+    following = session.scalar(select(Document.id).where(waiting, _after(document))
+                               .order_by(Document.created_at, Document.id).limit(1))
+    return previous, following
 
 
 def next_in_queue(session: Session, after: Document) -> int | None:
@@ -84,7 +211,7 @@ def document_screen(session: Session, document: Document) -> dict:
     merged = merged_extraction(document) or {"fields": {}, "lines": []}
     reading = Extraction.from_json(merged)
     fields, boxes = [], []
-    for name in _field_names(reading.fields):
+    for name in _field_names(reading.fields, company_settings(session).base_currency):
         field = reading.fields.get(name)
         ref = f"f-{name}"
         confidence = field.confidence if _is_read(merged["fields"].get(name)) else None
@@ -98,7 +225,7 @@ def document_screen(session: Session, document: Document) -> dict:
     for line, item in zip(merged["lines"], reading.lines):
         number = line["line_no"]
         match = line["product_match"]
-        cells = {key: item.text(key) for key in (*LINE_FIELDS, "batch_no")}
+        cells = {key: item.text(key) for key in (*LINE_FIELDS, "batch_no", "spec", "supplier_sku")}
         for key in LINE_FIELDS:
             boxes += _box(item.fields.get(key), f"l-{number}", f"{number}")
         product = products.get(int(match["id"])) if match.get("id") else None
@@ -108,11 +235,11 @@ def document_screen(session: Session, document: Document) -> dict:
                       "factor": (shown := _factor_shown(match.get("uom_factor"), cells["unit"], product)),
                       "conversion": _conversion(cells["quantity"], cells["unit"], shown or None, product),
                       "po_line": line.get("po_line")})
-    issues = [_issue(i) for i in document_issues(document)]
-    issues += _batch_issues(lines) + _factor_issues(lines, issues)
+    issues = issue_list(document, lines)
     _mark_attention(fields, lines, issues)
     return {"fields": fields, "lines": lines, "boxes": boxes, "issues": issues,
             "supplier_match": merged.get("supplier_match") or {},
+            "proposed_supplier": merged.get("proposed_supplier"),       # a supplier not in the master, as read
             "attention": sum(f["attention"] for f in fields) + sum(line["attention"] for line in lines)}
 
 
@@ -181,8 +308,20 @@ def _batch_issues(lines: list[dict]) -> list[dict]:
             for line in lines if line["batch_tracked"] and not line["batch_no"]]
 
 
-def _field_names(fields: dict) -> list[str]:
-    return [*HEADER_FIELDS, *(n for n in fields if n not in HEADER_FIELDS and n not in ("line_total", "amount_due"))]
+def _field_names(fields: dict, base_currency: str = "") -> list[str]:
+    names = [*HEADER_FIELDS, *(n for n in fields if n not in HEADER_FIELDS and n not in ("line_total", "amount_due"))]
+    currency = fields.get("currency")     # another currency than the base: the clerk enters the rate (issue 17)
+    if base_currency and currency is not None and currency.text().strip() and _code(currency.text()) != base_currency:
+        names = [n for n in names if n != "exchange_rate"]
+        names.insert(names.index("currency") + 1, "exchange_rate")
+    return names
+
+
+def _code(text: str) -> str:
+    try:
+        return currency_code(text)
+    except ValueError:
+        return text.strip().upper()
 
 
 def _is_read(stored) -> bool:
@@ -237,25 +376,6 @@ def product_search(session: Session, master: MasterData, text: str, limit: int =
     ranked = [int(c.id) for c in search_products(text, master, limit=limit)]
     rows = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ranked)))} if ranked else {}
     return [{"id": p.id, "sku": p.sku, "name": p.name, "unit": p.unit} for p in (rows.get(i) for i in ranked) if p]
-
-
-def stock_rows(session: Session) -> list[dict]:
-    """Every product that has moves: on-hand and value per warehouse, its moves with their documents."""
-    ids = list(session.scalars(select(StockMove.product_id).distinct().order_by(StockMove.product_id)))
-    names = dict(session.execute(select(Product.id, Product.name).where(Product.id.in_(ids))).all()) if ids else {}
-    out = []
-    for product_id in ids:
-        report = stock_report(session, product_id, move_limit=100)
-        warehouses: dict[str, list[Decimal]] = {}
-        for loc in report.locations:
-            totals = warehouses.setdefault(loc.warehouse, [Decimal(0), Decimal(0)])
-            totals[0] += loc.quantity
-            totals[1] += loc.value
-        out.append({"id": product_id, "sku": report.sku, "name": names.get(product_id, ""), "unit": report.unit,
-                    "on_hand": _n(report.on_hand), "value": _n(report.value),
-                    "warehouses": [{"code": code, "on_hand": _n(q), "value": _n(v)} for code, (q, v) in warehouses.items()],
-                    "moves": [m.to_json() for m in report.moves]})
-    return out
 
 
 def _plain_number(text: str) -> str:

@@ -21,7 +21,10 @@ def auth(key: str = ADMIN_KEY) -> dict:
 
 def settings_for(db_url: str, home: Path, **overrides):
     from pipeline.config import Settings
-    values = dict(home=home, database_url=db_url, demo=False, bootstrap_api_key=ADMIN_KEY, webhook_backoff_s=0.2)
+    # standing rates of 1: the service tests post GBP and EUR invoices and check values in the document's units;
+    # tests/test_money_currency.py posts at real rates and refuses a confirm without one
+    values = dict(home=home, database_url=db_url, demo=False, bootstrap_api_key=ADMIN_KEY, webhook_backoff_s=0.2,
+                  exchange_rates="GBP=1; EUR=1")
     values.update(overrides)
     return Settings(**values)
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from api.deps import Approver, Corrector, PageDep, Reader, ServicesDep, SessionDep, Uploader
 from api.problems import Problem
-from api.schemas import DocumentPatch, Reject
+from api.schemas import DocumentPatch, DocumentSupplierIn, LineProductIn, Reject
 from models.db import transaction
 from models.documents import get_document
 from models.tables import Document
@@ -19,6 +19,7 @@ from pipeline.intake import receive
 from pipeline.processing import reprocess
 from pipeline.review import (Corrections, confirm_document, correct_document, document_summary, document_view,
                              document_words, reject_document)
+from pipeline.review_master import create_document_supplier, create_line_product
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 CHUNK = 1 << 20
@@ -100,6 +101,28 @@ def correct(document_id: int, body: DocumentPatch, services: ServicesDep, user: 
         document = correct_document(session, document_id, corrections, who=user.name,
                                     master=services.master.get(session))
         return document_view(session, document)
+
+
+@router.post("/{document_id}/lines/{line_no}/product", status_code=201)
+def product_from_line(document_id: int, line_no: int, body: LineProductIn, services: ServicesDep, user: Corrector):
+    """Create a product from a line (an unmatched one, typically) and its link to the document's supplier
+    (supplier_products: the supplier's SKU or name as printed, the printed unit, the factor); the line then uses
+    it.  Answers the document, with `product_id`."""
+    with transaction(services.factory) as session:
+        product_id = create_line_product(session, document_id, line_no, body.model_dump(exclude_none=True),
+                                         who=user.name, master=services.master.get(session))
+        return {**document_view(session, get_document(session, document_id)), "product_id": product_id}
+
+
+@router.post("/{document_id}/supplier", status_code=201)
+def supplier_from_document(document_id: int, body: DocumentSupplierIn, services: ServicesDep, user: Corrector):
+    """Create the proposed new supplier (as read, or as edited) and make it the document's supplier, as a
+    supplier correction does (PATCH `supplier_id` picks an existing one).  Answers the document, with
+    `supplier_id`."""
+    with transaction(services.factory) as session:
+        supplier_id = create_document_supplier(session, document_id, body.model_dump(exclude_none=True),
+                                               who=user.name, master=services.master.get(session))
+        return {**document_view(session, get_document(session, document_id)), "supplier_id": supplier_id}
 
 
 @router.post("/{document_id}/confirm")

@@ -18,6 +18,7 @@ from api.problems import Problem
 from api.schemas import ProductIn, PurchaseOrderIn, SupplierIn
 from models.db import transaction
 from models.master_io import ImportReport, import_master
+from models.company import Defaults, company_settings
 from models.stock import stock_report
 from models.tables import Product, PurchaseOrder, PurchaseOrderLine, Supplier
 
@@ -181,8 +182,8 @@ async def master_import(services: ServicesDep, user: MasterWriter,
 
 
 @router.get("/stock", tags=["stock"])
-def stock(session: SessionDep, user: Reader, product_id: int | None = None, sku: str | None = None,
-          moves: int = 50):
+def stock(session: SessionDep, user: Reader, services: ServicesDep, product_id: int | None = None,
+          sku: str | None = None, moves: int = 50):
     """On-hand per location and batch, value and the newest moves of one product (by id or our SKU)."""
     if product_id is None and sku is not None:
         product_id = session.scalar(select(Product.id).where(Product.sku == sku))
@@ -190,4 +191,5 @@ def stock(session: SessionDep, user: Reader, product_id: int | None = None, sku:
             raise Problem(404, f"No product with SKU {sku}.", code="not_found")
     if product_id is None:
         raise Problem(422, "Give product_id (or sku).", code="invalid_request")
-    return stock_report(session, product_id, move_limit=max(0, min(moves, 500))).to_json()
+    base = company_settings(session, Defaults.from_settings(services.settings)).base_currency
+    return stock_report(session, product_id, move_limit=max(0, min(moves, 500)), currency=base).to_json()

@@ -57,7 +57,7 @@ from rich.table import Table
 from matching import normalize_name
 from pipeline.bench.evaluate import values_equal
 from pipeline.bench.ledger import BenchUnavailable
-from pipeline.bench.service import free_port, say, stop, wait_until_up
+from pipeline.bench.service import BENCH_RATES, free_port, say, stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 INBOUND = str(Path(sys.executable).parent / "inbound")
@@ -146,7 +146,8 @@ def _service() -> Iterator[httpx.Client]:
     key = "bench-" + uuid.uuid4().hex
     home = Path(tempfile.mkdtemp(prefix="inbound-bench-learning-"))
     port = free_port()
-    env = {**os.environ, "INBOUND_HOME": str(home), "INBOUND_DEMO": "0", "INBOUND_BOOTSTRAP_API_KEY": key}
+    env = {**os.environ, "INBOUND_HOME": str(home), "INBOUND_DEMO": "0", "INBOUND_BOOTSTRAP_API_KEY": key,
+           "INBOUND_EXCHANGE_RATES": BENCH_RATES}
     for name in ("INBOUND_DATABASE_URL", "INBOUND_BROKER_URL"):
         env.pop(name, None)
     base = f"http://127.0.0.1:{port}"

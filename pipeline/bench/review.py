@@ -14,7 +14,9 @@ its documents (20 each; --quick: 5):
     it arrive matched by the learned alias, see the tests).  Keys are counted as pressed; seconds from usable
     screen to the next screen;
 (c) a 5-page PDF (an invoice of 110 lines over 5 pages): from navigation start until the screen is usable — the
-    first page's image drawn, its boxes placed, the form present — each document opened once (nothing cached).
+    first page's image drawn, its boxes placed, the form present — each document opened once (nothing cached);
+(d) a goods receipt note read with no lines: a line added from its purchase order, matched and posted (_no_lines);
+(e) the queue page with 10,000 more documents in the database (--quick: 2,000; pipeline.bench.queue_seed).
 
 The keys are pressed by Playwright as fast as the page takes them, so the seconds are the screen's own latency (the
 server's posting and the next page's load included), not a person's reading time.
@@ -37,7 +39,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.bench.ledger import BenchUnavailable
-from pipeline.bench.service import free_port, say, stop, wait_until_up
+from pipeline.bench.service import BENCH_RATES, free_port, say, stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 INBOUND = str(Path(sys.executable).parent / "inbound")
@@ -56,10 +58,10 @@ USABLE = """() => {
 
 
 def run_bench(*, quick: bool) -> dict:
-    return run(count=5 if quick else 20, long_docs=3 if quick else 5)
+    return run(count=5 if quick else 20, long_docs=3 if quick else 5, queue_size=2_000 if quick else 10_000)
 
 
-def run(*, count: int, long_docs: int) -> dict:
+def run(*, count: int, long_docs: int, queue_size: int = 10_000) -> dict:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
@@ -69,7 +71,8 @@ def run(*, count: int, long_docs: int) -> dict:
     key = "bench-" + uuid.uuid4().hex
     home = Path(tempfile.mkdtemp(prefix="inbound-bench-review-"))
     port = free_port()
-    env = {**os.environ, "INBOUND_HOME": str(home), "INBOUND_DEMO": "0", "INBOUND_BOOTSTRAP_API_KEY": key}
+    env = {**os.environ, "INBOUND_HOME": str(home), "INBOUND_DEMO": "0", "INBOUND_BOOTSTRAP_API_KEY": key,
+           "INBOUND_EXCHANGE_RATES": BENCH_RATES}
     env.pop("INBOUND_DATABASE_URL", None)
     env.pop("INBOUND_BROKER_URL", None)
     base = f"http://127.0.0.1:{port}"
@@ -93,9 +96,11 @@ def run(*, count: int, long_docs: int) -> dict:
                 figures.update(_clean(page, clean))
                 figures.update(_fix(page, unsure, right))
                 figures.update(_long(page, long))
+                _check_posted(api, clean + unsure, right)
+                figures.update(_no_lines(page, api, count))
+                figures.update(_big_queue(page, home, queue_size))
             finally:
                 browser.close()
-        _check_posted(api, clean + unsure, right)
         api.close()
     finally:
         stop(server)
@@ -281,6 +286,79 @@ def _long(page, ids: list[int]) -> dict:
             "five_page_usable_s_max": round(max(seconds), 3), "five_page_lines": rows}
 
 
+def _no_lines(page, api: httpx.Client, count: int) -> dict:
+    """(d) Goods receipt notes whose reading has no lines (a header naming its purchase order, no item table): the
+    clerk adds the line from the keyboard — `a` (the product chooser opens, the PO's open lines first), Enter (the
+    first is picked: unit, price, open quantity filled in), Enter (added) — then Enter over whatever needs a look
+    until the document is posted.  Each note has its own PO (2 reels of the 10k resistor at 21.50).  Keys as
+    pressed, seconds from the usable screen to the next screen."""
+    from fixtures.desk_documents import receipt_without_lines
+    ids = []
+    for n in range(count):
+        answer = api.post("/api/v1/purchase-orders", json={"po_number": f"PO-BENCH-{n}", "supplier": "GB123456782",
+                                                           "date": "2026-03-01", "sku": "EL-RES-10K", "quantity": "2",
+                                                           "unit": "reel", "price": "21.50"})
+        answer.raise_for_status()
+        ids.append(_upload(api, f"grn-{n}.pdf", receipt_without_lines(f"GRN-B{n}", po_number=f"PO-BENCH-{n}")))
+    _wait_final(api, ids)
+    seconds, keys = [], []
+    for number, document_id in enumerate(ids, 1):
+        page.goto(f"/review/documents/{document_id}")
+        page.wait_for_selector("#add-line")
+        if page.locator("tbody.line").count():
+            raise BenchUnavailable(f"document {document_id} was meant to have no lines read")
+        started = time.perf_counter()
+        pressed = _press(page, "a")
+        page.wait_for_selector("#add-found li", state="visible")
+        pressed += _press(page, "Enter")            # the PO's open line picked
+        page.wait_for_function("() => document.activeElement.id === 'add-quantity'")
+        pressed += _press(page, "Enter")            # added: the screen comes back with the line
+        page.wait_for_selector("tbody.line[data-line='1']")
+        while page.url.split("?")[0].endswith(f"/review/documents/{document_id}"):
+            if pressed >= 20:
+                raise BenchUnavailable(f"document {document_id}: not posted after {pressed} keys")
+            pressed += _press(page, "Enter")        # the values needing a look, then Confirm
+            page.wait_for_timeout(100)
+        page.wait_for_load_state("load")
+        seconds.append(time.perf_counter() - started)
+        keys.append(pressed)
+        say(f"  no lines read {number}/{len(ids)}: {pressed} keys, {seconds[-1]:.2f} s")
+    for document_id in ids:
+        doc = api.get(f"/api/v1/documents/{document_id}").json()
+        if doc["status"] != "posted" or len(doc["extraction"]["lines"]) != 1:
+            raise BenchUnavailable(f"document {document_id} ended {doc['status']} with "
+                                   f"{len(doc['extraction']['lines'])} lines, not posted with the line added")
+    return {"no_lines_keys_median": _whole(statistics.median(keys)), "no_lines_keys_max": max(keys),
+            "no_lines_s_median": round(statistics.median(seconds), 3)}
+
+
+def _big_queue(page, home: Path, size: int, loads: int = 5) -> dict:
+    """The queue page with `size` more documents in the service's database (pipeline.bench.queue_seed, written
+    straight into its SQLite file): from navigation start to the page loaded, and the server's part (to the
+    response's end), medians of `loads` loads."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    from pipeline.bench.queue_seed import seed_queue
+    say(f"adding {size} documents to the queue ...")
+    engine = create_engine(f"sqlite:///{home / 'inbound.db'}")
+    try:
+        seed_queue(sessionmaker(engine), size)
+    finally:
+        engine.dispose()
+    loaded, served = [], []
+    for number in range(1, loads + 1):
+        page.goto("/review/queue", wait_until="load")
+        timing = page.evaluate("""() => { const n = performance.getEntriesByType('navigation')[0];
+            return {load: n.loadEventEnd - n.startTime, response: n.responseEnd - n.startTime}; }""")
+        loaded.append(timing["load"] / 1000)
+        served.append(timing["response"] / 1000)
+        say(f"  queue of {size}+ documents {number}/{loads}: loaded after {loaded[-1]:.3f} s")
+    rows = page.locator("#queue tbody tr[data-id]").count()
+    return {"queue_documents": size, "queue_rows_shown": rows, "queue_load_s_median": round(statistics.median(loaded), 3),
+            "queue_response_s_median": round(statistics.median(served), 3)}
+
+
 def _check_posted(api: httpx.Client, ids: list[int], right: int) -> None:
     for document_id in ids:
         doc = api.get(f"/api/v1/documents/{document_id}").json()
@@ -301,3 +379,7 @@ def _print(f: dict) -> None:
           f"(max {f['fix_s_max']} s; right product already on top in {f['fix_right_product_on_top']})")
     print(f"  5-page PDF ({f['five_page_lines']} lines) usable after {f['five_page_usable_s_median']} s "
           f"(max {f['five_page_usable_s_max']} s)")
+    print(f"  a receipt with no lines read: a line added, matched and posted in {f['no_lines_keys_median']} keys "
+          f"(max {f['no_lines_keys_max']}), {f['no_lines_s_median']} s")
+    print(f"  queue with {f['queue_documents']} more documents: loaded after {f['queue_load_s_median']} s "
+          f"(server {f['queue_response_s_median']} s; {f['queue_rows_shown']} rows on its first page)")

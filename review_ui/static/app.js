@@ -71,41 +71,132 @@
   ["mouseover", "focusin"].forEach((type) => document.addEventListener(type, (e) => light(refOf(e.target), true)));
   ["mouseout", "focusout"].forEach((type) => document.addEventListener(type, (e) => light(refOf(e.target), false)));
   document.querySelectorAll(".box").forEach((box) => box.addEventListener("click", () => {
-    const input = document.querySelector(`input[data-ref="${CSS.escape(box.dataset.ref)}"]`);
+    const input = document.querySelector(`input[data-ref="${CSS.escape(box.dataset.ref)}"], textarea[data-ref="${CSS.escape(box.dataset.ref)}"]`);
     if (input) input.focus();
   }));
   document.querySelectorAll("a.issue").forEach((a) => a.addEventListener("click", (event) => {
     event.preventDefault();
-    const target = document.querySelector(`input[data-ref="${CSS.escape(a.dataset.ref)}"]`);
+    const target = document.querySelector(`input[data-ref="${CSS.escape(a.dataset.ref)}"], textarea[data-ref="${CSS.escape(a.dataset.ref)}"]`);
     if (target) { target.focus(); target.scrollIntoView({block: "center"}); }
   }));
 
   // -- product search as you type --------------------------------------------------------------------------
+  // A visible list under the search box (role=listbox): ↑/↓ move, Enter or a click picks, Esc closes.  The
+  // picked product becomes the line's choice in the select beside it (its conversion fetched as for any pick);
+  // the results are also offered in that select.  `window.inboundListbox` is the same list for lines.js (the
+  // new line's product chooser, the supplier search).
+  function listbox(input, list, {items, pick, render}) {
+    let shown = [], at = -1, asked = 0, timer = null;
+    const show = (found) => {
+      shown = found;
+      at = found.length ? 0 : -1;
+      list.replaceChildren(...found.map((item, i) => {
+        const li = document.createElement("li");
+        li.id = `${list.id}-${i}`;
+        li.setAttribute("role", "option");
+        render(li, item);                         // text, never HTML
+        li.addEventListener("mousedown", (event) => { event.preventDefault(); choose(i); });
+        return li;
+      }));
+      list.hidden = !found.length;
+      input.setAttribute("aria-expanded", String(!list.hidden));
+      mark();
+    };
+    const mark = () => {
+      Array.from(list.children).forEach((li, i) => {
+        li.classList.toggle("active", i === at);
+        li.setAttribute("aria-selected", String(i === at));
+      });
+      if (at >= 0) {
+        input.setAttribute("aria-activedescendant", `${list.id}-${at}`);
+        list.children[at].scrollIntoView({block: "nearest"});
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    };
+    const close = () => { asked++; show([]); };
+    const choose = (i) => { const item = shown[i]; close(); if (item) pick(item); };
+    const refresh = async () => {
+      const mine = ++asked;
+      const found = await items(input.value.trim());
+      if (mine === asked && document.activeElement === input) show(found);
+    };
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 120); });
+    input.addEventListener("blur", close);
+    return {
+      refresh, close,
+      get open() { return !list.hidden && shown.length > 0; },
+      key(event) {                          // true: the list took the key
+        if (list.hidden || !shown.length) return false;
+        if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+          at = (at + (event.key === "ArrowDown" ? 1 : -1) + shown.length) % shown.length;
+          mark();
+        } else if (event.key === "Enter") {
+          choose(at);
+        } else if (event.key === "Escape") {
+          close();
+          event.stopPropagation();          // the field keeps focus
+        } else {
+          return false;
+        }
+        event.preventDefault();
+        return true;
+      },
+    };
+  }
+  window.inboundListbox = listbox;
+  const productText = (li, item) => {
+    const code = document.createElement("b");
+    code.textContent = item.sku;
+    li.append(code, ` ${item.name}`);
+    if (item.note) {
+      const note = document.createElement("small");
+      note.textContent = ` ${item.note}`;
+      li.append(note);
+    }
+  };
+  window.inboundProductText = productText;
   document.querySelectorAll(".product-search").forEach((input) => {
     const select = document.querySelector(`select[name="${CSS.escape(input.dataset.for)}"]`);
-    let timer = null, asked = 0;
-    input.addEventListener("input", () => {
-      clearTimeout(timer);
-      timer = setTimeout(async () => {
-        const text = input.value.trim();
-        if (!text) return;
-        const mine = ++asked;
+    const list = input.parentElement.querySelector(".listbox");
+    const offer = (items) => {            // the results in the select too, for a pick with the mouse there
+      select.querySelectorAll("option.found").forEach((o) => o.remove());
+      items.forEach((item) => {
+        const option = document.createElement("option");
+        option.value = String(item.id);
+        option.className = "found";
+        option.textContent = `${item.sku} · ${item.name}`;   // text, never HTML
+        select.appendChild(option);
+      });
+      if (items.length) select.classList.add("has-found");
+      select.dataset.found = String(items.length);
+    };
+    const choose = (item) => {
+      let option = Array.from(select.options).find((o) => o.value === String(item.id));
+      if (!option) {
+        option = document.createElement("option");
+        option.value = String(item.id);
+        option.className = "found";
+        option.textContent = `${item.sku} · ${item.name}`;
+        select.appendChild(option);
+      }
+      select.value = option.value;
+      input.value = "";
+      select.dispatchEvent(new Event("change"));
+    };
+    const found = list ? listbox(input, list, {
+      render: productText, pick: choose,
+      items: async (text) => {
+        if (!text) return [];
         const answer = await fetch(`/review/products?q=${encodeURIComponent(text)}`, {credentials: "same-origin"});
-        if (!answer.ok || mine !== asked) return;
+        if (!answer.ok) return [];
         const items = (await answer.json()).items;
-        select.querySelectorAll("option.found").forEach((o) => o.remove());
-        items.forEach((item) => {
-          const option = document.createElement("option");
-          option.value = String(item.id);
-          option.className = "found";
-          option.textContent = `${item.sku} · ${item.name}`;   // text, never HTML
-          select.appendChild(option);
-        });
-        if (items.length) select.classList.add("has-found");
-        select.dataset.found = String(items.length);
-      }, 150);
-    });
+        offer(items);
+        return items;
+      },
+    }) : null;
     input.addEventListener("keydown", (event) => {
+      if (found && found.key(event)) return;      // the list open: ↑/↓/Enter/Esc are its (Enter then moves on)
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {   // step through candidates without leaving
         event.preventDefault();
         const options = Array.from(select.options).filter((o) => o.value);
@@ -139,7 +230,7 @@
     let target;
     if (event.key === "Tab" && (attention.includes(el) || (el === confirmButton && event.shiftKey && attention.length))) {
       target = stepFrom(el, event.shiftKey);
-    } else if (event.key === "Enter" && el.matches("input, select")) {
+    } else if (event.key === "Enter" && el.matches("input, select, textarea")) {
       target = stepFrom(el, false);                  // Enter never submits from a field: on to the next one
     } else {
       return;
@@ -224,7 +315,7 @@
   let wordsAsked = null, picking = null;
 
   function pickable(el) {
-    if (!el || el.tagName !== "INPUT" || el.readOnly || el.disabled || !form.contains(el)) return false;
+    if (!el || (el.tagName !== "INPUT" && el.tagName !== "TEXTAREA") || el.readOnly || el.disabled || !form.contains(el)) return false;
     return /^[fl]\./.test(el.name || "") || el.classList.contains("product-search");
   }
   function loadWords() {
@@ -399,6 +490,15 @@
   if (inner.dataset.words) {
     if (document.readyState === "complete") loadWords(); else window.addEventListener("load", () => loadWords());
   }
+
+  // -- long values grow with their text; on a phone only the values needing a look show, "show all" the rest --
+  document.querySelectorAll(".field.long textarea").forEach((area) => {
+    const grow = () => { area.style.height = "auto"; area.style.height = `${area.scrollHeight + 2}px`; };
+    area.addEventListener("input", grow);
+    grow();
+  });
+  const showAll = document.getElementById("show-all");
+  if (showAll) showAll.addEventListener("click", () => body.classList.toggle("show-all"));
 
   // -- keyboard ------------------------------------------------------------------------------------------
   const help = document.getElementById("help");
