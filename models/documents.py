@@ -226,12 +226,7 @@ class StoredDocuments:
 def correct(session: Session, document_id: int, changes: dict[str, Any], *, who: str,
             why: str | None = None) -> Document:
     """Apply corrections {path: value} to `current` (never to the machine's reading); one history row each."""
-    document = get_document(session, document_id)
-    if document.status in ("posted", "reversed", "rejected"):
-        raise StateError(f"A {document.status} document cannot be corrected.")
-    if document.current is None:
-        raise StateError(f"Document {document_id} has no reading to correct yet.")
-    current = copy.deepcopy(document.current)
+    document, current = _correctable(session, document_id)
     for path, value in changes.items():
         before = _set_path(current["extraction"], path, value)
         if before != value:
@@ -298,17 +293,23 @@ def _log(session: Session, document_id: int, *, who: str, path: str, before: Any
                                 after=after, why=why))
 
 
-def set_line(session: Session, document_id: int, line_no: int, line: dict | None, *, who: str,
-             why: str | None = None, match: dict | None = None) -> Document:
-    """Add a line to `current` (`line`, when none has that number), replace it, or delete it (`line` None); one
-    history row "lines.N" with the line before and after.  `match` (the matcher's suggestion for it, the
-    contract's line match shape) is kept in `current`'s matches beside the line."""
+def _correctable(session: Session, document_id: int) -> tuple[Document, dict]:
+    """The document and a copy of its reviewed state to change, or StateError: posted, reversed and rejected
+    documents stay as they are, and a document not read yet has nothing to correct."""
     document = get_document(session, document_id)
     if document.status in ("posted", "reversed", "rejected"):
         raise StateError(f"A {document.status} document cannot be corrected.")
     if document.current is None:
         raise StateError(f"Document {document_id} has no reading to correct yet.")
-    current = copy.deepcopy(document.current)
+    return document, copy.deepcopy(document.current)
+
+
+def set_line(session: Session, document_id: int, line_no: int, line: dict | None, *, who: str,
+             why: str | None = None, match: dict | None = None) -> Document:
+    """Add a line to `current` (`line`, when none has that number), replace it, or delete it (`line` None); one
+    history row "lines.N" with the line before and after.  `match` (the matcher's suggestion for it, the
+    contract's line match shape) is kept in `current`'s matches beside the line."""
+    document, current = _correctable(session, document_id)
     lines = current["extraction"].setdefault("lines", [])
     at = next((i for i, x in enumerate(lines) if isinstance(x, dict) and x.get("line_no") == line_no), None)
     before = lines[at] if at is not None else None

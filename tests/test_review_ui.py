@@ -125,10 +125,10 @@ def _page(browser, server, *, locale: str = "en-GB"):
     return context, page, dialogs
 
 
-def _login(page) -> None:
+def _login(page, who: tuple[str, str] = CLERK) -> None:
     page.goto("/")
-    page.fill("input[name=username]", CLERK[0])
-    page.fill("input[name=password]", CLERK[1])
+    page.fill("input[name=username]", who[0])
+    page.fill("input[name=password]", who[1])
     page.click("form.login button[type=submit]")
     page.wait_for_url(re.compile(r"/review/queue"))
 

@@ -40,13 +40,6 @@ def server(tmp_path_factory):
         yield running
 
 
-def _login_as(page, who: tuple[str, str]) -> None:
-    page.goto("/review/login")
-    page.fill("input[name=username]", who[0])
-    page.fill("input[name=password]", who[1])
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(re.compile(r"/review/queue"))
-
 
 def test_the_approver_sees_what_the_clerk_changed_and_the_amounts_it_makes(server, browser, shots):
     doc_id = server.upload("INV-88213.pdf")
@@ -63,7 +56,7 @@ def test_the_approver_sees_what_the_clerk_changed_and_the_amounts_it_makes(serve
     context.close()
 
     context, page, _ = _page(browser, server)
-    _login_as(page, APPROVER)
+    _login(page, APPROVER)
     page.goto(f"/review/documents/{doc_id}")
     row = page.locator("#changes tr.change[data-path='lines.1.quantity']")
     expect(row).to_be_visible()

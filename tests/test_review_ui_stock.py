@@ -48,13 +48,6 @@ def server(tmp_path_factory):
         yield running
 
 
-def _login_as(page, who: tuple[str, str]) -> None:
-    page.goto("/review/login")
-    page.fill("input[name=username]", who[0])
-    page.fill("input[name=password]", who[1])
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(re.compile(r"/review/queue"))
-
 
 def _english_words(page) -> list[str]:
     return re.findall(r"[A-Za-z]{2,}", page.evaluate(UI_TEXT))
@@ -145,7 +138,7 @@ def _food_delivery(server, today: date) -> int:
 
 def test_food_desk_batches_near_expiry_per_category_and_local_times(server, browser, shots):
     context, page, dialogs = _page(browser, server, locale="zh-CN")
-    _login_as(page, ADMIN)
+    _login(page, ADMIN)
     page.goto("/review/settings")
     expect(page.locator("input[name=timezone]")).to_have_value("Asia/Shanghai")     # the default
     page.fill("input[name=timezone]", ZONE)

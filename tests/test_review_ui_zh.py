@@ -25,7 +25,7 @@ import pytest
 
 from review_ui.issue_texts import MESSAGES
 from service_support import DEMO, MASTER
-from test_review_ui import ARGS, CHROMIUM, Server, sync_playwright
+from test_review_ui import Server, _login, browser, shots  # noqa: F401 (fixtures)
 
 ADMIN = ("ada", "admin-password-1")
 CLERK = ("chen", "clerk-password-1")
@@ -166,27 +166,6 @@ def desk(tmp_path_factory):
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    import os
-    import shutil
-    from pathlib import Path
-    folder = tmp_path / "screenshots"
-    folder.mkdir()
-    yield folder
-    keep = os.environ.get("INBOUND_TEST_ARTIFACTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        for png in folder.glob("*.png"):
-            shutil.copy(png, Path(keep) / png.name)
 
 
 def _zh_page(browser, server):
@@ -196,13 +175,6 @@ def _zh_page(browser, server):
     page.on("dialog", lambda d: d.dismiss())
     return context, page
 
-
-def _login(page, who: tuple[str, str]) -> None:
-    page.goto("/review/login")
-    page.fill("input[name=username]", who[0])
-    page.fill("input[name=password]", who[1])
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(re.compile(r"/review/queue"))
 
 
 class Check:
