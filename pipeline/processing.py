@@ -19,6 +19,7 @@ import logging
 from sqlalchemy.exc import OperationalError
 
 from extractors.errors import InboundError, InputError
+from models.company import company_settings
 from models.db import transaction
 from models.documents import StoredDocuments, record_status, reviewable, set_reading, store_reading_keys
 from models.errors import StateError
@@ -28,6 +29,7 @@ from models.types import utcnow
 from models.webhooks import record_event
 from pipeline.blobs import StoreUnavailable
 from pipeline.log_context import bind_document, run_context
+from pipeline.review import rate_issue
 from pipeline.runtime import Services
 from pipeline.stages import Draft, process, reading_json
 
@@ -134,10 +136,13 @@ def _store(services: Services, run_id: int, draft: Draft) -> None:
         if run is None or run.status != "running":
             return
         document = session.get(Document, run.document_id)
+        status = draft.status
+        if status == "ready" and rate_issue(draft.extraction, company_settings(session)) is not None:
+            status = "needs_review"           # another currency and no rate known: the clerk enters one first
         if document.extraction is None:
-            set_reading(session, document.id, extraction=extraction, matches=matches, who=WHO, status=draft.status)
+            set_reading(session, document.id, extraction=extraction, matches=matches, who=WHO, status=status)
         else:
-            _replace_reading(session, document, extraction, matches, run_id=run_id, status=draft.status)
+            _replace_reading(session, document, extraction, matches, run_id=run_id, status=status)
         if supplier:
             document.supplier_id = int(supplier)
         elif document.supplier_id is not None:    # the door's hint (an email's sender) where matching found none

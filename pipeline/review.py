@@ -33,7 +33,7 @@ from extractors.result import LINE_FIELDS, parse_value
 from matching import (LearnedFact, MasterData, convert_unit, facts_from_line, layout_hints_from, match_supplier,
                       printed_line, printed_supplier, supplier_alias_fact, unit_key)
 from matching.learning import layout_rule_fact
-from models.company import DEFAULT_CURRENCY, Defaults, company_settings, currency_code
+from models.company import DEFAULT_CURRENCY, CompanySettings, Defaults, company_settings, currency_code
 from models.documents import correct, get_document, history, note, record_status
 from models.errors import NotPostable
 from models.learned import learn
@@ -117,6 +117,9 @@ def document_view(session: Session, document: Document) -> dict:
     out = document_summary(document)
     out["extraction"] = merged_extraction(document)
     out["issues"] = document_issues(document)
+    if document.current is not None and document.status in ("needs_review", "ready"):
+        missing = rate_issue(Extraction.from_json(document.current["extraction"]), company_settings(session))
+        out["issues"] += [missing] if missing else []
     out["history"] = [change.to_json() for change in history(session, document.id)]
     out["runs"] = [{"id": r.id, "reason": r.reason, "status": r.status, "attempts": r.attempts,
                     "queued_at": r.queued_at.isoformat(), "finished_at": r.finished_at.isoformat() if r.finished_at else None,
@@ -383,8 +386,14 @@ def document_money(session: Session, document: Document, *,
     else the company's standing rate for that currency; the base currency the admin's setting, else
     `base_currency` (INBOUND_BASE_CURRENCY), else CNY."""
     company = company_settings(session, Defaults(base_currency=currency_code(base_currency or DEFAULT_CURRENCY)))
-    base = company.base_currency
     reading = Extraction.from_json(((document.current or {}).get("extraction")) or document.extraction)
+    return reading_money(reading, company)
+
+
+def reading_money(reading: Extraction, company: CompanySettings) -> tuple[str, str, Decimal | None]:
+    """document_money for a reading and the company's settings (no database): NotPostable where the currency or
+    the rate printed or typed is not one."""
+    base = company.base_currency
     printed = reading.text("currency")
     try:
         currency = currency_code(printed) if printed else base
@@ -397,6 +406,21 @@ def document_money(session: Session, document: Document, *,
     if rate is None and currency != base:
         rate = company.exchange_rates.get(currency)
     return currency, base, rate
+
+
+def rate_issue(reading: Extraction, company: CompanySettings) -> dict | None:
+    """The issue a document in another currency than the base, with no rate read, typed or standing, has before
+    it can post (`exchange_rate_missing`, an error on the field `exchange_rate`), else None."""
+    try:
+        currency, base, rate = reading_money(reading, company)
+    except NotPostable as exc:
+        return {"code": "exchange_rate_missing", "severity": "error", "field": "exchange_rate", "line_no": None,
+                "message": str(exc)}
+    if currency == base or rate is not None:
+        return None
+    return {"code": "exchange_rate_missing", "severity": "error", "field": "exchange_rate", "line_no": None,
+            "message": f"The document is in {currency} and stock is kept in {base}: enter the exchange rate "
+                       f"(how many {base} one {currency} is) before confirming."}
 
 
 def in_own_unit(printed_unit: str, product_unit: str) -> bool:

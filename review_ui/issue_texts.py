@@ -123,6 +123,10 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
                              "第 {line} 行：请输入换算系数。")),
     "batch_required": ("This product needs a batch number.",
                        ("第 {line} 行：{sku} 需要批号。", "第 {line} 行：该商品需要批号。")),
+    # money (pipeline/review.py rate_issue)
+    "exchange_rate_missing": ("Enter the exchange rate before confirming.",
+                              ("本单据币种为 {currency}，库存以本位币 {base} 记账：请填写汇率（1 {currency} 折合多少 {base}）再确认入库。",
+                               "请先填写汇率再确认入库。")),
 }
 
 GENERIC = ("This needs a check.", "此项需要核对。")
@@ -157,6 +161,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {code: re.compile(pattern, re.S) for code
     "po_line_missing": r"^Line \d+ is not on purchase order (?P<po>.+)\.$",
     "unit_factor_missing": r"^Line \d+: how many (?P<unit>.+?) are in one '(?P<printed>.*)'\?",
     "batch_required": r"^Line \d+: (?P<sku>.+) needs a batch number\.$",
+    "exchange_rate_missing": r"^The document is in (?P<currency>[A-Z]{3}) and stock is kept in (?P<base>[A-Z]{3}):",
 }.items()}
 
 # values that are words of ours, not the document's: shown translated, not as supplier data

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, load_only
 
 from extractors import Extraction, Field, LineItem
 from matching import MasterData, search_products
-from models.company import company_settings, currency_code
+from models.company import CompanySettings, company_settings, currency_code
 from models.tables import Document, DocumentHistory, Posting, Product, Supplier
-from pipeline.review import approval_reason, document_issues, factor_of, in_own_unit, merged_extraction
+from pipeline.review import approval_reason, document_issues, factor_of, in_own_unit, merged_extraction, rate_issue
 
 REVIEW_STATUSES = ("needs_review", "ready")
 ALL_STATUSES = ("received", "processing", "needs_review", "ready", "confirmed", "posted", "reversed", "rejected",
@@ -115,7 +115,8 @@ def queue_rows_of(session: Session, documents: list[Document]) -> list[dict]:
         if supplier_ids else {}
     merged = {d.id: merged_extraction(d) or {"fields": {}, "lines": []} for d in documents}
     products = _line_products(session, [line for m in merged.values() for line in m.get("lines") or ()])
-    return [queue_row(d, suppliers, issues=len(issue_list(d, _issue_lines(merged[d.id], products))))
+    company = company_settings(session)
+    return [queue_row(d, suppliers, issues=len(issue_list(d, _issue_lines(merged[d.id], products), company)))
             for d in documents]
 
 
@@ -145,7 +146,7 @@ def queue_row(document: Document, suppliers: dict[int, str], *, issues: int | No
 _RECOMPUTED = ("batch_required", "unit_factor_missing")
 
 
-def issue_list(document: Document, lines: list[dict]) -> list[dict]:
+def issue_list(document: Document, lines: list[dict], company: CompanySettings | None = None) -> list[dict]:
     """The document's issues as the queue counts them and the screen lists them (one set): the reading's and
     the matcher's, except those the reviewed lines settled since (a batch number entered, a factor known), and
     what posting would refuse now (batch_required, unit_factor_missing).  lines: the screen's line dicts (or
@@ -154,7 +155,11 @@ def issue_list(document: Document, lines: list[dict]) -> list[dict]:
     stored = [_issue(i) for i in document_issues(document)
               if i.get("code") not in _RECOMPUTED
               and not (i.get("code") == "unit_unknown" and i.get("line_no") in settled)]
-    return stored + _batch_issues(lines) + _factor_issues(lines, stored)
+    money = []
+    if company is not None and document.current is not None and document.status in REVIEW_STATUSES:
+        missing = rate_issue(Extraction.from_json(document.current["extraction"]), company)
+        money = [_issue(missing)] if missing else []
+    return stored + money + _batch_issues(lines) + _factor_issues(lines, stored)
 
 
 def _issue_lines(merged: dict, products: dict[int, dict]) -> list[dict]:
@@ -211,7 +216,8 @@ def document_screen(session: Session, document: Document) -> dict:
     merged = merged_extraction(document) or {"fields": {}, "lines": []}
     reading = Extraction.from_json(merged)
     fields, boxes = [], []
-    for name in _field_names(reading.fields, company_settings(session).base_currency):
+    company = company_settings(session)
+    for name in _field_names(reading.fields, company.base_currency):
         field = reading.fields.get(name)
         ref = f"f-{name}"
         confidence = field.confidence if _is_read(merged["fields"].get(name)) else None
@@ -235,7 +241,7 @@ def document_screen(session: Session, document: Document) -> dict:
                       "factor": (shown := _factor_shown(match.get("uom_factor"), cells["unit"], product)),
                       "conversion": _conversion(cells["quantity"], cells["unit"], shown or None, product),
                       "po_line": line.get("po_line")})
-    issues = issue_list(document, lines)
+    issues = issue_list(document, lines, company)
     _mark_attention(fields, lines, issues)
     return {"fields": fields, "lines": lines, "boxes": boxes, "issues": issues,
             "supplier_match": merged.get("supplier_match") or {},

@@ -74,6 +74,10 @@ def test_money_per_currency_gbp_with_its_rate_beside_cny(server, browser, shots)
     rate = page.locator("input[name='f.exchange_rate']")
     expect(rate).to_be_visible()                          # GBP is not the base currency: the rate is asked for
     expect(rate).to_have_value("")
+    expect(rate).to_have_attribute("data-attention", "")   # … first of what needs a look: Enter goes there
+    doc = server.api.get(f"/api/v1/documents/{gbp}").json()
+    assert doc["status"] == "needs_review" and "exchange_rate_missing" in {i["code"] for i in doc["issues"]}
+    expect(page.locator("#issues")).to_contain_text("enter the exchange rate")
     page.click("#confirm")
     page.wait_for_load_state()
     expect(page.locator(".message")).to_contain_text(
