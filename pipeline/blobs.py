@@ -152,8 +152,8 @@ class _s3_errors:
             return False
         from urllib3.exceptions import HTTPError
         if isinstance(exc, (HTTPError, ConnectionError, OSError)):
-            raise StoreUnavailable("The document store cannot be reached; the document will be retried.",
-                                   detail=str(exc)) from exc
+            raise StoreUnavailable("The document store cannot be reached; nothing was stored. Try again in a "
+                                   "minute.", detail=str(exc)) from exc
         return False
 
 

@@ -177,8 +177,8 @@ async def _latency(base: str, ids: list[int], *, clients: int, each: int) -> dic
             "get_p99_ms": round(_quantile(samples, 0.99) * 1000, 1), "get_per_s": round(len(samples) / wall, 1)}
 
 
-def _import_master(base: str) -> None:
-    headers = {"Authorization": f"Bearer {KEY}"}
+def _import_master(base: str, key: str = KEY) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
     for folder in ("electronics", "food"):
         for kind in ("suppliers", "products", "supplier_products", "purchase_orders"):
             path = ROOT / "fixtures" / "master" / folder / f"{kind}.csv"

@@ -3,7 +3,7 @@
     inbound extract FILE [--json] [--no-embedded]    one document -> contract JSON or a readable table
     inbound eval DIR [--no-embedded] [--json REPORT] score a folder against NAME.json ground truth
         [--by-family] [--holdout FAMILIES [--only-holdout|--skip-holdout]] [--calibration [--threshold T]]
-    inbound bench [reading|ledger|matching|service|review] [--quick]   medians, ratios, peak memory
+    inbound bench [reading|ledger|matching|service|review|learning|load] [--quick]   medians, ratios, peak memory
     inbound train [--data DIR]... [--minutes N]      train the layout model (pipeline/training) into $INBOUND_HOME/models
     inbound demo                                     extract the demo documents in fixtures/
     inbound db upgrade|downgrade|current             the database schema (pipeline/cli/store.py)
@@ -216,13 +216,13 @@ def _confirmed_docs() -> tuple[list, dict]:
         services.engine.dispose()
 
 
-BENCH_SUITES = ("reading", "ledger", "matching", "service", "review", "learning")
+BENCH_SUITES = ("reading", "ledger", "matching", "service", "review", "learning", "load")
 
 
 @app.command()
 def bench(
     suite: Annotated[str, typer.Argument(
-        help="reading (default), ledger, matching, service, review or learning")] = "reading",
+        help="reading (default), ledger, matching, service, review, learning or load")] = "reading",
     quick: Annotated[bool, typer.Option(help="fewer documents and rounds")] = False,
     realdocs: Annotated[Optional[Path], typer.Option(help="the realdocs folder")] = None,
     report: Annotated[Optional[Path], typer.Option("--json", help="write the figures here")] = None,
@@ -230,7 +230,8 @@ def bench(
     """Benchmarks. reading: medians per page, text layer vs bare pypdfium2, OCR vs bare rapidocr, CER, memory.
     ledger: posting rate and stock queries. matching: accuracy, learning curve, ms per line. service: throughput
     and API latency. review: keys and seconds in a browser to confirm or fix a document, 5-page screen load.
-    learning: a reviewer's edits per document along each supplier's sequence, through the REST API."""
+    learning: a reviewer's edits per document along each supplier's sequence, through the REST API.
+    load: 1,000 uploads at 20/s and 200 e-mails while a reviewer confirms; nothing lost or posted twice."""
     if suite not in BENCH_SUITES:
         typer.echo(f"error: unknown bench suite {suite!r} (one of {', '.join(BENCH_SUITES)})", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
