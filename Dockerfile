@@ -18,4 +18,6 @@ RUN pip install -c constraints.txt . && useradd --system --home /var/lib/inbound
 USER inbound
 EXPOSE 8000 2525
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')" || exit 1
-CMD ["inbound", "serve", "--host", "0.0.0.0", "--port", "8000"]
+# listens on 127.0.0.1 inside the container unless told otherwise: `docker run ... inbound serve --host 0.0.0.0`
+# (compose.yaml does, with INBOUND_DEMO=0 and a bootstrap key that must be set)
+CMD ["inbound", "serve", "--port", "8000"]

@@ -50,7 +50,7 @@ def current_user(request: Request, services: ServicesDep) -> Principal:
     with services.factory() as session:
         principal = authenticate_key(session, key.strip())
     if principal is None:
-        raise Problem(401, "This API key is unknown or was revoked.", code="not_authenticated")
+        raise Problem(401, "This API key is unknown, expired or was revoked.", code="not_authenticated")
     return principal
 
 

@@ -12,6 +12,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeout
 from starlette.exceptions import HTTPException
 
 from extractors.errors import InboundError, InputError
@@ -21,13 +23,15 @@ from pipeline.blobs import BlobMissing, StoreUnavailable
 
 log = logging.getLogger("inbound.api")
 MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_S = 30
 STATUS_BY_ERROR: tuple[tuple[type[InboundError], int], ...] = (
     (NotFound, 404), (BlobMissing, 404), (NeedsApproval, 409), (NegativeStock, 409), (IdempotencyConflict, 409),
     (StateError, 409), (NotPostable, 422), (MasterImportError, 422), (StoreUnavailable, 503), (InputError, 400),
     (InboundError, 400),
 )
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found", 409: "Conflict",
-          413: "Too large", 415: "Unsupported type", 422: "Cannot process", 500: "Internal error",
+          413: "Too large", 415: "Unsupported type", 422: "Cannot process", 429: "Too many attempts",
+          500: "Internal error",
           503: "Unavailable"}
 
 
@@ -36,6 +40,8 @@ def problem(status: int, detail: str, *, code: str | None = None, **extra) -> JS
     body = {"type": f"/problems/{code}", "title": TITLES.get(status, "Error"), "status": status, "detail": detail,
             "code": code, **extra}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:                        # the store or the database is away for a moment: when to come back
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -68,6 +74,16 @@ def install(app: FastAPI) -> None:
             extra["report"] = exc.report.to_json()
         return problem(status_for(exc), exc.message, code=exc.code, **extra)
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError):
+        # an id in the path beyond what the database can hold (found by schemathesis): no such record
+        return problem(404, "No record has that id: the number is out of range.", code="not_found")
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError):
+        # PostgreSQL refusing a value (an integer out of range, a text too long for its column)
+        return problem(422, "A value is out of range or too long.", code="invalid_request")
+
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
@@ -80,7 +96,25 @@ def install(app: FastAPI) -> None:
         return problem(422, f"{'.'.join(str(x) for x in first['loc'])}: {first['msg']}", code="invalid_request",
                        errors=errors)
 
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError):
+        # issue 18: the database locked (SQLite's busy timeout ran out) or unreachable: come back later, not a 500
+        return _database_unavailable(request, exc)
+
+    @app.exception_handler(SqlTimeout)
+    async def _pool(request: Request, exc: SqlTimeout):
+        return _database_unavailable(request, exc)
+
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):
+        if isinstance(getattr(exc, "__cause__", None), (OperationalError, SqlTimeout)):
+            return _database_unavailable(request, exc.__cause__)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Something went wrong on our side; it has been logged.", code="internal_error")
+
+
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                (str(exc).splitlines() or [""])[0][:300])
+    return problem(503, "The database is busy or unreachable just now; nothing was changed. Please try again in a "
+                   "few seconds.", code="database_unavailable")

@@ -3,6 +3,7 @@ also described here for the OpenAPI document (the layout model's versions)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -134,6 +135,7 @@ class WebhookIn(BaseModel):
 class ApiKeyIn(BaseModel):
     name: str
     role: str
+    expires_at: datetime | None = None     # optional: the key stops working then (issue 18)
 
 
 class UserIn(BaseModel):

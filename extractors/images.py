@@ -8,12 +8,15 @@ Use `image_points_per_pixel(image)` for the `points_per_pixel` of `extractors.oc
 
 Raised (see extractors/errors.py): EmptyFile, UnsupportedType (not one of the five formats),
 TooLarge (width*height above options.max_pixels, checked from the header BEFORE any pixel is
-decoded, or more frames than options.max_pages), CorruptFile (truncated or damaged data).
+decoded, more frames than options.max_pages, or all frames together above options.max_total_pixels),
+CorruptFile (truncated or damaged data).  `iter_images` decodes one frame at a time (a TIFF of hundreds of
+pages never sits in memory whole).  Nothing is written to disk.
 """
 
 from __future__ import annotations
 
 import io
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -26,6 +29,11 @@ MULTI_PAGE_FORMATS = ("TIFF",)
 DEFAULT_DPI = 150.0  # when the file states none (or a JFIF aspect ratio such as 1x1)
 _SANE_DPI = (50.0, 2400.0)
 
+# Pillow's own decompression-bomb guard, set deliberately rather than left at its default: it warns above
+# this many pixels and raises DecompressionBombError (-> TooLarge) above twice as many, in every caller in the
+# process (the review screen opens images too); our own header check (options.max_pixels) comes first.
+Image.MAX_IMAGE_PIXELS = ReadOptions().max_pixels
+
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"BM", b"RIFF")
 # Errors Pillow raises on damaged data while reading headers or decoding pixels.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError,
@@ -34,6 +42,12 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyErr
 
 def load_images(data: bytes, options: ReadOptions) -> list[Image.Image]:
     """Every page of the image file as an upright RGB image (see the module docstring)."""
+    return list(iter_images(data, options))
+
+
+def iter_images(data: bytes, options: ReadOptions) -> Iterator[Image.Image]:
+    """As `load_images`, one page at a time; every limit is checked (from the headers) before the first page
+    is decoded."""
     if not data:
         raise EmptyFile("The file is empty.")
     image = _open(data)
@@ -41,7 +55,22 @@ def load_images(data: bytes, options: ReadOptions) -> list[Image.Image]:
     if frames > options.max_pages:
         raise TooLarge(f"The image has {frames} pages; at most {options.max_pages} can be read.",
                        detail=f"frames={frames} max_pages={options.max_pages}")
-    return [_decode_frame(image, i, options) for i in range(frames)]
+    _check_total_pixels(image, frames, options)
+    return (_decode_frame(image, i, options) for i in range(frames))
+
+
+def _check_total_pixels(image: Image.Image, frames: int, options: ReadOptions) -> None:
+    total = 0
+    for index in range(frames):
+        try:
+            image.seek(index)
+        except _DECODE_ERRORS as exc:
+            raise CorruptFile("The image file is damaged and cannot be read.", detail=f"frame {index}: {exc}") from exc
+        _check_pixels(image, options)
+        total += image.size[0] * image.size[1]
+        if total > options.max_total_pixels:
+            raise TooLarge(f"The image's {frames} pages are too large to read together.",
+                           detail=f"pixels>{total} max_total_pixels={options.max_total_pixels}")
 
 
 def image_points_per_pixel(image: Image.Image) -> float:

@@ -39,11 +39,39 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from rapidocr.ch_ppocr_det.utils import ResizeImgError
-from rapidocr.inference_engine.onnxruntime.main import ONNXRuntimeError
 
-from extractors.errors import CorruptFile, ReadError
-from extractors.layout import BBox, Line, Page, Word
+def _import_onnxruntime_leaving_nothing() -> None:
+    """onnxruntime writes a session file ($TMPDIR/.ses, its telemetry id) when it is imported, so every process
+    that read an image left a file in the temp folder: imported here with TMPDIR pointed at a private folder that
+    is removed straight after, telemetry off."""
+    import os
+    import shutil
+    import sys
+    import tempfile
+    if "onnxruntime" in sys.modules:
+        return
+    folder = tempfile.mkdtemp(prefix="inbound-ort-")
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = folder
+    try:
+        import onnxruntime
+        if hasattr(onnxruntime, "disable_telemetry_events"):
+            onnxruntime.disable_telemetry_events()
+    finally:
+        if before is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_import_onnxruntime_leaving_nothing()
+
+from rapidocr.ch_ppocr_det.utils import ResizeImgError  # noqa: E402  (after onnxruntime, above)
+from rapidocr.inference_engine.onnxruntime.main import ONNXRuntimeError  # noqa: E402
+
+from extractors.errors import CorruptFile, ReadError  # noqa: E402
+from extractors.layout import BBox, Line, Page, Word  # noqa: E402
 
 # What rapidocr/onnxruntime/OpenCV raise when inference fails; translated to ReadError.
 _ENGINE_ERRORS = (ONNXRuntimeError, ResizeImgError, cv2.error, RuntimeError, ValueError, MemoryError)

@@ -15,6 +15,7 @@ import functools
 import io
 import re
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from typing import Iterator
 from xml.etree.ElementTree import ParseError
@@ -36,7 +37,9 @@ _PASSWORD_ERROR = "password"
 
 
 def open_pdf(data: bytes, options: ReadOptions) -> pdfium.PdfDocument:
-    """Open a PDF from bytes; raise EncryptedFile, CorruptFile or TooLarge (page limit)."""
+    """Open a PDF from bytes; raise EncryptedFile, CorruptFile or TooLarge (page limit, a stream that
+    decompresses past the limits: checked before PDFium sees the file, see `check_streams`)."""
+    check_streams(data, options)
     pdf = _open_document(data)
     if len(pdf) == 0:
         pdf.close()
@@ -58,15 +61,153 @@ def _open_document(data: bytes) -> pdfium.PdfDocument:
         raise CorruptFile("This PDF is damaged or not a PDF and cannot be read.", detail=str(exc)) from exc
 
 
+# --------------------------------------------------------------------------- decompression bombs
+
+_STREAM_KEYWORD = re.compile(rb"(?<![A-Za-z])stream(?:\r\n|\n|\r)")
+_INFLATE_CHUNK = 1024 * 1024
+_MAX_FLATE_LAYERS = 4
+
+
+def check_streams(data: bytes, options: ReadOptions) -> None:
+    """Refuse (TooLarge) a PDF one of whose deflated streams unpacks to more than `options.max_unpacked_bytes`,
+    or all of whose streams together unpack to more than `options.max_pdf_inflated_bytes`.
+
+    PDFium inflates a stream whole into memory (a page's contents, an image, an embedded file when its size is
+    asked), so a few kilobytes of deflate can cost gigabytes; here every stream of the file is inflated once,
+    in bounded chunks that are counted and dropped, before PDFium is given the file.  Filters in a chain
+    (FlateDecode twice, ...) are followed as far as they are zlib.  Data that is not zlib is left to PDFium.
+    """
+    per_stream, total_limit = options.max_unpacked_bytes, options.max_pdf_inflated_bytes
+    total = 0
+    view = memoryview(data)
+    for match in _STREAM_KEYWORD.finditer(data):
+        start = match.end()
+        head = data[max(0, match.start() - 4096):match.start()]
+        head = head[head.rfind(b"obj") + 1:]                      # the stream's dictionary, roughly
+        _check_image_size(head, options.max_pixels, start)
+        budget = min(per_stream, total_limit - total) + 1
+        if _is_zlib(data[start:start + 2]):
+            # not cut at the first "endstream": deflate data may hold those bytes; zlib knows where it ends
+            size = _inflated_size(view[start:], budget)
+        elif b"/LZW" in head:
+            end = data.find(b"endstream", start)
+            size = _lzw_size(view[start:end if end > 0 else len(data)], budget)
+        else:
+            continue
+        total += size
+        if size > per_stream:
+            raise TooLarge("This PDF contains a compressed part that unpacks to far too much data "
+                           f"(more than {per_stream // (1024 * 1024)} MB); it cannot be read safely.",
+                           detail=f"stream at byte {start} inflates past {per_stream}")
+        if total > total_limit:
+            raise TooLarge("This PDF unpacks to far too much data "
+                           f"(more than {total_limit // (1024 * 1024)} MB); it cannot be read safely.",
+                           detail=f"streams inflate past {total_limit} at byte {start}")
+
+
+_WIDTH = re.compile(rb"/Width\s+(\d{1,12})(?!\s+\d+\s+R)")
+_HEIGHT = re.compile(rb"/Height\s+(\d{1,12})(?!\s+\d+\s+R)")
+
+
+def _check_image_size(head: bytes, max_pixels: int, start: int) -> None:
+    """An image whose dictionary states more than `max_pixels` pixels: PDFium would allocate it whole."""
+    if b"/Image" not in head:
+        return
+    width, height = _WIDTH.search(head), _HEIGHT.search(head)
+    if width and height and int(width.group(1)) * int(height.group(1)) > max_pixels:
+        raise TooLarge(f"This PDF contains an image of {int(width.group(1))} x {int(height.group(1))} pixels, "
+                       "too large to be read safely.", detail=f"image stream at byte {start}")
+
+
+def _lzw_size(raw: memoryview, limit: int) -> int:
+    """Bytes an LZW (LZWDecode, early change 1) stream decodes to, counted up to `limit` from the codes alone:
+    only the length of each table entry is kept, never the output."""
+    lengths: list[int] = [1] * 256 + [0, 0]          # 256 clear, 257 end of data
+    size, previous, bits, buffer, width = 0, -1, 0, 0, 9
+    for byte in raw.tobytes():
+        buffer, bits = (buffer << 8) | byte, bits + 8
+        while bits >= width:
+            bits -= width
+            code = (buffer >> bits) & ((1 << width) - 1)
+            if code == 256:
+                del lengths[258:]
+                previous, width = -1, 9
+                continue
+            if code == 257:
+                return size
+            if code < len(lengths):
+                length = lengths[code]
+            elif code == len(lengths) and previous >= 0:
+                length = lengths[previous] + 1
+            else:
+                return size                       # damaged: PDFium decides
+            if previous >= 0 and len(lengths) < 4096:
+                lengths.append(lengths[previous] + 1)
+            size += length
+            if size >= limit:
+                return size
+            previous = code
+            if len(lengths) + 1 >= (1 << width) and width < 12:
+                width += 1
+        buffer &= (1 << bits) - 1
+    return size
+
+
+def _inflated_size(raw: memoryview, limit: int) -> int:
+    """Bytes the deflated `raw` unpacks to through up to _MAX_FLATE_LAYERS zlib layers (a layer whose output
+    starts as zlib is inflated again), counted up to `limit`; the output itself is never kept."""
+    decoders: list = [zlib.decompressobj()]
+    decided = [False]       # whether layer i's output has been looked at for another zlib layer
+    size = 0
+
+    def push(depth: int, chunk: bytes) -> bool:
+        nonlocal size
+        decoder = decoders[depth]
+        while chunk and not decoder.eof:
+            try:
+                out = decoder.decompress(chunk, _INFLATE_CHUNK)
+            except zlib.error:
+                return True                     # not (or no longer) zlib: PDFium decides
+            chunk = decoder.unconsumed_tail
+            if not out:
+                continue
+            if not decided[depth]:
+                decided[depth] = True
+                if depth + 1 < _MAX_FLATE_LAYERS and _is_zlib(out[:2]):
+                    decoders.append(zlib.decompressobj())
+                    decided.append(False)
+            if len(decoders) > depth + 1:
+                if not push(depth + 1, out):
+                    return False
+            else:
+                size += len(out)
+                if size >= limit:
+                    return False
+        return True
+
+    for offset in range(0, len(raw), _INFLATE_CHUNK):
+        if not push(0, bytes(raw[offset:offset + _INFLATE_CHUNK])) or decoders[0].eof:
+            break
+    return size
+
+
+def _is_zlib(head: bytes) -> bool:
+    return len(head) >= 2 and (head[0] * 256 + head[1]) % 31 == 0 and head[0] & 0x0F == 8
+
+
 # --------------------------------------------------------------------------- embedded e-invoice XML
 
 MAX_XML_ATTACHMENT_BYTES = 20 * 1024 * 1024       # larger attachments are not looked at
 KNOWN_ATTACHMENT_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "zugferd_invoice.xml")
 
 
-def embedded_invoice_xml(pdf_bytes: bytes) -> tuple[str, bytes] | None:
+def embedded_invoice_xml(pdf_bytes: bytes, options: ReadOptions | None = None,
+                         *, streams_checked: bool = False) -> tuple[str, bytes] | None:
     """The e-invoice XML attached to a PDF as (attachment name, bytes): a known name first, else any .xml with
-    an invoice root; None when there is none."""
+    an invoice root; None when there is none.  The streams are held to the limits of `options` first (an
+    embedded file that is a deflate bomb is TooLarge before PDFium unpacks it), unless the caller has."""
+    if not streams_checked:
+        check_streams(pdf_bytes, options or ReadOptions())
     pdf = _open_document(pdf_bytes)
     try:
         attachments = list(_xml_attachments(pdf))
@@ -85,8 +226,8 @@ def embedded_invoice_xml(pdf_bytes: bytes) -> tuple[str, bytes] | None:
 def _xml_attachments(pdf: pdfium.PdfDocument) -> Iterator[tuple[str, bytes]]:
     """(name, data) of every .xml attachment of at most MAX_XML_ATTACHMENT_BYTES."""
     for i in range(pdf.count_attachments()):
-        attachment = pdf.get_attachment(i)
         try:
+            attachment = pdf.get_attachment(i)
             name = attachment.get_name()
         except pdfium.PdfiumError:
             continue
@@ -110,7 +251,7 @@ def _root_tag(data: bytes) -> str | None:
     try:
         for _event, el in safe_etree.iterparse(io.BytesIO(strip_bom(data)), events=("start",), forbid_dtd=True):
             return el.tag
-    except (ParseError, DefusedXmlException):
+    except (ParseError, DefusedXmlException, LookupError, UnicodeError, ValueError):
         return None
     return None
 
@@ -274,9 +415,13 @@ def read_text_page(pdf: pdfium.PdfDocument, page_index: int) -> Page:
     The turn comes from the direction the characters run, not from the page's /Rotate entry: a scan
     placed sideways and a text page with a stray /Rotate both come out readable.
     """
-    page = pdf[page_index]
+    page = load_page(pdf, page_index)
     try:
-        textpage = page.get_textpage()
+        try:
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError as exc:
+            raise CorruptFile(f"Page {page_index + 1} of this PDF is damaged and cannot be read.",
+                              detail=str(exc)) from exc
         try:
             text, raw_boxes = _raw_chars(textpage)
         finally:
@@ -308,12 +453,37 @@ def text_layer_is_usable(page: Page) -> bool:
     return wordlike / max(1, len(words)) >= 0.5
 
 
-def render_page(pdf: pdfium.PdfDocument, page_index: int, *, dpi: int):
-    """Rasterise a page (rotation applied) to a PIL image; returns (image, points_per_pixel)."""
-    page = pdf[page_index]
+def load_page(pdf: pdfium.PdfDocument, page_index: int) -> pdfium.PdfPage:
+    """The page; CorruptFile when PDFium cannot load it (a damaged page object)."""
     try:
-        bitmap = page.render(scale=dpi / 72.0)
+        return pdf[page_index]
+    except pdfium.PdfiumError as exc:
+        raise CorruptFile(f"Page {page_index + 1} of this PDF is damaged and cannot be read.",
+                          detail=str(exc)) from exc
+
+
+def render_scale(width_pt: float, height_pt: float, scale: float, max_pixels: int) -> float:
+    """`scale` (pixels per point), shrunk so that the page comes out at most `max_pixels` pixels: a page
+    thousands of points wide is drawn coarser, never at hundreds of megapixels."""
+    area = max(1.0, abs(width_pt) * abs(height_pt))
+    if area * scale * scale <= max_pixels:
+        return scale
+    return max(1e-3, (max_pixels / area) ** 0.5 * 0.999)
+
+
+def render_page(pdf: pdfium.PdfDocument, page_index: int, *, dpi: int, max_pixels: int = 40_000_000):
+    """Rasterise a page (rotation applied) to a PIL image, at `dpi` or coarser where the page would exceed
+    `max_pixels`; returns (image, points_per_pixel)."""
+    page = load_page(pdf, page_index)
+    try:
+        width, height = page.get_size()
+        scale = render_scale(width, height, dpi / 72.0, max_pixels)
+        try:
+            bitmap = page.render(scale=scale)
+        except pdfium.PdfiumError as exc:
+            raise CorruptFile(f"Page {page_index + 1} of this PDF is damaged and cannot be drawn.",
+                              detail=str(exc)) from exc
         image = bitmap.to_pil().convert("RGB")
     finally:
         page.close()
-    return image, 72.0 / dpi
+    return image, 1.0 / scale

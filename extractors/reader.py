@@ -68,7 +68,7 @@ def _pdf_embedded(data: bytes, options: ReadOptions) -> bytes | None:
     if not options.use_embedded:
         return None
     from extractors.pdf_text import embedded_invoice_xml
-    found = embedded_invoice_xml(data)
+    found = embedded_invoice_xml(data, options, streams_checked=True)   # open_pdf checked them
     return found[1] if found else None
 
 
@@ -89,11 +89,11 @@ def read_pdf_layout(data: bytes, options: ReadOptions) -> Layout:
         for i in range(len(pdf)):
             page = read_text_page(pdf, i)
             if not text_layer_is_usable(page):
-                image, ppp = render_page(pdf, i, dpi=options.ocr_dpi)
+                image, ppp = render_page(pdf, i, dpi=options.ocr_dpi, max_pixels=options.max_render_pixels)
                 page, _ = ocr_page_image(image, page_number=i + 1, points_per_pixel=ppp)
             pages.append(page)
             sources.add(page.source)
-        codes = _invoice_qr_codes(pdf, pages)
+        codes = _invoice_qr_codes(pdf, pages, options.max_render_pixels)
     finally:
         pdf.close()
     return Layout(pages=tuple(pages), source="+".join(sorted(sources)), meta={"qr_codes": codes})
@@ -102,12 +102,12 @@ def read_pdf_layout(data: bytes, options: ReadOptions) -> Layout:
 _QR_DPI = 150
 
 
-def _invoice_qr_codes(pdf, pages: list[Page]) -> list[tuple[int, str, BBox]]:
+def _invoice_qr_codes(pdf, pages: list[Page], max_pixels: int) -> list[tuple[int, str, BBox]]:
     """QR codes of the first page of a Chinese invoice (发票): rendered only when the text says so."""
     from extractors.pdf_text import render_page
     if not pages or "发票" not in pages[0].text():
         return []
-    image, ppp = render_page(pdf, 0, dpi=_QR_DPI)
+    image, ppp = render_page(pdf, 0, dpi=_QR_DPI, max_pixels=max_pixels)
     return page_qr_codes(image, page=1, points_per_pixel=ppp)
 
 
@@ -115,9 +115,9 @@ def read_image_layout(data: bytes, options: ReadOptions) -> Layout:
     """OCR of every image page; QR codes on pages of Chinese invoices (发票) go to `layout.meta["qr_codes"]`
     (looked for only there: a search costs up to 0.2 s on an A4 scan without one), their boxes on the page as
     received (as a PDF's QR codes, read from the page's own render), not in the words' straightened frame."""
-    from extractors.images import image_points_per_pixel, load_images
+    from extractors.images import image_points_per_pixel, iter_images
     from extractors.ocr import ocr_engine_name
-    images = load_images(data, options)
+    images = iter_images(data, options)   # one decoded page in memory at a time
     pages, codes = [], []
     for i, image in enumerate(images):
         ppp = image_points_per_pixel(image)

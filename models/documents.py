@@ -75,6 +75,14 @@ class Change:
                 "after": self.after, "why": self.why}
 
 
+def display_filename(name: str | None, fallback: str = "upload") -> str:
+    """The name as the sender gave it, fit to store and to put in a header: control characters (NUL, CR, LF,
+    ...) as "_", at most 255 characters; the original bytes are kept as they came, only the name is cleaned."""
+    text = "".join("_" if (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or ch in "\u2028\u2029") else ch
+                   for ch in (name or ""))
+    return text.strip()[:255] or fallback
+
+
 def create_document(session: Session, *, sha256: str, filename: str, mime: str | None = None,
                     size_bytes: int | None = None, source: str = "upload", blob_ref: str | None = None,
                     who: str = "system") -> tuple[Document, bool]:
@@ -84,8 +92,8 @@ def create_document(session: Session, *, sha256: str, filename: str, mime: str |
     existing = session.scalars(select(Document).where(Document.sha256 == sha256)).one_or_none()
     if existing is not None:
         return existing, False
-    document = Document(sha256=sha256, filename=filename, mime=mime, size_bytes=size_bytes, source=source,
-                        blob_ref=blob_ref, status="received")
+    document = Document(sha256=sha256, filename=display_filename(filename), mime=mime, size_bytes=size_bytes,
+                        source=source, blob_ref=blob_ref, status="received")
     session.add(document)
     session.flush()
     _log(session, document.id, who=who, path="status", before=None, after="received", why=f"from {source}")

@@ -188,6 +188,8 @@ def _tax_rate(row: dict[str, str]) -> Decimal | None:
         return None
     percent = text.endswith("%")
     number = _decimal({"tax_rate": text.rstrip("%")}, "tax_rate")
+    if number > 100:            # not a rate at all (and 1e22 would not fit the column)
+        raise _RowProblem("tax_rate", f"must be a rate between 0 and 100 %: {text!r}")
     if percent or number > 1:   # "13%" and "13" both mean 0.13
         number = to_decimal(number / 100, scale=QTY_SCALE)
     return number

@@ -29,7 +29,10 @@ def to_decimal(value: object, *, scale: int) -> Decimal:
         raise ValueError(f"not a decimal number: {value!r}") from exc
     if not number.is_finite():
         raise ValueError(f"not a finite number: {value!r}")
-    quantized = number.quantize(Decimal(1).scaleb(-scale))
+    try:
+        quantized = number.quantize(Decimal(1).scaleb(-scale))
+    except InvalidOperation as exc:     # more digits than any column holds (1e22 at 6 places)
+        raise ValueError(f"{value} is too large") from exc
     if quantized != number:
         raise ValueError(f"{value} has more than {scale} decimal places")
     return quantized

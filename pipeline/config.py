@@ -8,7 +8,15 @@
     INBOUND_PRICE_TOLERANCE       a receipt line's cost may differ this much from its PO line's price before an
                                   approver must sign (default 0.02 = 2 %; the matcher flags po_price_variance alike)
     INBOUND_DEMO                  1 (default): `inbound serve` loads the demo master data and documents; 0: empty
-    INBOUND_BOOTSTRAP_API_KEY     an admin API key with this secret exists after start-up (for automation)
+    INBOUND_BOOTSTRAP_API_KEY     an admin API key with this secret exists after start-up (for automation); outside
+                                  INBOUND_DEMO=1 start-up refuses one shorter than 24 characters or a known default
+    INBOUND_SECRET_KEY            the key webhook secrets are encrypted with at rest (any long random string; unset:
+                                  one is made in $INBOUND_HOME/secret-key; set it alike on every API/worker machine)
+    INBOUND_LOGIN_MAX_FAILURES    wrong passwords per user name within INBOUND_LOGIN_WINDOW_S (default 5, 900 s)
+                                  before further log-ins are refused until the window passes (429 / a message);
+                                  INBOUND_LOGIN_MAX_FAILURES_PER_ADDRESS (default 20) the same per client address
+    INBOUND_LOGIN_KEY_HOURS       API keys minted by POST /api/v1/auth/login expire after this (default 12)
+    INBOUND_SESSION_HOURS         a review-screen session ends after this (default 12); logout ends it at once
     INBOUND_BROKER_URL            Celery broker (redis://..., amqp://...); unset: the pipeline runs in-process
     INBOUND_QUEUE                 the Celery queue (default inbound)
     INBOUND_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY, _BUCKET, _SECURE   blobs in S3/MinIO; unset: $INBOUND_HOME/blobs
@@ -18,7 +26,10 @@
                                   also poll that mailbox (messages are flagged seen, or moved, once stored)
     INBOUND_MAX_UPLOAD_MB         the largest file accepted (default 50)
     INBOUND_WORKERS               in-process pipeline threads (default 1); INBOUND_TASK_TIME_LIMIT_S (300),
-                                  INBOUND_TASK_MEMORY_MB (1500, per Celery worker child)
+                                  INBOUND_TASK_MEMORY_MB (1500, per Celery worker child, and per document
+                                  in the embedded default's child process: INBOUND_ISOLATE, default 1)
+    INBOUND_MAX_ATTEMPTS          tries of one document whose worker died or was stopped before it fails
+                                  `too_many_attempts` (default 3; the original is kept)
     INBOUND_MODEL                 the learned layout model the pipeline reads with: auto (default: the promoted
                                   version, else the model shipped in the package), none (the rules alone), or a
                                   model folder; a folder that cannot be loaded means the rules alone (/healthz)
@@ -56,6 +67,12 @@ class Settings(BaseSettings):
     price_tolerance: Decimal = Decimal("0.02")
     demo: bool = True
     bootstrap_api_key: str = ""
+    secret_key: str = ""
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_s: float = 900.0
+    login_key_hours: float = 12.0
+    session_hours: float = 12.0
     broker_url: str = ""
     queue: str = "inbound"
     s3_endpoint: str = ""
@@ -78,6 +95,8 @@ class Settings(BaseSettings):
     workers: int = 1
     task_time_limit_s: float = 300.0
     task_memory_mb: int = 1500
+    max_attempts: int = 3                 # INBOUND_MAX_ATTEMPTS: tries of one run before it fails too_many_attempts
+    isolate: bool = True                  # INBOUND_ISOLATE: the embedded default reads each document in a child process
     webhook_attempts: int = 8
     webhook_backoff_s: float = 2.0
     model: str = "auto"
@@ -87,10 +106,20 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     near_expiry_days: str = "30"
     exchange_rates: str = ""
+    max_request_mb: float = 100.0         # INBOUND_MAX_REQUEST_MB: all files of one upload request together
+    max_import_mb: float = 20.0           # INBOUND_MAX_IMPORT_MB: one master-data CSV import
+    email_max_attachments: int = 20       # INBOUND_EMAIL_MAX_ATTACHMENTS: documents taken from one message
+    email_max_per_sender_hour: int = 60   # INBOUND_EMAIL_MAX_PER_SENDER_HOUR: messages per sender per hour (0: no cap)
+    email_allowed_domains: str = ""       # INBOUND_EMAIL_ALLOWED_DOMAINS: comma-separated sender domains; empty: any
+    email_max_mime_depth: int = 10        # INBOUND_EMAIL_MAX_MIME_DEPTH: nesting of multipart parts
 
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_request_bytes(self) -> int:
+        return int(self.max_request_mb * 1024 * 1024)
 
     @property
     def db_url(self) -> str:

@@ -3,13 +3,15 @@
 The order is what keeps originals safe: the bytes go to the blob store first; then one transaction creates the
 document, its run and the `document.received` event; only after commit is the run handed to a worker.  The same
 bytes again (any door) give the existing document and nothing new (`duplicate=True`).
+With the broker unreachable after commit the document is kept all the same: the run stays unsent
+(`processing.dispatch`), the answer says `queued` (`sent=False`), and the sweep sends it when the broker is back.
 """
 
 from __future__ import annotations
 
 import logging
 import mimetypes
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 
@@ -39,11 +41,16 @@ class Received:
     sha256: str
     status: str
     duplicate: bool
+    sent: bool = True        # False: the broker was unreachable; the run waits for the sweep
 
     def to_json(self) -> dict:
         out = {"id": self.document_id, "status": self.status, "sha256": self.sha256}
         if self.duplicate:
             out["duplicate"] = True
+        if not self.sent:
+            out["queued"] = True
+            out["detail"] = ("Stored and queued: the reading service is unreachable just now; the document will be "
+                             "read as soon as it is back.")
         return out
 
 
@@ -72,8 +79,13 @@ def receive(services: Services, data: bytes, *, filename: str, source: str, who:
                                    mime=mime, hint=supplier_hint)
     if run_id is not None:
         log.info("document received", extra={"document": received.document_id, "sha256": sha})
-        services.submit(run_id)
-        services.wake_webhooks()
+        from pipeline.processing import dispatch
+        if not dispatch(services, [run_id]):
+            received = replace(received, sent=False)
+        try:
+            services.wake_webhooks()
+        except Exception as exc:  # the broker down: the beat (or the next event) sends the deliveries
+            log.warning("webhooks not woken (%s)", type(exc).__name__)
     return received
 
 

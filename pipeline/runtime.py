@@ -10,6 +10,8 @@ Both are called only after the transaction that created the run has committed (t
 Webhook deliveries are sent by `pipeline.webhooks.WebhookSender`, woken by `wake_webhooks()`.
 `layout` resolves the learned layout model the readers use (pipeline/layout_models.py); `retrainer` is the
 embedded default's background retrain (pipeline/retrain.py), None with Celery (a beat task retrains there).
+Each `InProcessDispatcher` thread reads its documents in its own child process (`thread_reader`,
+pipeline/isolation.py: the Celery worker's time and memory limits; INBOUND_ISOLATE=0 reads in the thread).
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ from pipeline.layout_models import Background, ModelResolver
 from pipeline.master_snapshot import MasterCache
 
 log = logging.getLogger("inbound.runtime")
+_thread = threading.local()       # .isolated: a pipeline thread of an InProcessDispatcher; .reader: its child
+
+
+def thread_reader(settings: Settings):
+    """This pipeline thread's child reader (pipeline/isolation.py), started on first use; None outside an
+    InProcessDispatcher thread, with a broker (the Celery worker child is the isolation), or INBOUND_ISOLATE=0."""
+    if not getattr(_thread, "isolated", False) or settings.broker_url or not settings.isolate:
+        return None
+    reader = getattr(_thread, "reader", None)
+    if reader is None:
+        from pipeline.isolation import ChildReader
+        reader = _thread.reader = ChildReader(settings)
+    return reader
 
 
 class Dispatcher(Protocol):
@@ -71,6 +86,9 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     from models.db import make_engine, session_factory
+    from models.webhooks import set_secret_key
+    from pipeline.webhooks import secret_key_material
+    set_secret_key(secret_key_material(settings))       # webhook secrets are sealed with it (issue 18)
     engine = make_engine(settings.db_url, pool_size=max(10, settings.workers + 8))   # API threads + pipeline
     factory = session_factory(engine)
     return Services(settings, engine, factory, store_from_settings(settings), layout=ModelResolver(settings, factory))
@@ -115,6 +133,16 @@ class InProcessDispatcher:
             thread.join(timeout=30)
 
     def _work(self) -> None:
+        _thread.isolated = True
+        try:
+            self._take()
+        finally:
+            reader = getattr(_thread, "reader", None)
+            if reader is not None:
+                reader.close()
+                _thread.reader = None
+
+    def _take(self) -> None:
         while True:
             run_id = self._queue.get()
             try:

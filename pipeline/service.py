@@ -2,8 +2,9 @@
 dispatcher and the webhook sender.  The order of start-up, as code:
 
     services = build_services(settings)             engine, session factory, blob store
+    check_settings(settings)                        no start with a guessable bootstrap key (outside the demo)
     upgrade(settings.db_url)                        Alembic, before anything reads a table
-    ensure the INBOUND_BOOTSTRAP_API_KEY admin key
+    ensure the INBOUND_BOOTSTRAP_API_KEY admin key; seal webhook secrets still stored in the clear
     dispatcher: in-process threads, or Celery when INBOUND_BROKER_URL is set
     resume runs left queued or running by a previous process (in-process only; Celery redelivers its own)
     the layout model's retrain thread (in-process only; with Celery the beat sends the retrain task)
@@ -25,6 +26,7 @@ from models.company import Defaults, company_settings, install_defaults, save_se
 from models.db import transaction, upgrade
 from models.runs import unfinished_runs
 from models.tables import Document, Product
+from models.webhooks import seal_plain_secrets
 from pipeline.config import Settings
 from pipeline.processing import run_document
 from pipeline.retrain import Retrainer
@@ -47,8 +49,35 @@ class Demo:
     documents: int
 
 
+class InsecureSettings(RuntimeError):
+    """Start-up refused: a setting would let strangers in (issue 18)."""
+
+
+# bootstrap keys nobody may start a real (non-demo) service with: short, or a default anyone can guess
+KNOWN_DEFAULT_KEYS = frozenset({"change-me", "changeme", "change_me", "changeit", "secret", "admin", "password",
+                                "letmein", "test", "default", "inbound", "api-key", "apikey", "bootstrap",
+                                "your-key-here", "replace-me", "xxx"})
+MIN_BOOTSTRAP_KEY = 24
+
+
+def check_settings(settings: Settings) -> None:
+    """InsecureSettings when a bootstrap key is set that is too short or a known default, outside the demo."""
+    key = settings.bootstrap_api_key
+    if not key or settings.demo:
+        return
+    folded = key.strip().lower()
+    if folded in KNOWN_DEFAULT_KEYS or any(folded.startswith(d) and len(set(folded[len(d):])) <= 1
+                                           for d in KNOWN_DEFAULT_KEYS):
+        raise InsecureSettings("INBOUND_BOOTSTRAP_API_KEY is a known default; set a long random key "
+                               f"(at least {MIN_BOOTSTRAP_KEY} characters, e.g. `openssl rand -hex 24`).")
+    if len(key) < MIN_BOOTSTRAP_KEY:
+        raise InsecureSettings(f"INBOUND_BOOTSTRAP_API_KEY is {len(key)} characters; it must be at least "
+                               f"{MIN_BOOTSTRAP_KEY} (a long random key, e.g. `openssl rand -hex 24`).")
+
+
 def start_service(settings: Settings, *, threads: int | None = None) -> Services:
-    """Everything `inbound serve` needs, running; stop it with `stop_service`."""
+    """Everything `inbound serve` needs, running; stop it with `stop_service`.  InsecureSettings: refused."""
+    check_settings(settings)
     upgrade(settings.db_url)
     services = build_services(settings)
     with transaction(services.factory) as session:     # base currency, time zone, near-expiry days (issue 17)
@@ -57,6 +86,10 @@ def start_service(settings: Settings, *, threads: int | None = None) -> Services
     if settings.bootstrap_api_key:
         with transaction(services.factory) as session:
             ensure_api_key(session, secret=settings.bootstrap_api_key, name="bootstrap", role="admin")
+    with transaction(services.factory) as session:     # webhook secrets stored in the clear before issue 18
+        sealed = seal_plain_secrets(session)
+    if sealed:
+        log.warning("encrypted %d webhook secret(s) that were stored in the clear", sealed)
     if settings.broker_url:
         from pipeline.celery_app import CeleryDispatcher   # Celery is loaded only where a broker is used
         services.dispatcher = CeleryDispatcher(settings)
@@ -71,6 +104,9 @@ def start_service(settings: Settings, *, threads: int | None = None) -> Services
         services.retrainer = Retrainer(services)
         services.retrainer.start()
     services.intakes = _start_intakes(services)
+    if settings.broker_url:     # issue 18: runs left unsent while the broker was down, runs stuck running
+        from pipeline.celery_app import Sweeper
+        services.intakes.append(Sweeper(services).start())
     return services
 
 

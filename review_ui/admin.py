@@ -33,7 +33,7 @@ from models.layout_models import SHIPPED
 from models.learned import KINDS, current_facts, forget
 from models.tables import Product, Supplier
 from models.types import utcnow
-from models.webhooks import EVENTS, WebhookDelivery, WebhookSubscription
+from models.webhooks import EVENTS, WebhookDelivery, WebhookSubscription, resend_delivery
 from pipeline.layout_models import ModelUnusable, models_overview, promote_version
 from pipeline.retrain import start_retrain
 from pipeline.webhooks import UrlRefused, check_url
@@ -332,6 +332,24 @@ async def webhook_disable(request: Request, webhook_id: int):
         return _back("/review/admin/webhooks", a["no_webhook"])
     log.info("%s disabled webhook %s", user.name, webhook_id)
     return _back("/review/admin/webhooks", a["webhook_disabled"])
+
+
+@router.post("/review/admin/webhooks/deliveries/{delivery_id}/resend")
+async def delivery_resend(request: Request, delivery_id: int):
+    """As POST /api/v1/webhooks/deliveries/{id}/resend: a failed delivery (the dead letter) sent again."""
+    user, _, refused = await _admin_form(request)
+    if refused is not None:
+        return refused
+
+    def resend() -> bool:
+        with transaction(request.app.state.services.factory) as session:
+            return resend_delivery(session, delivery_id) is not None
+    a = admin_texts(user.lang)
+    if not await run_in_threadpool(resend):
+        return _back("/review/admin/webhooks", a["no_webhook"])
+    request.app.state.services.wake_webhooks()
+    log.info("%s resent webhook delivery %s", user.name, delivery_id)
+    return _back("/review/admin/webhooks", a["delivery_resent"])
 
 
 # -- learned facts ----------------------------------------------------------------------------------------

@@ -56,6 +56,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "subscribe": ("Subscribe", "订阅"),
     "webhook_created": ("Webhook created.", "回调推送已创建。"),
     "webhook_disabled": ("Webhook disabled.", "回调推送已停用。"),
+    "delivery_resent": ("Delivery queued to be sent again.", "已重新排队推送。"),
+    "resend": ("Send again", "重新推送"),
     "secret_once": ("The signing secret, shown only this once:", "签名密钥仅显示这一次："),
     "events_needed": ("Choose at least one event.", "请至少选择一个事件。"),
     "no_webhooks": ("No webhooks.", "没有回调推送。"),

@@ -72,6 +72,11 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "read_failed": ("This document could not be read because of an internal error; it has been kept for review.",
                     ("读取此单据时出现内部错误；单据已保留待审核。",)),
     "timeout": ("Reading this document took too long.", ("识别此单据超时；单据已保留待审核。",)),
+    "too_many_attempts": ("This document stopped its reader on every try (it may be damaged or built to harm); it "
+                          "has been kept for review and will not be tried again.",
+                          ("此单据多次导致识别程序中断（文件可能已损坏或含恶意内容）；单据已保留待审核，不再重试。",)),
+    "reader_crashed": ("The reader stopped while reading this document; it has been kept for review.",
+                       ("识别程序在读取此单据时中断；单据已保留待审核。",)),
     "store_unavailable": ("The file store cannot be reached.", ("文件存储暂时无法访问。",)),
     "blob_missing": ("The original file is missing from the store.", ("文件存储中缺少原始文件。",)),
     "model_unavailable": ("The layout model cannot be loaded.", ("版式模型无法加载，已仅按规则识别。",)),
@@ -127,6 +132,10 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "exchange_rate_missing": ("Enter the exchange rate before confirming.",
                               ("本单据币种为 {currency}，库存以本位币 {base} 记账：请填写汇率（1 {currency} 折合多少 {base}）再确认入库。",
                                "请先填写汇率再确认入库。")),
+    # the login page (review_ui/routes.py, issue 18)
+    "login_throttled": ("Too many failed log-ins for this user name or from this address. Try again in "
+                        "{minutes} minutes; until then even the right password is refused.",
+                        ("登录失败次数过多（此用户名或此地址）。请 {minutes} 分钟后再试；在此之前即使密码正确也无法登录。",)),
 }
 
 GENERIC = ("This needs a check.", "此项需要核对。")

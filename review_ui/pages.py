@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw, ImageOps
 
 from extractors.images import image_points_per_pixel
+from extractors.options import ReadOptions
 from review_ui.ofd_render import font_at, is_ofd, ofd_page_sizes, render_ofd_page
 
 RENDER_SCALE = 2.0          # pixels per point for PDF and OFD pages: sharp at 200 % zoom
+MAX_PAGE_PIXELS = 40_000_000   # one page image at most: a page thousands of points wide is drawn coarser
 A4 = (595.0, 842.0)
 log = logging.getLogger("inbound.review")
 _CACHE: OrderedDict[tuple, bytes] = OrderedDict()
@@ -75,7 +77,7 @@ def page_sizes(data: bytes, kind: str, extraction: dict | None, sha256: str = ""
     if kind == "image":
         image = Image.open(io.BytesIO(data))
         scale, sizes = image_points_per_pixel(image), []
-        for index in range(getattr(image, "n_frames", 1)):
+        for index in range(min(getattr(image, "n_frames", 1), ReadOptions().max_pages)):   # a 10,000-page TIFF
             image.seek(index)
             upright = _upright(image)
             sizes.append(PageSize(upright.width * scale, upright.height * scale))
@@ -152,7 +154,12 @@ def _render(data: bytes, kind: str, index: int, size: PageSize, extraction: dict
     if kind == "image":
         image = Image.open(io.BytesIO(data))
         image.seek(index)
-        image = _upright(image).convert("RGB")
+        if image.width * image.height > MAX_PAGE_PIXELS:      # a JPEG can be decoded at a reduced size
+            image.draft("RGB", (image.width // 8 or 1, image.height // 8 or 1))
+        if image.width * image.height > MAX_PAGE_PIXELS:      # anything else that big: the blank page
+            image = _blank_with_text(size, index + 1, extraction or {})
+        else:
+            image = _upright(image).convert("RGB")
     elif kind == "ofd":
         image = _ofd_page(data, index, size, extraction or {})
     else:
@@ -172,8 +179,10 @@ def _ofd_page(data: bytes, index: int, size: PageSize, extraction: dict) -> Imag
 
 
 def _blank_with_text(size: PageSize, page: int, extraction: dict) -> Image.Image:
-    """A white page (RENDER_SCALE pixels per point) with each read value written where it was read."""
-    scale = RENDER_SCALE
+    """A white page (RENDER_SCALE pixels per point, less on a huge page) with each read value written where it
+    was read."""
+    area = max(1.0, size.width * size.height)
+    scale = min(RENDER_SCALE, (MAX_PAGE_PIXELS / area) ** 0.5 * 0.999)
     image = Image.new("RGB", (int(size.width * scale), int(size.height * scale)), "white")
     draw = ImageDraw.Draw(image)
     for (x0, y0, x1, y1), on_page, text in _texts(extraction):
@@ -200,8 +209,25 @@ def _pdfium(function, *args):
         raise
 
 
+_STREAMS_CHECKED: OrderedDict[str, bool] = OrderedDict()     # in the PDFium worker: files already checked
+
+
+def _check_streams(data: bytes) -> None:
+    """A deflate bomb is refused (TooLarge) before PDFium unpacks it; once per file in the worker."""
+    import hashlib
+    from extractors.pdf_text import check_streams
+    key = hashlib.sha256(data).hexdigest()
+    if key in _STREAMS_CHECKED:
+        return
+    check_streams(data, ReadOptions())
+    _STREAMS_CHECKED[key] = True
+    while len(_STREAMS_CHECKED) > _CACHE_SIZE:
+        _STREAMS_CHECKED.popitem(last=False)
+
+
 def _pdf_sizes(data: bytes) -> list[tuple[float, float]]:
     import pypdfium2 as pdfium
+    _check_streams(data)
     pdf = pdfium.PdfDocument(data)
     try:
         return [tuple(pdf[i].get_size()) for i in range(len(pdf))]
@@ -211,9 +237,12 @@ def _pdf_sizes(data: bytes) -> list[tuple[float, float]]:
 
 def _pdf_png(data: bytes, index: int) -> bytes:
     import pypdfium2 as pdfium
+    from extractors.pdf_text import render_scale
+    _check_streams(data)
     pdf = pdfium.PdfDocument(data)
     try:
-        image = pdf[index].render(scale=RENDER_SCALE).to_pil()
+        page = pdf[index]
+        image = page.render(scale=render_scale(*page.get_size(), RENDER_SCALE, MAX_PAGE_PIXELS)).to_pil()
     finally:
         pdf.close()
     out = io.BytesIO()

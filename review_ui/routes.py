@@ -22,7 +22,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from models.auth import User, check_password
+from models.auth import (Throttle, User, check_password, clear_login_failures, login_refused_for,
+                         record_login_failure)
 from models.db import transaction
 from models.documents import get_document
 from models.errors import InboundError, NeedsApproval, NotFound
@@ -34,7 +35,7 @@ from models.company import company_settings
 from review_ui.changes import changes_view
 from review_ui.i18n import FIELD_NAMES, STATUS_NAMES, texts
 from review_ui.session import (COOKIE, LANGS, SESSION_MAX_AGE_S, UI_ROLES, BadCsrf, UiUser, browser_lang,
-                               check_csrf, new_user, read_session, session_cookie)
+                               check_csrf, end_session, new_user, read_session, session_cookie, start_session)
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -113,9 +114,15 @@ def review_home() -> RedirectResponse:
 
 
 @router.get("/review/login")
-def login_page(request: Request, failed: int = 0):
+def login_page(request: Request, failed: int = 0, wait: int = 0):
     token = secrets.token_urlsafe(24)
-    response = render_page(request, "login.html", None, status_code=401 if failed else 200, csrf=token, failed=failed)
+    failed_text, status = "", 401 if failed else 200
+    if failed == 2:                          # throttled (issue 18): how long until a log-in is tried again
+        english, chinese = issue_texts.MESSAGES["login_throttled"]
+        sentence = chinese[0] if browser_lang(request) == "zh" else english
+        failed_text, status = sentence.format(minutes=max(1, min(int(wait or 1), 24 * 60))), 429
+    response = render_page(request, "login.html", None, status_code=status, csrf=token, failed=failed,
+                           failed_text=failed_text)
     response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", path="/review/login")
     return response
 
@@ -132,10 +139,30 @@ async def login(request: Request):
         with services.factory() as session:
             return check_password(session, username=str(form.get("username", "")),
                                   password=str(form.get("password", "")))
+    username = str(form.get("username", ""))
+    address = request.client.host if request.client else "unknown"
+    throttle = Throttle.from_settings(services.settings)
+
+    def refused() -> float | None:
+        with transaction(services.factory) as session:
+            return login_refused_for(session, throttle, username=username, address=address)
+
+    def record(user: User | None) -> None:
+        with transaction(services.factory) as session:
+            if user is None:
+                record_login_failure(session, username=username, address=address)
+            else:
+                clear_login_failures(session, username)
+    wait = await run_in_threadpool(refused)
+    if wait is not None:                      # too many wrong passwords: not even the right one, for a while
+        return RedirectResponse(f"/review/login?failed=2&wait={math.ceil(wait / 60)}", status_code=303)
     user = await run_in_threadpool(check)
     if user is None or user.role not in UI_ROLES:
+        await run_in_threadpool(record, None)
         return RedirectResponse("/review/login?failed=1", status_code=303)
-    ui_user = new_user(user.id, user.username, user.role, browser_lang(request))
+    await run_in_threadpool(record, user)
+    sid = await run_in_threadpool(start_session, request, user.id)
+    ui_user = new_user(user.id, user.username, user.role, browser_lang(request), sid)
     response = RedirectResponse("/review/queue", status_code=303)
     response.set_cookie(COOKIE, session_cookie(request, ui_user), max_age=SESSION_MAX_AGE_S, httponly=True,
                         samesite="lax", path="/", secure=request.url.scheme == "https")
@@ -149,6 +176,7 @@ async def logout(request: Request):
         await _form_user(request)
     except BadCsrf:
         return _secure(HTMLResponse("Bad form token.", status_code=403))
+    await run_in_threadpool(end_session, request)      # server side: a copy of the cookie is no good either
     response = to_login()
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -162,7 +190,7 @@ async def set_lang(request: Request):
     lang = form.get("lang") if form.get("lang") in LANGS else user.lang
     back = str(form.get("back") or "/review/queue")
     response = RedirectResponse(back if back.startswith("/review/") else "/review/queue", status_code=303)
-    changed = UiUser(user.user_id, user.name, user.role, user.csrf, lang)
+    changed = UiUser(user.user_id, user.name, user.role, user.csrf, lang, user.sid)
     response.set_cookie(COOKIE, session_cookie(request, changed), max_age=SESSION_MAX_AGE_S, httponly=True,
                         samesite="lax", path="/", secure=request.url.scheme == "https")
     return response

@@ -21,7 +21,8 @@ def test_compose_file_is_valid_and_complete():
             pytest.fail("docker-compose is not installed (scripts/service-tools.sh)")
         pytest.skip("docker-compose not installed")
     result = subprocess.run([tool, "-f", str(ROOT / "compose.yaml"), "config"], capture_output=True, text=True,
-                            timeout=60, cwd=ROOT, env={**os.environ, "INBOUND_BOOTSTRAP_API_KEY": "k"})
+                            timeout=60, cwd=ROOT, env={**os.environ, "INBOUND_BOOTSTRAP_API_KEY": "compose-check-key-0123456789abcdef",
+                                                                   "INBOUND_SECRET_KEY": "compose-check-secret"})
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     services = config["services"]
@@ -30,7 +31,7 @@ def test_compose_file_is_valid_and_complete():
         env = services[name]["environment"]
         assert env["INBOUND_DATABASE_URL"].startswith("postgresql+psycopg://")
         assert env["INBOUND_BROKER_URL"].startswith("redis://") and env["INBOUND_S3_ENDPOINT"] == "minio:9000"
-        assert env["INBOUND_BOOTSTRAP_API_KEY"] == "k"
+        assert env["INBOUND_BOOTSTRAP_API_KEY"] == "compose-check-key-0123456789abcdef"
     assert services["worker"]["command"][:2] == ["inbound", "worker"]
     assert services["api"]["command"][:2] == ["inbound", "serve"]
 
@@ -38,7 +39,7 @@ def test_compose_file_is_valid_and_complete():
 def test_dockerfile_installs_the_pinned_packages_and_serves():
     text = (ROOT / "Dockerfile").read_text()
     assert "pip install -c constraints.txt ." in text
-    assert 'CMD ["inbound", "serve", "--host", "0.0.0.0", "--port", "8000"]' in text
+    assert 'CMD ["inbound", "serve", "--port", "8000"]' in text          # 127.0.0.1 unless told otherwise
     for package in ("api", "extractors", "matching", "models", "pipeline", "review_ui", "fixtures"):
         assert f"COPY {package} {package}" in text
 
@@ -48,4 +49,5 @@ def test_the_beat_module_loads():
                              "from pipeline.celery_beat import app; print(sorted(app.conf.beat_schedule))"],
                             capture_output=True, text=True, timeout=60, cwd=ROOT,
                             env={**os.environ, "INBOUND_BROKER_URL": "redis://127.0.0.1:6379/5"})
-    assert result.stdout.strip() == "['layout_model', 'webhooks']", result.stderr   # retrain check: issue 15
+    # retrain check: issue 15; the sweep of unsent and stuck runs: issue 18
+    assert result.stdout.strip() == "['layout_model', 'sweep', 'webhooks']", result.stderr

@@ -56,9 +56,9 @@ def wait_status(base: str, headers: dict, doc_id: int, timeout_s: float = 60) ->
 
 def test_serve_as_the_outside_check_starts_it(tmp_path):
     port = free_port()
-    env = {"INBOUND_HOME": str(tmp_path / "home"), "INBOUND_DEMO": "0", "INBOUND_BOOTSTRAP_API_KEY": "outside-check"}
+    env = {"INBOUND_HOME": str(tmp_path / "home"), "INBOUND_DEMO": "0", "INBOUND_BOOTSTRAP_API_KEY": "outside-check-key-0123456789"}
     with serve(env, port) as process:
-        base, headers = f"http://127.0.0.1:{port}", {"Authorization": "Bearer outside-check"}
+        base, headers = f"http://127.0.0.1:{port}", {"Authorization": "Bearer outside-check-key-0123456789"}
         assert httpx.get(f"{base}/api/v1/documents", headers=headers).json() == {"items": [], "total": 0}
         data = (DEMO / "INV-88213.pdf").read_bytes()
         first = httpx.post(f"{base}/api/v1/documents", headers=headers, files={"file": ("INV-88213.pdf", data)})

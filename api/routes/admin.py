@@ -2,33 +2,53 @@
 
 from __future__ import annotations
 
+import math
 import secrets
+from datetime import timezone
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 
 from api.deps import Admin, CurrentUser, PageDep, ServicesDep, SessionDep, WebhookManager
-from api.problems import Problem
+from api.problems import Problem, problem
 from api.schemas import ApiKeyIn, Login, UserIn, WebhookIn
-from models.auth import ROLES, ApiKey, User, check_password, create_api_key, create_user, revoke_api_key
+from models.auth import (ROLES, ApiKey, Throttle, User, check_password, clear_login_failures, create_api_key,
+                         create_user, login_key, login_refused_for, record_login_failure, revoke_api_key)
 from models.db import transaction
 from models.types import utcnow
-from models.webhooks import EVENTS, WebhookDelivery, WebhookSubscription
+from models.webhooks import EVENTS, WebhookDelivery, WebhookSubscription, resend_delivery
 from pipeline.webhooks import UrlRefused, check_url
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
 
 @router.post("/auth/login")
-def login(body: Login, services: ServicesDep):
-    """A user's name and password -> a new API key with the user's role (revoke it to log out)."""
+def login(body: Login, services: ServicesDep, request: Request):
+    """A user's name and password -> a new API key with the user's role, expiring after INBOUND_LOGIN_KEY_HOURS
+    (revoke it to log out).  Too many wrong passwords for the name or from the address: 429 with Retry-After,
+    even for the right password, until the window has passed."""
+    settings = services.settings
+    address = request.client.host if request.client else "unknown"
+    with transaction(services.factory) as session:
+        wait = login_refused_for(session, Throttle.from_settings(settings), username=body.username, address=address)
+    if wait is not None:
+        seconds = math.ceil(wait)
+        response = problem(429, f"Too many failed log-ins; try again in {seconds} s.", code="too_many_attempts",
+                           retry_after_s=seconds)
+        response.headers["Retry-After"] = str(seconds)
+        return response
     with transaction(services.factory) as session:
         user = check_password(session, username=body.username, password=body.password)
         if user is None:
-            raise Problem(401, "Wrong user name or password.", code="not_authenticated")
-        row, key = create_api_key(session, name=f"login {user.username} {utcnow():%Y-%m-%d %H:%M}", role=user.role,
-                                  user_id=user.id)
-        return {"token": key, "key_id": row.id, "role": user.role, "username": user.username}
+            record_login_failure(session, username=body.username, address=address)
+        else:
+            clear_login_failures(session, body.username)
+            row, key = login_key(session, user, hours=settings.login_key_hours)
+            answer = {"token": key, "key_id": row.id, "role": user.role, "username": user.username,
+                      "expires_at": row.expires_at.isoformat()}
+    if user is None:
+        raise Problem(401, "Wrong user name or password.", code="not_authenticated")
+    return answer
 
 
 @router.get("/me")
@@ -38,7 +58,8 @@ def me(user: CurrentUser):
 
 def key_json(k: ApiKey) -> dict:
     return {"id": k.id, "name": k.name, "role": k.role, "hint": k.hint, "user_id": k.user_id,
-            "created_at": k.created_at.isoformat(), "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+            "created_at": k.created_at.isoformat(), "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+            "expires_at": k.expires_at.isoformat() if k.expires_at else None}
 
 
 @router.get("/api-keys")
@@ -55,7 +76,11 @@ def new_key(body: ApiKeyIn, services: ServicesDep, user: Admin):
     if body.role not in ROLES:
         raise Problem(422, f"role must be one of {', '.join(ROLES)}.", code="invalid_request")
     with transaction(services.factory) as session:
-        row, key = create_api_key(session, name=body.name, role=body.role)
+        expires = body.expires_at
+        if expires is not None and expires.tzinfo is None:
+            raise Problem(422, "expires_at needs a time zone (e.g. 2027-01-31T00:00:00Z).", code="invalid_request")
+        row, key = create_api_key(session, name=body.name, role=body.role,
+                                  expires_at=expires.astimezone(timezone.utc) if expires else None)
         return {**key_json(row), "key": key}
 
 
@@ -125,6 +150,18 @@ def unsubscribe(webhook_id: int, services: ServicesDep, user: WebhookManager):
             raise Problem(404, f"No webhook {webhook_id}.", code="not_found")
         row.active = False
         return webhook_json(row)
+
+
+@router.post("/webhooks/deliveries/{delivery_id}/resend", tags=["webhooks"])
+def resend(delivery_id: int, services: ServicesDep, user: WebhookManager):
+    """Send a delivery again (a `failed` one: the dead letter after every attempt was spent), from its first attempt."""
+    with transaction(services.factory) as session:
+        row = resend_delivery(session, delivery_id)
+        if row is None:
+            raise Problem(404, f"No webhook delivery {delivery_id}.", code="not_found")
+        answer = {"id": row.id, "status": row.status, "attempts": row.attempts}
+    services.wake_webhooks()
+    return answer
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", tags=["webhooks"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Header, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -13,7 +14,7 @@ from api.deps import Approver, Corrector, PageDep, Reader, ServicesDep, SessionD
 from api.problems import Problem
 from api.schemas import DocumentPatch, DocumentSupplierIn, LineProductIn, Reject
 from models.db import transaction
-from models.documents import get_document
+from models.documents import display_filename, get_document
 from models.tables import Document
 from pipeline.intake import receive
 from pipeline.processing import reprocess
@@ -42,7 +43,12 @@ async def upload_documents(services: ServicesDep, user: Uploader,
     """Store each file and queue it for reading: 202 {"id", "status", "sha256"}; bytes already known: 200 with
     the existing id and "duplicate": true.  Several `file` parts: {"items": [...], "total"}."""
     source = "upload" if user.user_id is not None else "api"
-    results = []
+    results, total, request_limit = [], 0, services.settings.max_request_bytes
+    for upload in file:                      # all files of one request together: at most max_request_mb
+        total += upload.size or 0
+    if total > request_limit:
+        raise Problem(413, f"The files of one upload together are larger than the limit of "
+                           f"{request_limit / 2**20:g} MB; send them in several uploads.", code="too_large")
     for upload in file:
         data = await _read_limited(upload, services.settings.max_upload_bytes)
         results.append(await run_in_threadpool(receive, services, data, filename=upload.filename or "upload",
@@ -79,10 +85,14 @@ def read_document(document_id: int, session: SessionDep, user: Reader):
 def read_original(document_id: int, session: SessionDep, services: ServicesDep, user: Reader):
     document = get_document(session, document_id)
     data = services.blobs.get(document.sha256)
-    name = document.filename.replace('"', "")
+    # a name stored before names were cleaned may hold NUL or CR/LF: cleaned again, so the header is always valid
+    name = display_filename(document.filename, f"document-{document_id}")
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("\\", "_")
+    disposition = f'inline; filename="{ascii_name}"'
+    if ascii_name != name:
+        disposition += f"; filename*=UTF-8''{quote(name, safe='')}"
     return Response(data, media_type=document.mime or "application/octet-stream",
-                    headers={"Content-Disposition": f'inline; filename="{name.encode("ascii", "replace").decode()}"',
-                             "X-Content-SHA256": document.sha256})
+                    headers={"Content-Disposition": disposition, "X-Content-SHA256": document.sha256})
 
 
 @router.get("/{document_id}/words")

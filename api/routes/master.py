@@ -58,6 +58,13 @@ def _import_one(session, rows: list[dict], kind: str) -> ImportReport:
     return report
 
 
+def _created(row, report: ImportReport, required: str):
+    """The row one POST made, or 422 where the import took it for a blank row (nothing in the required cells)."""
+    if row is None:
+        raise Problem(422, f"{required} cannot be empty.", code="invalid_master_data", report=report.to_json())
+    return row
+
+
 def product_json(p: Product) -> dict:
     return {"id": p.id, "sku": p.sku, "name": p.name, "unit": p.unit, "barcodes": list(p.barcodes or ()),
             "aliases": list(p.aliases or ()), "category": p.category,
@@ -95,8 +102,9 @@ def read_product(product_id: int, session: SessionDep, user: Reader):
 @router.post("/products", status_code=201)
 def create_product(body: ProductIn, services: ServicesDep, user: MasterWriter):
     with transaction(services.factory) as session:
-        _import_one(session, [body.model_dump()], "products")
-        return product_json(session.scalars(select(Product).where(Product.sku == body.sku)).one())
+        report = _import_one(session, [body.model_dump()], "products")
+        return product_json(_created(session.scalars(select(Product).where(Product.sku == body.sku.strip()))
+                                     .one_or_none(), report, "sku, name and unit"))
 
 
 @router.get("/suppliers")
@@ -116,9 +124,10 @@ def list_suppliers(session: SessionDep, user: Reader, paging: PageDep, tax_id: s
 @router.post("/suppliers", status_code=201)
 def create_supplier(body: SupplierIn, services: ServicesDep, user: MasterWriter):
     with transaction(services.factory) as session:
-        _import_one(session, [body.model_dump()], "suppliers")
-        query = select(Supplier).where(Supplier.tax_id == body.tax_id if body.tax_id else Supplier.name == body.name)
-        return supplier_json(session.scalars(query).one())
+        report = _import_one(session, [body.model_dump()], "suppliers")
+        tax_id = (body.tax_id or "").strip().upper()        # as the import keeps it
+        query = select(Supplier).where(Supplier.tax_id == tax_id if tax_id else Supplier.name == body.name.strip())
+        return supplier_json(_created(session.scalars(query).one_or_none(), report, "name"))
 
 
 @router.post("/purchase-orders", status_code=201)
@@ -172,7 +181,14 @@ async def master_import(services: ServicesDep, user: MasterWriter,
                         file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX with a header row")],
                         kind: Annotated[str | None, Form()] = None):
     """All rows or none; the report lists every bad cell.  422 with the report when any row is wrong."""
-    data = await file.read()
+    limit = int(services.settings.max_import_mb * 1024 * 1024)   # INBOUND_MAX_IMPORT_MB
+    if (file.size or 0) > limit:
+        raise Problem(413, f"The import file is larger than the limit of {limit / 2**20:g} MB; split it.",
+                      code="too_large")
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise Problem(413, f"The import file is larger than the limit of {limit / 2**20:g} MB; split it.",
+                      code="too_large")
     with transaction(services.factory) as session:
         report = import_master(session, data, kind=kind)
     if not report.ok:

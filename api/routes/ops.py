@@ -4,6 +4,10 @@
 =none) or unavailable (the folder does not load: `reason` says why, and the documents are read with the rules
 alone); the service's own status stays ok then, as it keeps reading.
 
+Issue 18: with a broker, /healthz checks it (a 2 s connect): unreachable -> `status` "degraded" and
+`broker_status` "down" (uploads are still kept and queued; the sweep sends them when it is back); 200 all the same,
+as the API still takes documents.  The database unreachable or locked -> 503 with Retry-After (api/problems.py).
+
 The figures are read from the database at each scrape, so they hold for every process (API, Celery workers)
 writing to it, not only this one.
 """
@@ -34,8 +38,12 @@ def healthz(services: ServicesDep):
         session.execute(text("select 1"))
     layout = services.layout or ModelResolver(services.settings, services.factory)
     state = layout.state().to_json()
-    return {"status": "ok", "database": services.engine.dialect.name,
-            "broker": "celery" if services.settings.broker_url else "in-process",
+    status, broker_status = "ok", "ok"
+    reachable = getattr(services.dispatcher, "reachable", None)
+    if services.settings.broker_url and reachable is not None and not reachable():
+        status, broker_status = "degraded", "down"
+    return {"status": status, "database": services.engine.dialect.name,
+            "broker": "celery" if services.settings.broker_url else "in-process", "broker_status": broker_status,
             "layout_model": {key: state[key] for key in ("status", "version", "path", "reason")}}
 
 

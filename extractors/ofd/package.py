@@ -101,6 +101,8 @@ def _check_members(infos: list[zipfile.ZipInfo], limit: int) -> dict[str, zipfil
     total = 0
     for info in infos:
         name = _safe_member_name(info.filename)
+        if not name:
+            raise CorruptFile("The OFD file is damaged.", detail="a member without a name")
         if info.is_dir():
             continue
         total += info.file_size

@@ -42,7 +42,7 @@ def parse_xml_safely(xml: bytes) -> Element:
         raise UnsafeContent("The invoice XML declares a DTD, entities or external references "
                             "(possible XXE or entity-expansion attack), so it was not read.",
                             detail=repr(exc)) from exc
-    except ParseError as exc:
+    except (ParseError, LookupError, UnicodeError, ValueError) as exc:  # LookupError: an unknown encoding= name
         raise CorruptFile("The invoice XML is malformed and could not be read.", detail=str(exc)) from exc
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.bench.ledger import BenchUnavailable, bench_database_url, run_admin_sql
-from pipeline.bench.service import (BENCH_RATES, FINAL, INBOUND, ROOT, _import_master, _quantile, corpus, free_port,
+from pipeline.bench.service import (BENCH_RATES, FINAL, INBOUND, ROOT, import_master, quantile, corpus, free_port,
                                     say, stop, wait_until_up)
 
 KEY = "bench-load-" + uuid.uuid4().hex
@@ -67,7 +67,7 @@ def run(*, uploads: int, emails: int, rate_per_s: float = 20.0, timeout_s: float
         wait_until_up(base)
         worker = subprocess.Popen([INBOUND, "worker", "--concurrency", "2", "--loglevel", "WARNING"], env=env,
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _import_master(base, KEY)
+        import_master(base, KEY)
         figures = _load(base, smtp_port, docs[:uploads], docs[uploads:], worker.pid, rate_per_s, timeout_s)
         figures.update(uploads=uploads, emails=emails, rate_per_s=rate_per_s, database="postgresql",
                        broker=broker.split(":")[0])
@@ -220,11 +220,11 @@ def _verdict(views, stock_moves, expected, problems, upload_ms, review_ms, memor
     upload_ms.sort()
     review_ms.sort()
     return {"documents": len(views), "statuses": statuses, "ok": not problems, "problems": problems,
-            "upload_to_draft_p50_s": round(_quantile(latencies, 0.5), 2),
-            "upload_to_draft_p99_s": round(_quantile(latencies, 0.99), 2),
+            "upload_to_draft_p50_s": round(quantile(latencies, 0.5), 2),
+            "upload_to_draft_p99_s": round(quantile(latencies, 0.99), 2),
             "documents_per_minute": round(len(latencies) / span_s * 60, 1) if finished else 0.0,
-            "upload_p50_ms": round(_quantile(upload_ms, 0.5), 1), "upload_p99_ms": round(_quantile(upload_ms, 0.99), 1),
-            "review_api_p99_ms": round(_quantile(review_ms, 0.99), 1),
+            "upload_p50_ms": round(quantile(upload_ms, 0.5), 1), "upload_p99_ms": round(quantile(upload_ms, 0.99), 1),
+            "review_api_p99_ms": round(quantile(review_ms, 0.99), 1),
             "worker_rss_peak_mb": round(memory.peak / 1024, 1), "worker_rss_last_mb": round(memory.last / 1024, 1),
             "wall_s": round(time.perf_counter() - start, 1)}
 

@@ -94,7 +94,7 @@ def run(*, count: int, requests_each: int) -> dict:
         wait_until_up(base)
         worker = subprocess.Popen([INBOUND, "worker", "--concurrency", "2", "--loglevel", "WARNING"], env=env,
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _import_master(base)
+        import_master(base)
         figures = {"documents": count, "database": "postgresql", "broker": broker.split(":")[0], "workers": 2}
         figures.update(_throughput(base, docs))
         figures.update(asyncio.run(_latency(base, figures.pop("ids"), clients=50, each=requests_each)))
@@ -148,8 +148,8 @@ def _throughput(base: str, docs: list[tuple[str, bytes]]) -> dict:
         statuses[v["status"]] = statuses.get(v["status"], 0) + 1
     return {"ids": ids, "upload_s": round(upload_s, 2), "uploads_per_s": round(len(docs) / upload_s, 1),
             "span_s": round(span_s, 1), "documents_per_minute": round(len(docs) / span_s * 60, 1),
-            "upload_to_draft_p50_s": round(_quantile(latencies, 0.5), 2),
-            "upload_to_draft_p99_s": round(_quantile(latencies, 0.99), 2),
+            "upload_to_draft_p50_s": round(quantile(latencies, 0.5), 2),
+            "upload_to_draft_p99_s": round(quantile(latencies, 0.99), 2),
             "statuses": statuses, "all_final": all(finals), "distinct_documents": len(set(ids)),
             "each_processed_once": all(once)}
 
@@ -173,11 +173,11 @@ async def _latency(base: str, ids: list[int], *, clients: int, each: int) -> dic
         await asyncio.gather(*(client_loop(n, client) for n in range(clients)))
         wall = time.perf_counter() - start
     samples.sort()
-    return {"get_clients": clients, "get_requests": len(samples), "get_p50_ms": round(_quantile(samples, 0.5) * 1000, 1),
-            "get_p99_ms": round(_quantile(samples, 0.99) * 1000, 1), "get_per_s": round(len(samples) / wall, 1)}
+    return {"get_clients": clients, "get_requests": len(samples), "get_p50_ms": round(quantile(samples, 0.5) * 1000, 1),
+            "get_p99_ms": round(quantile(samples, 0.99) * 1000, 1), "get_per_s": round(len(samples) / wall, 1)}
 
 
-def _import_master(base: str, key: str = KEY) -> None:
+def import_master(base: str, key: str = KEY) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     for folder in ("electronics", "food"):
         for kind in ("suppliers", "products", "supplier_products", "purchase_orders"):
@@ -186,7 +186,7 @@ def _import_master(base: str, key: str = KEY) -> None:
                        files={"file": (path.name, path.read_bytes())}, timeout=60).raise_for_status()
 
 
-def _quantile(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     if len(values) == 1:

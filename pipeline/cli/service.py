@@ -1,7 +1,9 @@
 """CLI commands of the running service: `inbound serve`, `inbound worker`, `inbound ingest`.
 
     inbound serve [--host H] [--port P]     API (+ review screen) and an in-process pipeline on the embedded
-                                            defaults; INBOUND_BROKER_URL: documents go to Celery workers instead
+                                            defaults; INBOUND_BROKER_URL: documents go to Celery workers instead;
+                                            listens on 127.0.0.1 unless --host says otherwise; refuses to start
+                                            with a guessable INBOUND_BOOTSTRAP_API_KEY outside the demo
     inbound worker [--concurrency N]        a Celery worker for the pipeline (needs INBOUND_BROKER_URL)
     inbound ingest PATH...                  store files (folders: every supported file in them) and read them,
                                             with a progress bar
@@ -29,7 +31,16 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from pipeline.service import InsecureSettings, check_settings
     settings = get_settings()
+    try:
+        check_settings(settings)
+    except InsecureSettings as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if settings.demo and host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: the demo (login demo/demo, an admin) is reachable on {host}; set INBOUND_DEMO=0 "
+                   "for anything but a demo on this machine", err=True)
 
     def announce(state) -> None:
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
