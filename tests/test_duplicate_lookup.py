@@ -336,7 +336,8 @@ def test_the_service_flags_a_copy_from_the_stored_keys(db_url, tmp_path):
         pdf.docinfo["/Producer"] = "rescanned"
         resaved = io.BytesIO()
         pdf.save(resaved)
-    with running_app(db_url, tmp_path) as client:
+    # read in this process (not in a reader child) so that the engine here sees the lookup's statements
+    with running_app(db_url, tmp_path, isolate=False) as client:
         import_master(client, kinds=("suppliers", "products"))
         first = upload(client, INVOICE).json()["id"]
         wait_read(client)

@@ -6,8 +6,9 @@ PostgreSQL + Redis, as `inbound bench service` runs them.  At once:
 - 200 e-mails (--quick: 20) with one document each sent to the SMTP drop box, each from its own sender;
 - a reviewer confirming every document that comes back `ready` (POST .../confirm with an Idempotency-Key).
 Then the proof: every document reached a final status, each was read exactly once (one run, one attempt), every
-confirmed document is posted exactly once (one receipt posting; its lines' stock moves once), none lost (every
-upload answered and every e-mail became a document).  Reported: p50/p99 from upload to draft (the run's queued ->
+posted document was posted by the reviewer's confirm with one stock move per line, and confirming it once more
+answers with that same posting and creates none (posted exactly once), none lost (every upload answered and every
+e-mail became a document).  Reported: p50/p99 from upload to draft (the run's queued ->
 finished times the service stores), documents per minute, API p99 of the uploads and of the reviewer's calls, and
 the worker's resident memory (the worker and its children, sampled each second from /proc), peak and last.
 
@@ -31,9 +32,9 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.bench.ledger import BenchUnavailable, bench_database_url, run_admin_sql
-from pipeline.bench.service import (BENCH_RATES, FINAL, INBOUND, ROOT, import_master, quantile, corpus, free_port,
-                                    say, stop, wait_until_up)
+from pipeline.bench.ledger import BenchUnavailable, run_admin_sql
+from pipeline.bench.service import (BENCH_RATES, FINAL, INBOUND, ROOT, corpus, free_port, fresh_database,
+                                    import_master, quantile, say, stop, wait_until_up)
 
 KEY = "bench-load-" + uuid.uuid4().hex
 
@@ -43,15 +44,8 @@ def run_bench(*, quick: bool) -> dict:
 
 
 def run(*, uploads: int, emails: int, rate_per_s: float = 20.0, timeout_s: float = 3600) -> dict:
-    server = bench_database_url()
     broker = os.environ.get("INBOUND_BENCH_BROKER_URL", "redis://127.0.0.1:6379/6")
-    name = f"inbound_bench_load_{uuid.uuid4().hex[:8]}"
-    try:
-        run_admin_sql(server, f'CREATE DATABASE "{name}"')
-    except Exception as exc:
-        raise BenchUnavailable(f"PostgreSQL is needed for this bench: {str(exc).splitlines()[0]}") from exc
-    from sqlalchemy.engine import make_url
-    db_url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    server, name, db_url = fresh_database("load")
     home = Path(tempfile.mkdtemp(prefix="inbound-bench-load-"))
     port, smtp_port = free_port(), free_port()
     env = {**os.environ, "INBOUND_HOME": str(home), "INBOUND_DATABASE_URL": db_url, "INBOUND_BROKER_URL": broker,
@@ -112,8 +106,9 @@ def _load(base: str, smtp_port: int, uploaded: list, mailed: list, worker_pid: i
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=60) as smtp:
             smtp.send_message(message)
 
+    confirmed: dict[int, tuple[int, int]] = {}           # document -> (posting id, stock moves) as confirmed
+
     def reviewer() -> None:
-        confirmed: set[int] = set()
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             while not done.is_set():
                 started = time.perf_counter()
@@ -127,7 +122,7 @@ def _load(base: str, smtp_port: int, uploaded: list, mailed: list, worker_pid: i
                                          headers={"Idempotency-Key": f"load-{item['id']}"})
                     review_ms.append((time.perf_counter() - started) * 1000)
                     if answer.status_code in (200, 201):
-                        confirmed.add(item["id"])
+                        confirmed[item["id"]] = (answer.json()["posting_id"], answer.json()["moves"])
                 time.sleep(0.5)
 
     say(f"uploading {len(uploaded)} documents at {rate_per_s}/s, mailing {len(mailed)}, a reviewer confirming ...")
@@ -164,8 +159,13 @@ def _load(base: str, smtp_port: int, uploaded: list, mailed: list, worker_pid: i
         memory.stop()
         listed = _all(client, "/api/v1/documents")
         views = [client.get(f"/api/v1/documents/{d['id']}").json() for d in listed]
-        stock_moves = _moves_by_document(client)
-    return _verdict(views, stock_moves, expected, problems, upload_ms, review_ms, memory, start)
+        again = {}                             # each posted document confirmed once more: the same posting, no new one
+        for doc_id, (posting, _) in confirmed.items():
+            answer = client.post(f"/api/v1/documents/{doc_id}/confirm", headers={"Idempotency-Key": f"load-{doc_id}"})
+            again[doc_id] = (answer.json().get("posting_id"), answer.json().get("created"))
+            if again[doc_id] != (posting, False):
+                problems.append(f"document {doc_id}: confirmed again gave {again[doc_id]}, not posting {posting}")
+    return _verdict(views, confirmed, expected, problems, upload_ms, review_ms, memory, start)
 
 
 def _all(client: httpx.Client, path: str) -> list[dict]:
@@ -179,20 +179,7 @@ def _all(client: httpx.Client, path: str) -> list[dict]:
             return out
 
 
-def _moves_by_document(client: httpx.Client) -> dict[int, int]:
-    """Stock moves per document over every product that has any."""
-    counts: dict[int, int] = {}
-    for product in _all(client, "/api/v1/products"):
-        stock = client.get("/api/v1/stock", params={"product_id": product["id"]})
-        if stock.status_code != 200:
-            continue
-        for move in stock.json().get("moves", []):
-            if move.get("document_id"):
-                counts[move["document_id"]] = counts.get(move["document_id"], 0) + 1
-    return counts
-
-
-def _verdict(views, stock_moves, expected, problems, upload_ms, review_ms, memory, start) -> dict:
+def _verdict(views, confirmed, expected, problems, upload_ms, review_ms, memory, start) -> dict:
     statuses: dict[str, int] = {}
     latencies, queued, finished = [], [], []
     for view in views:
@@ -210,9 +197,9 @@ def _verdict(views, stock_moves, expected, problems, upload_ms, review_ms, memor
                 latencies.append((f - q).total_seconds())
         if view["status"] == "posted":
             lines = len((view.get("extraction") or {}).get("lines") or [])
-            if stock_moves.get(view["id"], 0) != lines:
-                problems.append(f"document {view['id']} posted with {stock_moves.get(view['id'], 0)} moves for "
-                                f"{lines} lines")
+            moves = confirmed.get(view["id"], (None, 0))[1]
+            if view["id"] not in confirmed or moves != lines:
+                problems.append(f"document {view['id']} posted with {moves} moves for {lines} lines")
     if len(views) != expected:
         problems.append(f"{len(views)} documents for {expected} sent")
     latencies.sort()

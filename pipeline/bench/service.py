@@ -70,16 +70,22 @@ def run_bench(*, quick: bool) -> dict:
     return run(count=count, requests_each=requests_each)
 
 
-def run(*, count: int, requests_each: int) -> dict:
+def fresh_database(kind: str) -> tuple[str, str, str]:
+    """(admin URL, name, URL) of a new, empty database for one bench run on INBOUND_BENCH_DATABASE_URL's server
+    (the service migrates it at start); BenchUnavailable without PostgreSQL."""
     server = bench_database_url()
-    broker = os.environ.get("INBOUND_BENCH_BROKER_URL", "redis://127.0.0.1:6379/6")
-    name = f"inbound_bench_service_{uuid.uuid4().hex[:8]}"
+    name = f"inbound_bench_{kind}_{uuid.uuid4().hex[:8]}"
     try:
         run_admin_sql(server, f'CREATE DATABASE "{name}"')
     except Exception as exc:
         raise BenchUnavailable(f"PostgreSQL is needed for this bench: {str(exc).splitlines()[0]}") from exc
     from sqlalchemy.engine import make_url
-    db_url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    return server, name, make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def run(*, count: int, requests_each: int) -> dict:
+    broker = os.environ.get("INBOUND_BENCH_BROKER_URL", "redis://127.0.0.1:6379/6")
+    server, name, db_url = fresh_database("service")
     home = Path(tempfile.mkdtemp(prefix="inbound-bench-"))
     port = free_port()
     env = {**os.environ, "INBOUND_HOME": str(home), "INBOUND_DATABASE_URL": db_url, "INBOUND_BROKER_URL": broker,
