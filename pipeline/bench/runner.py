@@ -30,7 +30,10 @@ def time_limit(seconds: float) -> Iterator[None]:
         yield
         return
 
+    fired = []
+
     def expire(signum, frame):  # noqa: ARG001
+        fired.append(True)
         raise ReadTimeout(f"Reading this document took longer than {seconds:g} s and was stopped.")
 
     previous = signal.signal(signal.SIGALRM, expire)
@@ -40,6 +43,8 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    if fired:       # the alarm went off in code that made another error of it (a C extension's import failing)
+        raise ReadTimeout(f"Reading this document took longer than {seconds:g} s and was stopped.")
 
 
 def extract_file(path: Path, options: ReadOptions) -> Extraction:
